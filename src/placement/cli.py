@@ -1,0 +1,173 @@
+"""The `placement` command: parse arguments, run the pipeline, print or write, exit with a code.
+
+Exit codes: 0 ok; 1 no feasible plan (or the solver stopped without one); 2 bad input or usage;
+3 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError
+from placement.loading import load_catalog, load_portfolio
+from placement.models import Catalog, Portfolio, did_you_mean
+from placement.output import write_atomic
+from placement.report import FORMATS, RENDERERS
+
+app = typer.Typer(
+    help="Place AI training and inference workloads across AWS Trainium, Inferentia and GPU "
+    "instances at the lowest defensible cost.",
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+)
+catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+REPORT_URL = "https://github.com/placement-tool/placement/issues"
+
+WorkloadsArg = Annotated[Path, typer.Argument(help="Workload file (YAML).", show_default=False)]
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option("--catalog", "-c", help="Catalog file; default: the shipped aws-us-east-1 catalog."),
+]
+
+
+def _run(action: Callable[[], int]) -> None:
+    """Run a command body; turn every expected error into stderr lines and an exit code."""
+    try:
+        code = action()
+    except InputError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except InfeasibleError as exc:
+        typer.echo(exc.headline, err=True)
+        for reason in exc.reasons:
+            typer.echo(f"  - {reason}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except PlacementError as exc:
+        typer.echo(f"placement: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("placement: interrupted; nothing was written", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: one line, no traceback, and where to report it
+        typer.echo(f"placement: internal error: {type(exc).__name__}: {exc} "
+                   f"(please report it at {REPORT_URL} with the command and input files)", err=True)
+        raise typer.Exit(EXIT_INTERNAL) from None
+    raise typer.Exit(code)
+
+
+def _load(workloads: Path, catalog_path: Path | None) -> tuple[Portfolio, Catalog]:
+    catalog = load_catalog(catalog_path)
+    return load_portfolio(workloads, catalog), catalog
+
+
+def _emit(text: str, out: Path | None, inputs: list[Path | None]) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(out, text, [p for p in inputs if p is not None])
+
+
+def _check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}{did_you_mean(value, list(FORMATS))}")
+    return value
+
+
+@app.command()
+def plan(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, markdown, json or csv.",
+                                        callback=_check_format)] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically) "
+                                             "instead of standard output.")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit, seconds; "
+                                              "the plan states the gap proven when it stops.")] = 60.0,
+    gap: Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap at which the "
+                                       "solver may stop.")] = 1e-6,
+) -> None:
+    """Place every workload at the lowest total cost and explain the plan."""
+    from placement.optimizer import SolveSettings
+    from placement.planner import make_plan
+
+    def body() -> int:
+        portfolio, cat = _load(workloads, catalog)
+        result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        _emit(RENDERERS[format](result), out, [workloads, catalog])
+        return 0
+
+    _run(body)
+
+
+@app.command()
+def explain(
+    workloads: WorkloadsArg,
+    workload: Annotated[str, typer.Argument(help="Workload name.", show_default=False)],
+    option: Annotated[str, typer.Argument(help="Option id, e.g. trn2.48xlarge.", show_default=False)],
+    catalog: CatalogOpt = None,
+) -> None:
+    """Show the arithmetic behind one workload's cost on one option, with sources."""
+    from placement.costing import estimate
+    from placement.errors import Problem
+    from placement.views import render_explain
+
+    def body() -> int:
+        portfolio, cat = _load(workloads, catalog)
+        names = [w.name for w in portfolio.workloads]
+        if workload not in names:
+            raise InputError([Problem("<command line>", None, "workload",
+                                      f"no workload {workload!r} in {workloads}{did_you_mean(workload, names)}")])
+        if option not in cat.option_ids:
+            raise InputError([Problem("<command line>", None, "option", f"no option {option!r} in catalog "
+                                      f"{cat.name}{did_you_mean(option, list(cat.option_ids))}")])
+        w = portfolio.workloads[names.index(workload)]
+        o = cat.option(option)
+        sys.stdout.write(render_explain(portfolio, cat, w, o, estimate(portfolio, w, o, cat)))
+        return 0
+
+    _run(body)
+
+
+@catalog_app.command("show")
+def catalog_show(
+    catalog: CatalogOpt = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="GitHub Markdown tables.")] = False,
+) -> None:
+    """List the options, their prices, capacity, migration efforts and sources (* = estimate)."""
+    from placement.views import render_catalog
+
+    def body() -> int:
+        sys.stdout.write(render_catalog(load_catalog(catalog), markdown=markdown))
+        return 0
+
+    _run(body)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the workload file, for editor autocompletion."""
+
+    def body() -> int:
+        sys.stdout.write(json.dumps(Portfolio.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        return 0
+
+    _run(body)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

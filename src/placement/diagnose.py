@@ -1,0 +1,82 @@
+"""Why there is no plan, in the user's terms.
+
+Two causes are told apart:
+1. a workload no option can run: for each option, the reason (kind, gpu-only, porting blocked,
+   memory, latency, deadline with the capacity there is, no capacity);
+2. the workloads each fit somewhere, but not together: an elastic copy of the model (capacity and
+   family-share rows with penalised slack) is solved, and its slack names the oversubscribed
+   options (instances needed against available, and the workloads competing for them) or the
+   family whose share the policy cannot hold down.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from placement.costing import Estimate
+from placement.errors import InfeasibleError
+from placement.models import Catalog, Family, Portfolio
+from placement.optimizer import build, solve
+
+if TYPE_CHECKING:
+    from placement.optimizer import SolveSettings
+
+
+def explain_infeasible(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    ests: dict[tuple[str, str], Estimate],
+    settings: SolveSettings,
+) -> InfeasibleError:
+    reasons: list[str] = []
+    for w in portfolio.workloads:
+        rows = [ests[(w.name, o.id)] for o in catalog.options]
+        if not any(e.ok for e in rows):
+            lines = "; ".join(f"{e.option}: {e.reason}" for e in rows)
+            reasons.append(f"workload {w.name!r} cannot run on any option. {lines}")
+    if reasons:
+        return InfeasibleError(
+            f"no plan: {len(reasons)} workload(s) cannot run on any option in catalog "
+            f"{catalog.name!r}",
+            reasons,
+        )
+    model = build(portfolio, catalog, ests, elastic=True)
+    solution = solve(model, settings)
+    if solution.status == "infeasible":  # every row with a slack: this is not expected
+        return InfeasibleError("no plan: the constraints contradict each other", [])
+    on_option: dict[str, list[str]] = defaultdict(list)
+    used: dict[str, float] = defaultdict(float)
+    spend: dict[Family, float] = defaultdict(float)
+    for key, chosen in solution.training.items():
+        if chosen:
+            on_option[key[1]].append(key[0])
+            used[key[1]] += ests[key].instances_at_once
+            spend[ests[key].family] += ests[key].compute_usd
+    for key, count in solution.instances.items():
+        if count > 0:
+            on_option[key[1]].append(key[0])
+            used[key[1]] += count
+        est = ests[key]
+        spend[est.family] += solution.shares[key] * est.instances_needed * est.usd_per_instance_horizon
+    for option in catalog.options:
+        if solution.capacity_slack.get(option.id, 0.0) > 1e-6:
+            reasons.append(
+                f"capacity of {option.id} ({option.family}) is oversubscribed: the cheapest "
+                f"arrangement that fits everything else needs {used[option.id]:,.0f} instances "
+                f"at once, {option.capacity_instances} are available; competing: "
+                f"{', '.join(sorted(on_option[option.id]))}"
+            )
+    total = sum(spend.values())
+    for family, slack in sorted(solution.share_slack.items()):
+        if slack > 1e-6 and total > 0:
+            only_here = [
+                w.name for w in portfolio.workloads
+                if all(e.family == family for e in (ests[(w.name, o.id)] for o in catalog.options) if e.ok)
+            ]
+            reasons.append(
+                f"policy max_family_share {portfolio.policy.max_family_share:g} cannot hold: "
+                f"{family} carries at least {spend[family] / total:.1%} of compute spend"
+                + (f"; workloads that can only run on {family}: {', '.join(only_here)}" if only_here else "")
+            )
+    return InfeasibleError("no plan: the workloads each fit somewhere, but not all at once", reasons)

@@ -1,0 +1,270 @@
+"""The only module that reads files: YAML → validated models, every mistake located.
+
+Guards, in the order they run: the file exists and is a regular file; it is at most
+`MAX_FILE_BYTES` (checked with stat, before reading); it is UTF-8 text without NUL bytes; it parses
+as YAML; its node graph, with aliases expanded, has at most `MAX_NODES` nodes (an alias bomb is
+refused before anything is built) and at most `MAX_DEPTH` levels; the root is a mapping; keys are
+unique. Then pydantic validates, and each error becomes `file:line: field: message`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from placement.errors import InputError, Problem
+from placement.models import (
+    Catalog,
+    Location,
+    Measured,
+    Migration,
+    ModelSize,
+    Option,
+    Policy,
+    Portfolio,
+    PortEffort,
+    Settings,
+    Source,
+    Workload,
+    cross_check,
+    did_you_mean,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILE_BYTES = 5 * 2**20
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+DEFAULT_CATALOG = "aws-us-east-1.yaml"
+
+_KNOWN_FIELDS = sorted(
+    {
+        name
+        for model in (
+            Portfolio, Policy, Workload, ModelSize, Measured,
+            Catalog, Option, Migration, PortEffort, Settings, Source,
+        )
+        for name in model.model_fields
+    }
+)
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed YAML file: its data and the line of every key and item."""
+
+    path: str
+    data: dict[str, Any]
+    lines: dict[Location, int]
+
+    def line_of(self, location: Location) -> int:
+        """Line of the location, or of its nearest ancestor that is in the file."""
+        for end in range(len(location), -1, -1):
+            line = self.lines.get(tuple(location[:end]))
+            if line is not None:
+                return line
+        return 1
+
+    def problem(self, location: Location, message: str) -> Problem:
+        return Problem(self.path, self.line_of(location), field_name(location), message)
+
+
+def field_name(location: Location) -> str:
+    """('workloads', 2, 'framework') → 'workloads[2].framework'."""
+    out = ""
+    for part in location:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+def _fail(path: str, message: str, line: int | None = None, field: str = "") -> InputError:
+    return InputError([Problem(path, line, field, message)])
+
+
+def read_yaml(path: Path, display: str | None = None) -> Document:
+    """Read and parse one YAML file into a `Document` (no validation beyond YAML itself)."""
+    name = display or str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except OSError as exc:
+        raise _fail(name, f"cannot read: {exc.strerror}") from None
+    if not path.is_file():
+        raise _fail(name, "not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise _fail(
+            name, f"file too large: {info.st_size:,} bytes (limit {MAX_FILE_BYTES:,}); "
+            "a workload file or catalog is a few kilobytes"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _fail(name, f"cannot read: {exc.strerror}") from None
+    return parse_yaml(raw, name)
+
+
+def parse_yaml(raw: bytes, name: str) -> Document:
+    if b"\x00" in raw:
+        raise _fail(name, "binary data, not a YAML text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _fail(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", line) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        raise _fail(name, message, line) from None
+    except yaml.YAMLError as exc:
+        raise _fail(name, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _fail(name, f"nesting too deep (limit {MAX_DEPTH} levels)") from None
+    if root is None:
+        raise _fail(name, "file is empty", 1)
+    _check_size(root, name)
+    if not isinstance(root, yaml.MappingNode):
+        raise _fail(name, "the top level must be a mapping of keys to values", root.start_mark.line + 1)
+    lines: dict[Location, int] = {(): root.start_mark.line + 1}
+    data = _build(root, (), lines, name)
+    assert isinstance(data, dict)  # root is a MappingNode
+    return Document(name, data, lines)
+
+
+def _check_size(root: yaml.Node, name: str) -> None:
+    """Refuse alias bombs and deep nesting by counting the expanded graph, memoised per node."""
+    expanded: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _fail(name, f"nesting too deep (limit {MAX_DEPTH} levels)", node.start_mark.line + 1)
+        if id(node) in expanded:
+            continue
+        kids = _children(node)
+        if children_done or not kids:
+            total = 1 + sum(expanded.get(id(k), 1) for k in kids)
+            if total > MAX_NODES:
+                raise _fail(
+                    name,
+                    f"the document expands to more than {MAX_NODES:,} values "
+                    "(YAML aliases repeated too often, an alias bomb?)",
+                    node.start_mark.line + 1,
+                )
+            expanded[id(node)] = total
+            continue
+        stack.append((node, depth, True))
+        stack.extend((k, depth + 1, False) for k in kids if id(k) not in expanded)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+_SCALARS = yaml.constructor.SafeConstructor()
+_TYPED_TAGS = {
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+def _build(node: yaml.Node, location: Location, lines: dict[Location, int], name: str) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag in _TYPED_TAGS:
+            return _SCALARS.construct_object(node)
+        return str(node.value)  # strings, and dates kept as written
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, child in enumerate(node.value):
+            lines[(*location, index)] = child.start_mark.line + 1
+            items.append(_build(child, (*location, index), lines, name))
+        return items
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _fail(name, "a key must be a plain value, not a list or mapping", line,
+                            field_name(location))
+            key = str(key_node.value)
+            if key == "<<":
+                raise _fail(name, "YAML merge keys (<<) are not supported; write the keys out",
+                            line, field_name(location))
+            if key in mapping:
+                raise _fail(name, f"duplicate key {key!r}", line, field_name((*location, key)))
+            lines[(*location, key)] = line
+            mapping[key] = _build(value_node, (*location, key), lines, name)
+        return mapping
+    raise _fail(name, "unsupported YAML node", node.start_mark.line + 1)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _problems(doc: Document, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = tuple(p for p in item["loc"] if isinstance(p, int | str))
+        message = str(item["msg"])
+        if item["type"] == "extra_forbidden":
+            last = location[-1] if location else ""
+            message = "unknown field" + did_you_mean(str(last), _KNOWN_FIELDS)
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(doc.problem(location, message))
+    return sorted(problems, key=lambda p: (p.line or 0, p.field, p.message))
+
+
+def _validate(doc: Document, model: type[M]) -> M:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(_problems(doc, exc)) from None
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Load a catalog file, or the default catalog shipped in the package."""
+    if path is None:
+        return _validate(default_catalog_document(), Catalog)
+    return _validate(read_yaml(path), Catalog)
+
+
+def default_catalog_document() -> Document:
+    shipped = resources.files("placement") / "catalogs" / DEFAULT_CATALOG
+    if shipped.is_file():
+        return parse_yaml(shipped.read_bytes(), f"<default catalog {DEFAULT_CATALOG}>")
+    # Running from a source checkout (editable install): the repo's catalogs/ folder.
+    return read_yaml(Path(__file__).resolve().parents[2] / "catalogs" / DEFAULT_CATALOG)
+
+
+def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:
+    """Load a workload file and check it against the catalog."""
+    doc = read_yaml(path)
+    portfolio = _validate(doc, Portfolio)
+    problems = [doc.problem(loc, msg) for loc, msg in cross_check(portfolio, catalog)]
+    if problems:
+        raise InputError(problems)
+    return portfolio

@@ -1,0 +1,392 @@
+"""Input models: the workload file (`Portfolio`) and the catalog (`Catalog`).
+
+Pure pydantic v2 models, frozen, `extra="forbid"` so a misspelled key is an error. No I/O here:
+`loading.py` reads YAML and turns validation errors into `file:line: field: message`.
+Cross-field checks that need both files (a `measured` option the catalog lacks, an unknown stack
+item) are in `cross_check`, which returns located problems instead of raising.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from difflib import get_close_matches
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+Family = Literal["trainium", "inferentia", "gpu"]
+FAMILIES: tuple[Family, ...] = ("trainium", "inferentia", "gpu")
+Kind = Literal["inference", "training"]
+Framework = Literal["pytorch", "jax", "tensorflow"]
+Precision = Literal["bf16", "fp8"]
+
+BYTES_PER_PARAM: dict[Precision, int] = {"bf16": 2, "fp8": 1}
+TRAINING_BYTES_PER_PARAM = 16  # weights, gradients and Adam state in mixed precision
+
+_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+_TOKEN_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([KMBGT]?)\s*$", re.I)
+
+
+def parse_token_count(value: object) -> float:
+    """`30B` → 3e10; accepts K, M, B (or G), T suffixes and plain numbers."""
+    if isinstance(value, bool):
+        raise ValueError("expected a token count such as 30B, 1.5T, 250M or a plain number")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        match = _TOKEN_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"cannot read {value!r} as a token count: use a number with an optional"
+                " K, M, B or T suffix, such as 30B or 1.5T"
+            )
+        number = float(match.group(1)) * _SUFFIXES[match.group(2).upper()]
+    else:
+        raise ValueError("expected a token count such as 30B, 1.5T, 250M or a plain number")
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError("must be a positive, finite token count")
+    return number
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+TokenCount = Annotated[float, BeforeValidator(parse_token_count)]
+Positive = Annotated[float, BeforeValidator(_finite), Field(gt=0)]
+NonNegative = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
+Fraction = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# --------------------------------------------------------------------------- workload file
+
+
+class ModelSize(Frozen):
+    params_b: Positive = Field(description="Total parameters, in billions.")
+    active_params_b: Positive | None = Field(
+        default=None, description="Active parameters per token for mixture-of-experts models."
+    )
+
+    @model_validator(mode="after")
+    def _active_within_total(self) -> ModelSize:
+        if self.active_params_b is not None and self.active_params_b > self.params_b:
+            raise ValueError("active_params_b cannot exceed params_b")
+        return self
+
+    @property
+    def active_params(self) -> float:
+        return (self.active_params_b or self.params_b) * 1e9
+
+    @property
+    def total_params(self) -> float:
+        return self.params_b * 1e9
+
+
+class Measured(Frozen):
+    tokens_per_second: Positive = Field(
+        description="Measured throughput of one instance: generated tokens/s (inference) or "
+        "trained tokens/s (training)."
+    )
+
+
+class Workload(Frozen):
+    name: Name
+    kind: Kind
+    framework: Framework
+    stack: tuple[Name, ...] = Field(default=(), description="Libraries that matter for porting.")
+    codebase: Name | None = Field(
+        default=None, description="Workloads sharing a codebase pay one port per family."
+    )
+    model: ModelSize
+    precision: Precision = "bf16"
+    portability: Literal["any", "gpu-only"] = "any"
+    already_on: tuple[Family, ...] = Field(
+        default=(), description="Families this code already runs on (no migration cost)."
+    )
+    measured: dict[Name, Measured] = Field(default_factory=dict)
+    # inference
+    tokens_per_month: TokenCount | None = None
+    peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1)] | None = None
+    max_ms_per_token: Positive | None = None
+    # training
+    tokens: TokenCount | None = None
+    runs: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    deadline_days: Positive | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Workload:
+        inference_only = ("tokens_per_month", "peak_to_average", "max_ms_per_token")
+        training_only = ("tokens", "runs", "deadline_days")
+        if self.kind == "inference":
+            wrong, needed = training_only, "tokens_per_month"
+        else:
+            wrong, needed = inference_only, "tokens"
+        present = [f for f in wrong if getattr(self, f) is not None]
+        if present:
+            raise ValueError(f"{present[0]} does not apply to a {self.kind} workload")
+        if getattr(self, needed) is None:
+            raise ValueError(f"{needed} is required for a {self.kind} workload")
+        return self
+
+    @property
+    def codebase_name(self) -> str:
+        return self.codebase or self.name
+
+    @property
+    def peak_factor(self) -> float:
+        return self.peak_to_average or 1.0
+
+    @property
+    def run_count(self) -> int:
+        return self.runs or 1
+
+    @property
+    def port_items(self) -> tuple[str, ...]:
+        """What must work on a new family: the framework, then each stack item."""
+        return (self.framework, *self.stack)
+
+
+class Policy(Frozen):
+    max_family_share: Fraction | None = Field(
+        default=None, description="No accelerator family above this share of compute spend."
+    )
+
+
+class Portfolio(Frozen):
+    horizon_months: Annotated[float, BeforeValidator(_finite), Field(gt=0, le=120)] = 12
+    policy: Policy = Policy()
+    workloads: Annotated[tuple[Workload, ...], Field(min_length=1)]
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+class Source(Frozen):
+    title: Text
+    address: Text = Field(description="URL, repository@commit path, or seed file name.")
+    date_read: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    note: Text | None = None
+
+
+class Sourced(Frozen):
+    """A record whose every number names a source key or carries an estimate's reasoning."""
+
+    sources: dict[str, Name] = Field(default_factory=dict)
+    estimates: dict[str, Text] = Field(default_factory=dict)
+    notes: dict[str, Text] = Field(default_factory=dict)
+
+    NUMBERS: ClassVar[tuple[str, ...]] = ()
+
+    def numeric_fields(self) -> tuple[str, ...]:
+        """The numbers this record holds (those left unset need no source)."""
+        return tuple(name for name in self.NUMBERS if getattr(self, name) is not None)
+
+    @model_validator(mode="after")
+    def _every_number_sourced(self) -> Sourced:
+        numeric = set(self.numeric_fields())
+        for mapping, label in ((self.sources, "sources"), (self.estimates, "estimates")):
+            for key in mapping:
+                if key not in numeric:
+                    raise ValueError(f"{label} names {key!r}, which is not a number of this record")
+        unsourced = [f for f in self.numeric_fields() if f not in self.sources and f not in self.estimates]
+        if unsourced:
+            raise ValueError(
+                f"{unsourced[0]} has no source: add it under sources (a key of the catalog's "
+                "sources block) or under estimates (one line of reasoning)"
+            )
+        return self
+
+    def is_estimate(self, field: str) -> bool:
+        return field in self.estimates
+
+
+class Option(Sourced):
+    NUMBERS: ClassVar[tuple[str, ...]] = (
+        "chips", "bf16_tflops", "fp8_tflops", "hbm_gib", "hbm_tb_per_s", "usd_per_hour",
+        "capacity_instances", "training_mfu", "inference_mfu", "bandwidth_efficiency",
+        "inference_batch", "hbm_usable_fraction",
+    )
+
+    id: Name
+    accelerator: Name
+    family: Family
+    kinds: tuple[Kind, ...] = Field(min_length=1)
+    chips: Annotated[int, Field(ge=1, le=1024)]
+    bf16_tflops: Positive = Field(description="Dense BF16 TFLOPS per chip.")
+    fp8_tflops: Positive | None = Field(default=None, description="Dense FP8 TFLOPS per chip.")
+    hbm_gib: Positive = Field(description="Accelerator memory per chip, GiB.")
+    hbm_tb_per_s: Positive = Field(description="Memory bandwidth per chip, TB/s (1e12 bytes/s).")
+    usd_per_hour: Positive = Field(description="On-demand price of one instance.")
+    capacity_instances: Annotated[int, Field(ge=0)] = Field(
+        description="Instances obtainable at once."
+    )
+    training_mfu: Fraction | None = None
+    inference_mfu: Fraction
+    bandwidth_efficiency: Fraction
+    inference_batch: Annotated[int, Field(ge=1, le=4096)]
+    hbm_usable_fraction: Fraction
+
+    @model_validator(mode="after")
+    def _training_needs_mfu(self) -> Option:
+        if "training" in self.kinds and self.training_mfu is None:
+            raise ValueError("training_mfu is required when kinds include training")
+        return self
+
+    def peak_tflops(self, precision: Precision) -> float:
+        if precision == "fp8" and self.fp8_tflops is not None:
+            return self.fp8_tflops
+        return self.bf16_tflops
+
+    def effective_precision(self, precision: Precision) -> Precision:
+        """A chip without FP8 runs the workload in BF16."""
+        return "fp8" if precision == "fp8" and self.fp8_tflops is not None else "bf16"
+
+    @property
+    def instance_hbm_bytes(self) -> float:
+        return self.chips * self.hbm_gib * 2**30
+
+
+class PortEffort(Frozen):
+    """Porting one item (framework or stack entry) to one family: weeks, or blocked."""
+
+    weeks: NonNegative | None = None
+    blocked: Text | None = None
+    source: Name | None = None
+    estimate: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PortEffort:
+        if (self.weeks is None) == (self.blocked is None):
+            raise ValueError("give either weeks or blocked (the reason), not both")
+        if self.source is None and self.estimate is None:
+            raise ValueError("give a source key or an estimate's reasoning")
+        return self
+
+
+class Migration(Sourced):
+    NUMBERS: ClassVar[tuple[str, ...]] = ("engineer_week_usd",)
+
+    engineer_week_usd: Positive
+    items: dict[Name, dict[Family, PortEffort]]
+
+    @field_validator("items")
+    @classmethod
+    def _all_families(cls, items: dict[str, dict[Family, PortEffort]]) -> dict[str, dict[Family, PortEffort]]:
+        for name, row in items.items():
+            missing = [f for f in FAMILIES if f not in row]
+            if missing:
+                raise ValueError(f"item {name!r} has no entry for family {missing[0]!r}")
+        return items
+
+
+class Settings(Sourced):
+    NUMBERS: ClassVar[tuple[str, ...]] = ("hours_per_month",)
+
+    hours_per_month: Positive = 730
+
+
+class Catalog(Frozen):
+    name: Name
+    region: Name
+    settings: Settings = Settings(sources={}, estimates={"hours_per_month": "AWS bills 730 h/month"})
+    sources: dict[Name, Source]
+    options: Annotated[tuple[Option, ...], Field(min_length=1)]
+    migration: Migration
+
+    @model_validator(mode="after")
+    def _references(self) -> Catalog:
+        seen: set[str] = set()
+        for option in self.options:
+            if option.id in seen:
+                raise ValueError(f"duplicate option id {option.id!r}")
+            seen.add(option.id)
+        for record in (*self.options, self.migration, self.settings):
+            for key in record.sources.values():
+                self._check_key(key)
+        for item in self.migration.items.values():
+            for effort in item.values():
+                if effort.source is not None:
+                    self._check_key(effort.source)
+        for framework in ("pytorch", "jax", "tensorflow"):
+            if framework not in self.migration.items:
+                raise ValueError(f"migration.items has no entry for framework {framework!r}")
+        return self
+
+    def _check_key(self, key: str) -> None:
+        if key not in self.sources:
+            near = get_close_matches(key, list(self.sources), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ValueError(f"source key {key!r} is not in the sources block{hint}")
+
+    def option(self, option_id: str) -> Option:
+        for option in self.options:
+            if option.id == option_id:
+                return option
+        raise KeyError(option_id)
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.options)
+
+
+# --------------------------------------------------------------------------- cross checks
+
+Location = tuple[str | int, ...]
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    near = get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
+    """Problems that need both files: duplicate names, unknown options or stack items."""
+    problems: list[tuple[Location, str]] = []
+    first_seen: dict[str, int] = {}
+    known_items = sorted(catalog.migration.items)
+    options = list(catalog.option_ids)
+    for index, workload in enumerate(portfolio.workloads):
+        if workload.name in first_seen:
+            problems.append(
+                (
+                    ("workloads", index, "name"),
+                    f"duplicate workload name {workload.name!r} "
+                    f"(first used at workloads[{first_seen[workload.name]}])",
+                )
+            )
+        first_seen.setdefault(workload.name, index)
+        for position, item in enumerate(workload.stack):
+            if item not in catalog.migration.items:
+                problems.append(
+                    (
+                        ("workloads", index, "stack", position),
+                        f"unknown stack item {item!r}{did_you_mean(item, known_items)}; "
+                        f"the catalog knows: {', '.join(known_items)}",
+                    )
+                )
+        for option_id in workload.measured:
+            if option_id not in options:
+                problems.append(
+                    (
+                        ("workloads", index, "measured", option_id),
+                        f"option {option_id!r} is not in catalog {catalog.name!r}"
+                        f"{did_you_mean(option_id, options)}",
+                    )
+                )
+    return problems

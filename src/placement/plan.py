@@ -1,0 +1,136 @@
+"""Typed, frozen results: what a plan says, ready to render or verify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from placement.models import Family, Kind, Source
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One workload's share on one option."""
+
+    workload: str
+    option: str
+    family: Family
+    kind: Kind
+    share: float
+    instances: int
+    compute_usd: float
+    basis: str  # "measured", "estimate" (an estimated catalog figure is used) or "sourced"
+
+
+@dataclass(frozen=True)
+class RunnerUp:
+    option: str
+    extra_usd: float  # standalone cost on the runner-up (with any new port) minus the plan's cost
+    note: str
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    workload: str
+    kind: Kind
+    codebase: str
+    placements: tuple[Placement, ...]
+    compute_usd: float
+    usd_per_million_tokens: float | None
+    cost_per_run_usd: float | None
+    migration_weeks: float
+    runner_up: RunnerUp | None
+
+
+@dataclass(frozen=True)
+class MigrationCharge:
+    codebase: str
+    family: Family
+    weeks: float
+    usd: float
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CapacityUse:
+    option: str
+    family: Family
+    used: int
+    available: int
+
+    @property
+    def binding(self) -> bool:
+        return self.available > 0 and self.used >= self.available
+
+
+@dataclass(frozen=True)
+class FamilySpend:
+    family: Family
+    compute_usd: float
+    migration_usd: float
+    share: float  # of total compute (whole instances)
+    policy_share: float  # of the spend traffic uses, before rounding (what max_family_share caps)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Every workload on its cheapest feasible GPU option, alone (the CUDA status quo)."""
+
+    compute_usd: float
+    migration_usd: float
+    choices: tuple[tuple[str, str], ...]  # (workload, option)
+    missing: tuple[str, ...]  # workloads with no feasible GPU option
+
+    @property
+    def total_usd(self) -> float:
+        return self.compute_usd + self.migration_usd
+
+
+@dataclass(frozen=True)
+class SolverReport:
+    solver: str
+    status: str
+    gap_limit: float
+    gap_proven: float
+    time_limit_s: float
+    variables: int
+    integer_variables: int
+    constraints: int
+
+
+@dataclass(frozen=True)
+class EstimateInUse:
+    subject: str  # option id, or "migration: item → family"
+    field: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    portfolio: str  # file name as given, never resolved to an absolute path
+    catalog: str
+    horizon_months: float
+    hours_per_month: float
+    max_family_share: float | None
+    compute_usd: float
+    migration_usd: float
+    workloads: tuple[WorkloadResult, ...]
+    migrations: tuple[MigrationCharge, ...]
+    capacity: tuple[CapacityUse, ...]
+    families: tuple[FamilySpend, ...]
+    baseline: Baseline
+    solver: SolverReport
+    estimates: tuple[EstimateInUse, ...]
+    measured: tuple[tuple[str, str], ...]  # (workload, option) pairs priced from measurements
+    sources: tuple[tuple[str, Source], ...]
+
+    @property
+    def total_usd(self) -> float:
+        return self.compute_usd + self.migration_usd
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        return tuple(p for w in self.workloads for p in w.placements)
+
+    @property
+    def savings_usd(self) -> float:
+        return self.baseline.total_usd - self.total_usd

@@ -1,0 +1,290 @@
+"""The pipeline core: portfolio + catalog → Plan (or an explanation of why there is none)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from placement.costing import Estimate, estimates
+from placement.diagnose import explain_infeasible
+from placement.models import FAMILIES, Catalog, Family, Portfolio, Source, Workload
+from placement.optimizer import (
+    SolveSettings,
+    Solution,
+    build,
+    codebases,
+    model_size,
+    port_costs,
+    solve,
+)
+from placement.plan import (
+    Baseline,
+    CapacityUse,
+    EstimateInUse,
+    FamilySpend,
+    MigrationCharge,
+    Placement,
+    Plan,
+    RunnerUp,
+    SolverReport,
+    WorkloadResult,
+)
+
+SHARE_TOL = 1e-6
+
+
+def make_plan(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    settings: SolveSettings | None = None,
+) -> Plan:
+    settings = settings or SolveSettings()
+    ests = estimates(portfolio, catalog)
+    unplaceable = [w for w in portfolio.workloads if not any(ests[(w.name, o.id)].ok for o in catalog.options)]
+    if unplaceable:
+        raise explain_infeasible(portfolio, catalog, ests, settings)
+    model = build(portfolio, catalog, ests)
+    solution = solve(model, settings)
+    if solution.status == "infeasible":
+        raise explain_infeasible(portfolio, catalog, ests, settings)
+    variables, integers, constraints = model_size(model)
+    report = SolverReport(
+        solver="HiGHS " + _highs_version(), status=solution.status, gap_limit=settings.gap,
+        gap_proven=solution.gap, time_limit_s=settings.time_limit_s, variables=variables,
+        integer_variables=integers, constraints=constraints,
+    )
+    return assemble(portfolio, catalog, name, ests, solution, report)
+
+
+def _highs_version() -> str:
+    import highspy
+
+    h = highspy.Highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+def assemble(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    ests: dict[tuple[str, str], Estimate],
+    solution: Solution,
+    report: SolverReport,
+) -> Plan:
+    week_usd = catalog.migration.engineer_week_usd
+    ports = port_costs(portfolio, catalog)
+
+    placements: dict[str, list[Placement]] = defaultdict(list)
+    for (wname, oid), chosen in solution.training.items():
+        if chosen:
+            est = ests[(wname, oid)]
+            placements[wname].append(Placement(wname, oid, est.family, "training", 1.0,
+                                               est.instances_at_once, est.compute_usd,
+                                               _basis(catalog, est)))
+    for key, share in solution.shares.items():
+        count = solution.instances[key]
+        if share > SHARE_TOL or count > 0:
+            est = ests[key]
+            placements[key[0]].append(Placement(key[0], key[1], est.family, "inference",
+                                                share, count, count * est.usd_per_instance_horizon,
+                                                _basis(catalog, est)))
+
+    used_families: dict[str, set[Family]] = defaultdict(set)
+    for wname, items in placements.items():
+        codebase = _workload(portfolio, wname).codebase_name
+        used_families[codebase].update(p.family for p in items)
+    migrations = tuple(
+        MigrationCharge(c, g, ports[(c, g)][0], ports[(c, g)][0] * week_usd, ports[(c, g)][1])
+        for c in sorted(used_families)
+        for g in FAMILIES
+        if g in used_families[c] and ports[(c, g)][0] > 0
+    )
+
+    usage: dict[str, int] = defaultdict(int)
+    for items in placements.values():
+        for p in items:
+            usage[p.option] += p.instances
+    capacity = tuple(
+        CapacityUse(o.id, o.family, usage.get(o.id, 0), o.capacity_instances) for o in catalog.options
+    )
+    ported = {(m.codebase, m.family) for m in migrations}
+    results = tuple(
+        _result(portfolio, catalog, w, placements[w.name], ests, ported, usage, ports)
+        for w in portfolio.workloads
+    )
+    compute = sum(r.compute_usd for r in results)
+    spend: dict[Family, float] = defaultdict(float)
+    used_spend: dict[Family, float] = defaultdict(float)
+    for p in (p for r in results for p in r.placements):
+        est = ests[(p.workload, p.option)]
+        spend[p.family] += p.compute_usd
+        used_spend[p.family] += (
+            p.compute_usd if p.kind == "training"
+            else p.share * est.instances_needed * est.usd_per_instance_horizon
+        )
+    used_total = sum(used_spend.values())
+    families = tuple(
+        FamilySpend(
+            g, spend[g], sum(m.usd for m in migrations if m.family == g),
+            spend[g] / compute if compute else 0.0,
+            used_spend[g] / used_total if used_total else 0.0,
+        )
+        for g in FAMILIES
+    )
+    return Plan(
+        portfolio=name, catalog=catalog.name, horizon_months=portfolio.horizon_months,
+        hours_per_month=catalog.settings.hours_per_month,
+        max_family_share=portfolio.policy.max_family_share,
+        compute_usd=compute, migration_usd=sum(m.usd for m in migrations),
+        workloads=results, migrations=migrations, capacity=capacity, families=families,
+        baseline=baseline(portfolio, catalog, ests), solver=report,
+        estimates=_estimates_in_use(catalog, results, migrations, ests),
+        measured=tuple((p.workload, p.option) for r in results for p in r.placements
+                       if ests[(p.workload, p.option)].measured),
+        sources=_sources_cited(catalog, results, migrations, ests),
+    )
+
+
+def _basis(catalog: Catalog, est: Estimate) -> str:
+    option = catalog.option(est.option)
+    if any(option.is_estimate(f) for f in est.inputs):
+        return "estimate"
+    return "measured" if est.measured else "sourced"
+
+
+def _workload(portfolio: Portfolio, name: str) -> Workload:
+    return next(w for w in portfolio.workloads if w.name == name)
+
+
+def _result(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    w: Workload,
+    items: list[Placement],
+    ests: dict[tuple[str, str], Estimate],
+    ported: set[tuple[str, Family]],
+    usage: dict[str, int],
+    ports: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
+) -> WorkloadResult:
+    items = sorted(items, key=lambda p: (-p.share, p.option))
+    compute = sum(p.compute_usd for p in items)
+    per_million = None
+    per_run = None
+    if w.kind == "inference":
+        assert w.tokens_per_month is not None
+        per_million = compute / (w.tokens_per_month * portfolio.horizon_months / 1e6)
+    else:
+        per_run = compute / w.run_count
+    families = {p.family for p in items}
+    weeks = sum(ports[(w.codebase_name, g)][0] for g in families)
+    return WorkloadResult(
+        workload=w.name, kind=w.kind, codebase=w.codebase_name, placements=tuple(items),
+        compute_usd=compute, usd_per_million_tokens=per_million, cost_per_run_usd=per_run,
+        migration_weeks=weeks,
+        runner_up=_runner_up(catalog, w, items, compute, ests, ported, usage, ports),
+    )
+
+
+def _runner_up(
+    catalog: Catalog,
+    w: Workload,
+    items: list[Placement],
+    compute: float,
+    ests: dict[tuple[str, str], Estimate],
+    ported: set[tuple[str, Family]],
+    usage: dict[str, int],
+    ports: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
+) -> RunnerUp | None:
+    """The cheapest option not in the plan for this workload, alone, with any port it would need."""
+    chosen = {p.option for p in items}
+    best: tuple[float, str, str] | None = None
+    for option in catalog.options:
+        est = ests[(w.name, option.id)]
+        if not est.ok or option.id in chosen:
+            continue
+        port = 0.0
+        notes = []
+        if (w.codebase_name, option.family) not in ported and ports[(w.codebase_name, option.family)][0] > 0:
+            port = ports[(w.codebase_name, option.family)][0] * catalog.migration.engineer_week_usd
+            notes.append(f"incl. ${port:,.0f} port to {option.family}")
+        free = option.capacity_instances - usage.get(option.id, 0)
+        if est.instances > free:
+            notes.append(f"needs {est.instances} instance(s), {max(free, 0)} free")
+        extra = est.compute_usd + port - compute
+        if extra < 0 and not notes:
+            notes.append("cheaper alone; held back by capacity or policy")
+        candidate = (extra, option.id, "; ".join(notes))
+        if best is None or candidate[:2] < best[:2]:
+            best = candidate
+    return RunnerUp(best[1], best[0], best[2]) if best else None
+
+
+def baseline(portfolio: Portfolio, catalog: Catalog, ests: dict[tuple[str, str], Estimate]) -> Baseline:
+    """Every workload alone on its cheapest feasible GPU option, capacity ignored."""
+    gpu = [o for o in catalog.options if o.family == "gpu"]
+    choices, missing = [], []
+    compute = 0.0
+    on_gpu: list[Workload] = []
+    for w in portfolio.workloads:
+        feasible = [ests[(w.name, o.id)] for o in gpu if ests[(w.name, o.id)].ok]
+        if not feasible:
+            missing.append(w.name)
+            continue
+        best = min(feasible, key=lambda e: (e.compute_usd, e.option))
+        choices.append((w.name, best.option))
+        compute += best.compute_usd
+        on_gpu.append(w)
+    groups = codebases(portfolio)
+    ports = port_costs(portfolio, catalog)
+    migration = sum(
+        ports[(c, "gpu")][0] * catalog.migration.engineer_week_usd
+        for c in groups
+        if any(w in on_gpu for w in groups[c])
+    )
+    return Baseline(compute, migration, tuple(choices), tuple(missing))
+
+
+def _estimates_in_use(
+    catalog: Catalog,
+    results: tuple[WorkloadResult, ...],
+    migrations: tuple[MigrationCharge, ...],
+    ests: dict[tuple[str, str], Estimate],
+) -> tuple[EstimateInUse, ...]:
+    found: dict[tuple[str, str], str] = {}
+    for r in results:
+        for p in r.placements:
+            option = catalog.option(p.option)
+            for field_name in ests[(p.workload, p.option)].inputs:
+                if option.is_estimate(field_name):
+                    found[(p.option, field_name)] = option.estimates[field_name]
+    if migrations:
+        for field_name, text in catalog.migration.estimates.items():
+            found[("migration", field_name)] = text
+    for m in migrations:
+        for item in m.items:
+            effort = catalog.migration.items[item][m.family]
+            if effort.estimate:
+                found[(f"migration: {item} → {m.family}", "weeks")] = effort.estimate
+    for field_name, text in catalog.settings.estimates.items():
+        found[("settings", field_name)] = text
+    return tuple(EstimateInUse(s, f, t) for (s, f), t in sorted(found.items()))
+
+
+def _sources_cited(
+    catalog: Catalog,
+    results: tuple[WorkloadResult, ...],
+    migrations: tuple[MigrationCharge, ...],
+    ests: dict[tuple[str, str], Estimate],
+) -> tuple[tuple[str, Source], ...]:
+    keys: set[str] = set(catalog.settings.sources.values())
+    for r in results:
+        for p in r.placements:
+            option = catalog.option(p.option)
+            keys.update(option.sources[f] for f in ests[(p.workload, p.option)].inputs if f in option.sources)
+    for m in migrations:
+        keys.update(catalog.migration.sources.values())
+        for item in m.items:
+            source = catalog.migration.items[item][m.family].source
+            if source:
+                keys.add(source)
+    return tuple((k, catalog.sources[k]) for k in sorted(keys))

@@ -1,0 +1,110 @@
+"""Pure rendering of the catalog (`catalog show`) and of one estimate's arithmetic (`explain`)."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from placement.costing import Estimate, num, port_weeks
+from placement.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
+from placement.optimizer import codebases
+
+
+def _cell(record: Sourced, field: str, value: object) -> str:
+    if value is None:
+        return "-"
+    text = num(float(value)) if isinstance(value, int | float) else str(value)
+    return text + ("*" if record.is_estimate(field) else "")
+
+
+OPTION_COLUMNS = [
+    ("chips", "chips"), ("bf16_tflops", "BF16 TF"), ("fp8_tflops", "FP8 TF"), ("hbm_gib", "HBM GiB"),
+    ("hbm_tb_per_s", "TB/s"), ("usd_per_hour", "USD/h"), ("capacity_instances", "capacity"),
+    ("training_mfu", "train MFU"), ("inference_mfu", "inf MFU"), ("bandwidth_efficiency", "BW eff"),
+    ("inference_batch", "batch"),
+]
+
+
+def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
+    fmt = "github" if markdown else "simple"
+    rows = [
+        [o.id, o.family, o.accelerator, "/".join(o.kinds)]
+        + [_cell(o, f, getattr(o, f)) for f, _ in OPTION_COLUMNS]
+        for o in catalog.options
+    ]
+    headers = ["option", "family", "accelerator", "kinds"] + [h for _, h in OPTION_COLUMNS]
+    out = [f"Catalog {catalog.name} ({catalog.region}); per-chip figures; * = estimate", ""]
+    out += [tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
+    migration_rows = []
+    for item, row in catalog.migration.items.items():
+        cells = []
+        for family in FAMILIES:
+            effort = row[family]
+            if effort.blocked is not None:
+                cells.append("blocked")
+            else:
+                cells.append(f"{effort.weeks:g}" + ("*" if effort.estimate else ""))
+        migration_rows.append([item, *cells])
+    out += [f"Migration: engineer-weeks per codebase, ${catalog.migration.engineer_week_usd:,.0f}"
+            + ("*" if catalog.migration.estimates else "") + " per engineer-week", ""]
+    out += [tabulate(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
+    out += ["Sources and estimates per option", ""]
+    for o in catalog.options:
+        out.append(f"{o.id}:")
+        for field in o.numeric_fields():
+            out.append(f"  {field} = {num(float(getattr(o, field)))}: {_provenance(o, field)}")
+    out += ["", "Sources", ""]
+    out += [f"[{k}] {s.title}. {s.address} (read {s.date_read})" for k, s in catalog.sources.items()]
+    return "\n".join(out) + "\n"
+
+
+def _provenance(record: Sourced, field: str) -> str:
+    parts = []
+    if field in record.sources:
+        parts.append(f"[{record.sources[field]}]")
+    if field in record.notes:
+        parts.append(record.notes[field])
+    if field in record.estimates:
+        parts.append(f"ESTIMATE: {record.estimates[field]}")
+    return "; ".join(parts)
+
+
+def render_explain(
+    portfolio: Portfolio, catalog: Catalog, workload: Workload, option: Option, est: Estimate
+) -> str:
+    out = [f"{workload.name} ({workload.kind}, {workload.framework}, "
+           f"{workload.model.params_b:g}B params, {workload.precision}) on {option.id} "
+           f"({option.accelerator}, {option.family})", ""]
+    if est.steps:
+        rows = [[s.what, s.formula, s.arithmetic, f"{num(s.value)} {s.unit}"] for s in est.steps]
+        out += [tabulate(rows, headers=["step", "formula", "arithmetic", "value"], tablefmt="simple",
+                         disable_numparse=True), ""]
+    if est.ok:
+        out.append("Result: runs; " + (f"{est.instances} instances at peak" if workload.kind == "inference"
+                                       else f"{est.instances_at_once} instances at once")
+                   + f", compute over the horizon ${est.compute_usd:,.2f} (alone on this option).")
+    else:
+        out.append(f"Result: ruled out: {est.reason}")
+    out += ["", "Catalog figures used"]
+    for field in option.numeric_fields():
+        if field in est.inputs or field in ("chips",):
+            out.append(f"  {field} = {num(float(getattr(option, field)))}: {_provenance(option, field)}")
+    if est.measured:
+        out.append(f"  measured tokens/s = {num(workload.measured[option.id].tokens_per_second)}: "
+                   "from the workload file")
+    members = codebases(portfolio)[workload.codebase_name]
+    weeks, items = port_weeks(catalog, members, option.family)
+    out += ["", f"Migration of codebase {workload.codebase_name!r} to {option.family}: {weeks:g} "
+            f"engineer-weeks = ${weeks * catalog.migration.engineer_week_usd:,.0f} (one-time, shared "
+            "by the codebase)"]
+    for item in items:
+        effort = catalog.migration.items[item][option.family]
+        basis = f"[{effort.source}] " if effort.source else ""
+        basis += f"ESTIMATE: {effort.estimate}" if effort.estimate else ""
+        out.append(f"  {item}: {effort.weeks:g} weeks; {basis}")
+    cited = sorted({option.sources[f] for f in est.inputs if f in option.sources}
+                   | {catalog.migration.items[i][option.family].source or "" for i in items} - {""})
+    if cited:
+        out += ["", "Sources"]
+        out += [f"  [{k}] {catalog.sources[k].title}. {catalog.sources[k].address} "
+                f"(read {catalog.sources[k].date_read})" for k in cited]
+    return "\n".join(out) + "\n"
