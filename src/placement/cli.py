@@ -27,13 +27,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(catalog_app, name="catalog")
 
 REPORT_URL = "https://github.com/placement-tool/placement/issues"
 
-WorkloadsArg = Annotated[Path, typer.Argument(help="Workload file (YAML).", show_default=False)]
+WorkloadsArg = Annotated[Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")]
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", "-c", help="Catalog file; default: the shipped aws-us-east-1 catalog."),

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from placement.errors import InputError, Problem
 from placement.models import (
     Catalog,
+    FieldError,
     Location,
     Measured,
     Migration,
@@ -227,6 +228,9 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
     for item in error.errors(include_url=False):
         location = tuple(p for p in item["loc"] if isinstance(p, int | str))
         message = str(item["msg"])
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            location, message = (*location, *cause.location), str(cause)
         if item["type"] == "extra_forbidden":
             last = location[-1] if location else ""
             message = "unknown field" + did_you_mean(str(last), _KNOWN_FIELDS)
@@ -264,7 +268,10 @@ def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:
     """Load a workload file and check it against the catalog."""
     doc = read_yaml(path)
     portfolio = _validate(doc, Portfolio)
-    problems = [doc.problem(loc, msg) for loc, msg in cross_check(portfolio, catalog)]
+    problems = sorted(
+        (doc.problem(loc, msg) for loc, msg in cross_check(portfolio, catalog)),
+        key=lambda p: (p.line or 0, p.field),
+    )
     if problems:
         raise InputError(problems)
     return portfolio

@@ -70,6 +70,15 @@ Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class FieldError(ValueError):
+    """A model-level check that blames one field (or a path below the model): the loader points
+    at that line."""
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.location: tuple[str | int, ...] = (field,) if isinstance(field, str) else field
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -86,7 +95,7 @@ class ModelSize(Frozen):
     @model_validator(mode="after")
     def _active_within_total(self) -> ModelSize:
         if self.active_params_b is not None and self.active_params_b > self.params_b:
-            raise ValueError("active_params_b cannot exceed params_b")
+            raise FieldError("active_params_b", "cannot exceed params_b")
         return self
 
     @property
@@ -137,11 +146,12 @@ class Workload(Frozen):
             wrong, needed = training_only, "tokens_per_month"
         else:
             wrong, needed = inference_only, "tokens"
+        article = "an" if self.kind == "inference" else "a"
         present = [f for f in wrong if getattr(self, f) is not None]
         if present:
-            raise ValueError(f"{present[0]} does not apply to a {self.kind} workload")
+            raise FieldError(present[0], f"does not apply to {article} {self.kind} workload")
         if getattr(self, needed) is None:
-            raise ValueError(f"{needed} is required for a {self.kind} workload")
+            raise FieldError(needed, f"required for {article} {self.kind} workload")
         return self
 
     @property
@@ -171,7 +181,14 @@ class Policy(Frozen):
 class Portfolio(Frozen):
     horizon_months: Annotated[float, BeforeValidator(_finite), Field(gt=0, le=120)] = 12
     policy: Policy = Policy()
-    workloads: Annotated[tuple[Workload, ...], Field(min_length=1)]
+    workloads: tuple[Workload, ...]
+
+    @field_validator("workloads")
+    @classmethod
+    def _not_empty(cls, workloads: tuple[Workload, ...]) -> tuple[Workload, ...]:
+        if not workloads:
+            raise ValueError("list at least one workload")
+        return workloads
 
 
 # --------------------------------------------------------------------------- catalog
@@ -206,9 +223,9 @@ class Sourced(Frozen):
                     raise ValueError(f"{label} names {key!r}, which is not a number of this record")
         unsourced = [f for f in self.numeric_fields() if f not in self.sources and f not in self.estimates]
         if unsourced:
-            raise ValueError(
-                f"{unsourced[0]} has no source: add it under sources (a key of the catalog's "
-                "sources block) or under estimates (one line of reasoning)"
+            raise FieldError(
+                unsourced[0], "this number has no source: name a key of the catalog's sources "
+                "block under sources, or give one line of reasoning under estimates"
             )
         return self
 
@@ -245,7 +262,7 @@ class Option(Sourced):
     @model_validator(mode="after")
     def _training_needs_mfu(self) -> Option:
         if "training" in self.kinds and self.training_mfu is None:
-            raise ValueError("training_mfu is required when kinds include training")
+            raise FieldError("training_mfu", "required when kinds include training")
         return self
 
     def peak_tflops(self, precision: Precision) -> float:
@@ -306,33 +323,39 @@ class Catalog(Frozen):
     region: Name
     settings: Settings = Settings(sources={}, estimates={"hours_per_month": "AWS bills 730 h/month"})
     sources: dict[Name, Source]
-    options: Annotated[tuple[Option, ...], Field(min_length=1)]
+    options: tuple[Option, ...]
     migration: Migration
 
     @model_validator(mode="after")
     def _references(self) -> Catalog:
+        if not self.options:
+            raise FieldError("options", "list at least one option")
         seen: set[str] = set()
-        for option in self.options:
+        for index, option in enumerate(self.options):
             if option.id in seen:
-                raise ValueError(f"duplicate option id {option.id!r}")
+                raise FieldError(("options", index, "id"), f"duplicate option id {option.id!r}")
             seen.add(option.id)
-        for record in (*self.options, self.migration, self.settings):
-            for key in record.sources.values():
-                self._check_key(key)
-        for item in self.migration.items.values():
-            for effort in item.values():
+        records: list[tuple[tuple[str | int, ...], Sourced]] = [
+            *((("options", i), o) for i, o in enumerate(self.options)),
+            (("migration",), self.migration),
+            (("settings",), self.settings),
+        ]
+        for where, record in records:
+            for field, key in record.sources.items():
+                self._check_key(key, (*where, "sources", field))
+        for item, row in self.migration.items.items():
+            for family, effort in row.items():
                 if effort.source is not None:
-                    self._check_key(effort.source)
+                    self._check_key(effort.source, ("migration", "items", item, family, "source"))
         for framework in ("pytorch", "jax", "tensorflow"):
             if framework not in self.migration.items:
-                raise ValueError(f"migration.items has no entry for framework {framework!r}")
+                raise FieldError(("migration", "items"), f"no entry for framework {framework!r}")
         return self
 
-    def _check_key(self, key: str) -> None:
+    def _check_key(self, key: str, where: tuple[str | int, ...]) -> None:
         if key not in self.sources:
-            near = get_close_matches(key, list(self.sources), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ValueError(f"source key {key!r} is not in the sources block{hint}")
+            hint = did_you_mean(key, list(self.sources))
+            raise FieldError(where, f"source key {key!r} is not in the sources block{hint}")
 
     def option(self, option_id: str) -> Option:
         for option in self.options:
@@ -359,7 +382,7 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
     """Problems that need both files: duplicate names, unknown options or stack items."""
     problems: list[tuple[Location, str]] = []
     first_seen: dict[str, int] = {}
-    known_items = sorted(catalog.migration.items)
+    known_items = sorted(set(catalog.migration.items) - {"pytorch", "jax", "tensorflow"})
     options = list(catalog.option_ids)
     for index, workload in enumerate(portfolio.workloads):
         if workload.name in first_seen:

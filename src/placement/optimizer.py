@@ -133,15 +133,15 @@ def build(
     for index, ((wname, oid), est) in enumerate(pairs.items()):
         option = options[oid]
         if workloads[wname].kind == "training":
-            var = pulp.LpVariable(f"x_{index}_{_safe(wname)}_{_safe(oid)}", cat=pulp.LpBinary)
+            var = problem.add_variable(f"x_{index}_{_safe(wname)}_{_safe(oid)}", cat=pulp.LpBinary)
             model.x[(wname, oid)] = var
             cost_terms[option.family].append((var, est.compute_usd))
             share_terms[option.family].append((var, est.compute_usd))
             usage[oid].append((var, est.instances_at_once))
         else:
-            var = pulp.LpVariable(f"s_{index}_{_safe(wname)}_{_safe(oid)}", 0, 1)
+            var = problem.add_variable(f"s_{index}_{_safe(wname)}_{_safe(oid)}", 0, 1)
             upper = min(option.capacity_instances, whole(est.instances_needed))
-            count = pulp.LpVariable(f"k_{index}_{_safe(wname)}_{_safe(oid)}", 0, upper, pulp.LpInteger)
+            count = problem.add_variable(f"k_{index}_{_safe(wname)}_{_safe(oid)}", 0, upper, pulp.LpInteger)
             model.s[(wname, oid)], model.k[(wname, oid)] = var, count
             cost_terms[option.family].append((count, est.usd_per_instance_horizon))
             share_terms[option.family].append((var, est.instances_needed * est.usd_per_instance_horizon))
@@ -160,7 +160,7 @@ def build(
         if weeks > 0:
             key = (codebase, option.family)
             if key not in model.y:
-                model.y[key] = pulp.LpVariable(f"y_{_safe(codebase)}_{option.family}", cat=pulp.LpBinary)
+                model.y[key] = problem.add_variable(f"y_{_safe(codebase)}_{option.family}", cat=pulp.LpBinary)
                 model.port_usd[key] = weeks * week_usd
             problem += (
                 pulp.LpAffineExpression([(var, 1.0), (model.y[key], -1.0)]) <= 0,
@@ -175,7 +175,7 @@ def build(
     for oid, terms in usage.items():
         row = list(terms)
         if elastic:
-            slack = pulp.LpVariable(f"e_{_safe(oid)}", 0)
+            slack = problem.add_variable(f"e_{_safe(oid)}", 0)
             model.capacity_slack[oid] = slack
             row.append((slack, -1.0))
             objective.append((slack, penalty))
@@ -191,7 +191,7 @@ def build(
                 for v, c in terms
             ]
             if elastic:
-                slack = pulp.LpVariable(f"f_{family}", 0)
+                slack = problem.add_variable(f"f_{family}", 0)
                 model.share_slack[family] = slack
                 row.append((slack, -1.0))
                 objective.append((slack, penalty / 1e3))
@@ -258,5 +258,5 @@ def solve(model: Model, settings: SolveSettings) -> Solution:
 def model_size(model: Model) -> tuple[int, int, int]:
     variables = model.problem.variables()
     integers = sum(1 for v in variables if v.cat != pulp.LpContinuous)
-    return len(variables), integers, len(model.problem.constraints)
+    return len(variables), integers, model.problem.numConstraints()
 

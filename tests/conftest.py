@@ -1,0 +1,90 @@
+"""Shared fixtures: the shipped catalog, tiny hand-made catalogs, and the golden-file switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from placement.loading import load_catalog
+from placement.models import Catalog, Portfolio
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+CATALOGS = sorted((ROOT / "catalogs").glob("*.yaml"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* (review the diff)")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(ROOT / "catalogs" / "aws-us-east-1.yaml")
+
+
+SOURCE = {"title": "test source", "address": "tests/conftest.py", "date_read": "2026-11-21"}
+OPTION_NUMBERS = (
+    "chips", "bf16_tflops", "fp8_tflops", "hbm_gib", "hbm_tb_per_s", "usd_per_hour",
+    "capacity_instances", "training_mfu", "inference_mfu", "bandwidth_efficiency",
+    "inference_batch", "hbm_usable_fraction",
+)
+
+
+def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
+    """A small option: 1 chip of 100 TFLOPS, 80 GiB at 1 TB/s, $10/h, capacity 100."""
+    data: dict[str, Any] = {
+        "id": id, "accelerator": "test", "family": family, "kinds": ["training", "inference"],
+        "chips": 1, "bf16_tflops": 100.0, "fp8_tflops": None, "hbm_gib": 80.0, "hbm_tb_per_s": 1.0,
+        "usd_per_hour": 10.0, "capacity_instances": 100, "training_mfu": 0.5, "inference_mfu": 0.5,
+        "bandwidth_efficiency": 0.5, "inference_batch": 8, "hbm_usable_fraction": 1.0,
+    }
+    data.update(overrides)
+    data["sources"] = {f: "test" for f in OPTION_NUMBERS if data.get(f) is not None}
+    return data
+
+
+def make_catalog(options: list[dict[str, Any]], weeks: dict[str, dict[str, Any]] | None = None,
+                 week_usd: float = 1000.0) -> Catalog:
+    items: dict[str, dict[str, Any]] = {
+        fw: {g: {"weeks": 0, "source": "test"} for g in ("gpu", "trainium", "inferentia")}
+        for fw in ("pytorch", "jax", "tensorflow")
+    }
+    for item, row in (weeks or {}).items():
+        items.setdefault(item, {g: {"weeks": 0, "source": "test"} for g in ("gpu", "trainium", "inferentia")})
+        for family, value in row.items():
+            items[item][family] = (
+                {"blocked": value, "source": "test"} if isinstance(value, str)
+                else {"weeks": value, "source": "test"}
+            )
+    return Catalog.model_validate({
+        "name": "test", "region": "test",
+        "sources": {"test": SOURCE},
+        "options": options,
+        "migration": {"engineer_week_usd": week_usd, "sources": {"engineer_week_usd": "test"},
+                      "items": items},
+    })
+
+
+def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:
+    return Portfolio.model_validate({"workloads": workloads, **top})
+
+
+def training(name: str, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": name, "kind": "training", "framework": "pytorch",
+                            "model": {"params_b": 1}, "tokens": 1e10}
+    data.update(overrides)
+    return data
+
+
+def inference(name: str, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": name, "kind": "inference", "framework": "pytorch",
+                            "model": {"params_b": 1}, "tokens_per_month": 1e9}
+    data.update(overrides)
+    return data
