@@ -1,0 +1,162 @@
+"""The commands through typer's CliRunner: exit codes, outputs, files written, help texts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from placement.cli import app
+from tests.conftest import ROOT
+
+STARTUP = str(ROOT / "examples" / "startup.yaml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_json_carries_the_documented_schema() -> None:
+    code, out, err = run("plan", STARTUP, "--format", "json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["schema_version"] == "1"
+    for key in ("total_usd", "compute_usd", "migration_usd", "baseline_usd", "placements", "migrations",
+                "capacity"):
+        assert key in data
+    assert set(data["placements"][0]) >= {"workload", "option", "family", "share", "instances", "compute_usd"}
+    assert set(data["migrations"][0]) >= {"codebase", "family", "weeks", "usd"}
+    assert set(data["capacity"][0]) >= {"option", "used", "available"}
+    assert data["total_usd"] == pytest.approx(data["compute_usd"] + data["migration_usd"], abs=0.02)
+    assert data["compute_usd"] == pytest.approx(sum(p["compute_usd"] for p in data["placements"]), abs=0.1)
+    assert data["migration_usd"] == pytest.approx(sum(m["usd"] for m in data["migrations"]), abs=0.1)
+
+
+def test_plan_csv_has_one_row_per_placement() -> None:
+    code, out, _ = run("plan", STARTUP, "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    code_json, out_json, _ = run("plan", STARTUP, "-f", "json")
+    assert code == code_json == 0
+    assert [(r["workload"], r["option"]) for r in rows] == [
+        (p["workload"], p["option"]) for p in json.loads(out_json)["placements"]
+    ]
+
+
+def test_plan_out_writes_atomically_and_is_deterministic(tmp_path: Path) -> None:
+    target = tmp_path / "plan.md"
+    assert run("plan", STARTUP, "-f", "markdown", "--out", str(target))[0] == 0
+    first = target.read_bytes()
+    assert run("plan", STARTUP, "-f", "markdown", "--out", str(target))[0] == 0
+    assert target.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.md"]  # no temporary file left behind
+
+
+def test_plan_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    workloads = tmp_path / "w.yaml"
+    original = (ROOT / "examples" / "startup.yaml").read_bytes()
+    workloads.write_bytes(original)
+    code, out, err = run("plan", str(workloads), "--out", str(workloads))
+    assert code == 2 and out == ""
+    assert err == f"placement: {workloads}: refusing to overwrite an input file; choose another --out\n"
+    assert workloads.read_bytes() == original
+
+
+def test_plan_out_into_missing_folder(tmp_path: Path) -> None:
+    code, _, err = run("plan", STARTUP, "--out", str(tmp_path / "no" / "plan.md"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
+    workloads = tmp_path / "w.yaml"
+    workloads.write_text(
+        "workloads:\n"
+        "  - {name: giant, kind: inference, framework: pytorch, model: {params_b: 5000}, tokens_per_month: 1B}\n"
+    )
+    code, out, err = run("plan", str(workloads))
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "no plan: 1 workload(s) cannot run on any option in catalog 'aws-us-east-1'"
+    assert "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB, one instance has 28.8 GiB usable" in err
+    assert "trn3-ultraserver-gen1: memory does not fit" in err
+
+
+def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path) -> None:
+    # Each run needs 48 p5 instances at once (see test_costing); two runs exceed the 64 p5 and no other
+    # option can meet the 45-day deadline.
+    run_text = ("{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
+                "deadline_days: 45}}")
+    workloads = tmp_path / "w.yaml"
+    workloads.write_text("workloads:\n  - " + run_text.format("a") + "\n  - " + run_text.format("b") + "\n")
+    code, _, err = run("plan", str(workloads))
+    assert code == 1
+    assert err.splitlines() == [
+        "no plan: the workloads each fit somewhere, but not all at once",
+        "  - capacity of p5.48xlarge (gpu) is oversubscribed: the cheapest arrangement that fits "
+        "everything else needs 96 instances at once, 64 are available; competing: a, b",
+    ]
+
+
+def test_policy_that_cannot_hold_is_explained(tmp_path: Path) -> None:
+    workloads = tmp_path / "w.yaml"
+    workloads.write_text(
+        "policy: {max_family_share: 0.5}\n"
+        "workloads:\n"
+        "  - {name: tf, kind: inference, framework: tensorflow, model: {params_b: 1}, tokens_per_month: 1B}\n"
+    )
+    code, _, err = run("plan", str(workloads))
+    assert code == 1
+    assert "policy max_family_share 0.5 cannot hold: gpu carries at least 100.0% of compute spend; " \
+           "workloads that can only run on gpu: tf" in err
+
+
+def test_explain_prints_the_arithmetic_and_sources() -> None:
+    code, out, err = run("explain", STARTUP, "weekly-finetune", "trn2.48xlarge")
+    assert (code, err) == (0, "")
+    assert "FLOPs per run" in out and "6 · 8e9 · 1.5e10" in out and "7.2e20 FLOP" in out
+    assert "usd_per_hour = 35.76: [tsaol-trn2-us-east-2]" in out and "ESTIMATE:" in out
+    assert "Migration of codebase 'weekly-finetune' to trainium: 6 engineer-weeks = $30,000" in out
+    assert "[neuron-trn2] AWS Neuron docs" in out
+
+
+def test_explain_ruled_out_option_says_why() -> None:
+    code, out, _ = run("explain", STARTUP, "weekly-finetune", "inf2.xlarge")
+    assert code == 0
+    assert "Result: ruled out: kind not supported: inf2.xlarge is listed for inference only" in out
+
+
+def test_catalog_show_marks_estimates_and_lists_sources() -> None:
+    code, out, _ = run("catalog", "show")
+    assert code == 0
+    assert re.search(r"trn2\.48xlarge .* 35\.76\*", out)
+    assert "usd_per_hour = 35.76: [tsaol-trn2-us-east-2]; ESTIMATE:" in out
+    assert "[neuron-trn2] AWS Neuron docs: Trainium2 and Trn2 architecture." in out
+    code, md, _ = run("catalog", "show", "--markdown")
+    assert code == 0 and "| trn2.48xlarge" in md
+
+
+def test_schema_is_json_schema_of_the_workload_file() -> None:
+    code, out, _ = run("schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["title"] == "Portfolio"
+    assert "workloads" in schema["properties"]
+    assert schema["$defs"]["Workload"]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("command", [[], ["plan"], ["explain"], ["catalog"], ["catalog", "show"], ["schema"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    code, out, _ = run(*command, "--help")
+    assert code == 0 and "Usage:" in out and len(out) > 100
+
+
+def test_readme_documents_every_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for command in ("placement plan", "placement explain", "placement catalog show", "placement schema"):
+        assert command in readme
+    for option in ("--catalog", "--format", "--out", "--time-limit", "--gap"):
+        assert option in readme

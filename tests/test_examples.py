@@ -1,0 +1,92 @@
+"""Every shipped example and catalog loads and solves; goldens pin the rendered Markdown."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from placement.loading import load_catalog, load_portfolio
+from placement.planner import make_plan
+from placement.report import RENDERERS, render_markdown
+from tests.conftest import CATALOGS, EXAMPLES, ROOT
+
+
+@pytest.mark.parametrize("catalog_path", CATALOGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_solves_with_every_catalog(example: Path, catalog_path: Path) -> None:
+    catalog = load_catalog(catalog_path)
+    plan = make_plan(load_portfolio(example, catalog), catalog, example.name)
+    assert plan.solver.status == "optimal" and plan.solver.gap_proven <= 1e-6
+    for r in plan.workloads:  # each workload fully placed; training on exactly one option
+        assert sum(p.share for p in r.placements) == pytest.approx(1.0, abs=1e-6)
+        assert r.kind == "inference" or len(r.placements) == 1
+    for c in plan.capacity:
+        assert c.used <= c.available
+    for fmt, render in RENDERERS.items():
+        assert render(plan) == render(plan), fmt
+
+
+def test_examples_cover_what_the_issue_asks() -> None:
+    names = {p.stem for p in EXAMPLES}
+    assert {"startup", "enterprise", "frontier-lab"} <= names
+    catalog = load_catalog(None)
+    enterprise = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+    assert len(enterprise.workloads) >= 20
+    assert {w.framework for w in enterprise.workloads} == {"pytorch", "jax", "tensorflow"}
+    assert any("custom-cuda-kernels" in w.stack for w in enterprise.workloads)
+    assert len({w.codebase_name for w in enterprise.workloads}) < len(enterprise.workloads)
+
+
+def test_default_catalog_is_the_shipped_file() -> None:
+    assert load_catalog(None) == load_catalog(ROOT / "catalogs" / "aws-us-east-1.yaml")
+
+
+def test_catalog_covers_the_required_options_and_tight_trainium_capacity() -> None:
+    catalog = load_catalog(None)
+    required = {"trn1.32xlarge", "trn2.48xlarge", "inf2.xlarge", "inf2.8xlarge", "inf2.24xlarge",
+                "inf2.48xlarge", "p4d.24xlarge", "p5.48xlarge", "p5en.48xlarge", "p6-b200.48xlarge",
+                "g6e.48xlarge", "g6.48xlarge"}
+    assert required <= set(catalog.option_ids)
+    assert any(o.accelerator.startswith("Trainium3") for o in catalog.options)
+    trn2, trn3, p5 = (catalog.option(i) for i in ("trn2.48xlarge", "trn3-ultraserver-gen1", "p5.48xlarge"))
+    assert trn2.capacity_instances * trn2.chips < p5.capacity_instances * p5.chips
+    assert trn3.capacity_instances <= 2
+    for missing_publicly in (("trn2.48xlarge", "usd_per_hour"), ("trn3-ultraserver-gen1", "usd_per_hour"),
+                             ("trn2.48xlarge", "training_mfu"), ("trn3-ultraserver-gen1", "training_mfu")):
+        assert catalog.option(missing_publicly[0]).is_estimate(missing_publicly[1])
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_golden_markdown(example: Path, update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    catalog = load_catalog(None)
+    relative = example.relative_to(ROOT)
+    text = render_markdown(make_plan(load_portfolio(relative, catalog), catalog, str(relative)))
+    golden = ROOT / "tests" / "golden" / f"{example.stem}.md"
+    if update_golden:
+        golden.write_text(text)
+    assert text == golden.read_text(), "rendered Markdown changed: review, then run pytest --update-golden"
+
+
+LAYERS = {
+    "cli.py": {"forbid": {"pulp", "highspy"}},
+    "models.py": {"forbid": {"typer", "pulp", "yaml"}},
+    "costing.py": {"forbid": {"typer", "pulp", "yaml"}},
+    "optimizer.py": {"forbid": {"typer", "yaml"}},
+    "planner.py": {"forbid": {"typer", "yaml"}},
+    "report.py": {"forbid": {"typer", "pulp", "yaml"}},
+    "views.py": {"forbid": {"typer", "pulp", "yaml"}},
+}
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_layers_import_only_what_they_should(module: str) -> None:
+    tree = ast.parse((ROOT / "src" / "placement" / module).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not imported & LAYERS[module]["forbid"]
+    if module != "cli.py":
+        assert "print(" not in (ROOT / "src" / "placement" / module).read_text()
