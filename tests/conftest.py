@@ -31,27 +31,49 @@ def catalog() -> Catalog:
 
 SOURCE = {"title": "test source", "address": "tests/conftest.py", "date_read": "2026-11-21"}
 OPTION_NUMBERS = (
-    "chips", "bf16_tflops", "fp8_tflops", "hbm_gib", "hbm_tb_per_s", "usd_per_hour",
-    "capacity_instances", "training_mfu", "inference_mfu", "bandwidth_efficiency",
-    "inference_batch", "hbm_usable_fraction",
+    "chips",
+    "bf16_tflops",
+    "fp8_tflops",
+    "hbm_gib",
+    "hbm_tb_per_s",
+    "usd_per_hour",
+    "capacity_instances",
+    "training_mfu",
+    "inference_mfu",
+    "bandwidth_efficiency",
+    "inference_batch",
+    "hbm_usable_fraction",
 )
 
 
 def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
     """A small option: 1 chip of 100 TFLOPS, 80 GiB at 1 TB/s, $10/h, capacity 100."""
     data: dict[str, Any] = {
-        "id": id, "accelerator": "test", "family": family, "kinds": ["training", "inference"],
-        "chips": 1, "bf16_tflops": 100.0, "fp8_tflops": None, "hbm_gib": 80.0, "hbm_tb_per_s": 1.0,
-        "usd_per_hour": 10.0, "capacity_instances": 100, "training_mfu": 0.5, "inference_mfu": 0.5,
-        "bandwidth_efficiency": 0.5, "inference_batch": 8, "hbm_usable_fraction": 1.0,
+        "id": id,
+        "accelerator": "test",
+        "family": family,
+        "kinds": ["training", "inference"],
+        "chips": 1,
+        "bf16_tflops": 100.0,
+        "fp8_tflops": None,
+        "hbm_gib": 80.0,
+        "hbm_tb_per_s": 1.0,
+        "usd_per_hour": 10.0,
+        "capacity_instances": 100,
+        "training_mfu": 0.5,
+        "inference_mfu": 0.5,
+        "bandwidth_efficiency": 0.5,
+        "inference_batch": 8,
+        "hbm_usable_fraction": 1.0,
     }
     data.update(overrides)
     data["sources"] = {f: "test" for f in OPTION_NUMBERS if data.get(f) is not None}
     return data
 
 
-def make_catalog(options: list[dict[str, Any]], weeks: dict[str, dict[str, Any]] | None = None,
-                 week_usd: float = 1000.0) -> Catalog:
+def make_catalog(
+    options: list[dict[str, Any]], weeks: dict[str, dict[str, Any]] | None = None, week_usd: float = 1000.0
+) -> Catalog:
     items: dict[str, dict[str, Any]] = {
         fw: {g: {"weeks": 0, "source": "test"} for g in ("gpu", "trainium", "inferentia")}
         for fw in ("pytorch", "jax", "tensorflow")
@@ -60,16 +82,23 @@ def make_catalog(options: list[dict[str, Any]], weeks: dict[str, dict[str, Any]]
         items.setdefault(item, {g: {"weeks": 0, "source": "test"} for g in ("gpu", "trainium", "inferentia")})
         for family, value in row.items():
             items[item][family] = (
-                {"blocked": value, "source": "test"} if isinstance(value, str)
+                {"blocked": value, "source": "test"}
+                if isinstance(value, str)
                 else {"weeks": value, "source": "test"}
             )
-    return Catalog.model_validate({
-        "name": "test", "region": "test",
-        "sources": {"test": SOURCE},
-        "options": options,
-        "migration": {"engineer_week_usd": week_usd, "sources": {"engineer_week_usd": "test"},
-                      "items": items},
-    })
+    return Catalog.model_validate(
+        {
+            "name": "test",
+            "region": "test",
+            "sources": {"test": SOURCE},
+            "options": options,
+            "migration": {
+                "engineer_week_usd": week_usd,
+                "sources": {"engineer_week_usd": "test"},
+                "items": items,
+            },
+        }
+    )
 
 
 def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:
@@ -77,14 +106,24 @@ def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:
 
 
 def training(name: str, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": name, "kind": "training", "framework": "pytorch",
-                            "model": {"params_b": 1}, "tokens": 1e10}
+    data: dict[str, Any] = {
+        "name": name,
+        "kind": "training",
+        "framework": "pytorch",
+        "model": {"params_b": 1},
+        "tokens": 1e10,
+    }
     data.update(overrides)
     return data
 
 
 def inference(name: str, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": name, "kind": "inference", "framework": "pytorch",
-                            "model": {"params_b": 1}, "tokens_per_month": 1e9}
+    data: dict[str, Any] = {
+        "name": name,
+        "kind": "inference",
+        "framework": "pytorch",
+        "model": {"params_b": 1},
+        "tokens_per_month": 1e9,
+    }
     data.update(overrides)
     return data

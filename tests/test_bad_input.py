@@ -82,19 +82,28 @@ def test_file_too_large_is_refused_before_reading(tmp_path: Path) -> None:
         stream.truncate(50 * 2**20)
     code, _, err = run(["plan", str(big)])
     assert code == 2
-    assert err == f"{big}: file too large: {50 * 2**20:,} bytes (limit {MAX_FILE_BYTES:,}); a workload file " \
-                  "or catalog is a few kilobytes\n"
+    assert (
+        err == f"{big}: file too large: {50 * 2**20:,} bytes (limit {MAX_FILE_BYTES:,}); a workload file "
+        "or catalog is a few kilobytes\n"
+    )
 
 
 def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
     text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
     bad = tmp_path / "quote.yaml"
-    bad.write_text(text.replace("      usd_per_hour: tsaol-prices\n      training_mfu: neuron-trn1-training-bench\n",
-                                "      training_mfu: neuron-trn1-training-bench\n", 1))
+    bad.write_text(
+        text.replace(
+            "      usd_per_hour: tsaol-prices\n      training_mfu: neuron-trn1-training-bench\n",
+            "      training_mfu: neuron-trn1-training-bench\n",
+            1,
+        )
+    )
     code, _, err = run(["plan", str(ROOT / "examples" / "startup.yaml"), "--catalog", str(bad)])
     assert code == 2
-    assert err == (f"{bad}:22: options[0].usd_per_hour: this number has no source: name a key of the "
-                   "catalog's sources block under sources, or give one line of reasoning under estimates\n")
+    assert err == (
+        f"{bad}:22: options[0].usd_per_hour: this number has no source: name a key of the "
+        "catalog's sources block under sources, or give one line of reasoning under estimates\n"
+    )
 
 
 def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
@@ -103,8 +112,10 @@ def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
     bad.write_text(text.replace("usd_per_hour: tsaol-prices", "usd_per_hour: tsaol-price", 1))
     code, _, err = run(["catalog", "show", "--catalog", str(bad)])
     assert code == 2
-    assert err == (f"{bad}:35: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
-                   "the sources block (did you mean 'tsaol-prices'?)\n")
+    assert err == (
+        f"{bad}:35: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
+        "the sources block (did you mean 'tsaol-prices'?)\n"
+    )
 
 
 def test_bad_command_line_values() -> None:
@@ -112,5 +123,7 @@ def test_bad_command_line_values() -> None:
     assert code == 2 and "choose one of table, markdown, json, csv (did you mean 'markdown'?)" in err
     code, _, err = run(["explain", str(ROOT / "examples" / "startup.yaml"), "assistant", "p5.48xlarge"])
     assert code == 2
-    assert err == ("<command line>: workload: no workload 'assistant' in "
-                   f"{ROOT / 'examples' / 'startup.yaml'} (did you mean 'assistant-chat'?)\n")
+    assert err == (
+        "<command line>: workload: no workload 'assistant' in "
+        f"{ROOT / 'examples' / 'startup.yaml'} (did you mean 'assistant-chat'?)\n"
+    )

@@ -27,8 +27,15 @@ def test_plan_json_carries_the_documented_schema() -> None:
     assert (code, err) == (0, "")
     data = json.loads(out)
     assert data["schema_version"] == "1"
-    for key in ("total_usd", "compute_usd", "migration_usd", "baseline_usd", "placements", "migrations",
-                "capacity"):
+    for key in (
+        "total_usd",
+        "compute_usd",
+        "migration_usd",
+        "baseline_usd",
+        "placements",
+        "migrations",
+        "capacity",
+    ):
         assert key in data
     assert set(data["placements"][0]) >= {"workload", "option", "family", "share", "instances", "compute_usd"}
     assert set(data["migrations"][0]) >= {"codebase", "family", "weeks", "usd"}
@@ -76,21 +83,26 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
     workloads = tmp_path / "w.yaml"
     workloads.write_text(
         "workloads:\n"
-        "  - {name: giant, kind: inference, framework: pytorch, model: {params_b: 5000}, tokens_per_month: 1B}\n"
+        "  - {name: giant, kind: inference, framework: pytorch, model: {params_b: 5000},"
+        " tokens_per_month: 1B}\n"
     )
     code, out, err = run("plan", str(workloads))
     assert code == 1 and out == ""
     lines = err.splitlines()
     assert lines[0] == "no plan: 1 workload(s) cannot run on any option in catalog 'aws-us-east-1'"
-    assert "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB, one instance has 28.8 GiB usable" in err
+    assert (
+        "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB, one instance has 28.8 GiB usable" in err
+    )
     assert "trn3-ultraserver-gen1: memory does not fit" in err
 
 
 def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path) -> None:
     # Each run needs 48 p5 instances at once (see test_costing); two runs exceed the 64 p5 and no other
     # option can meet the 45-day deadline.
-    run_text = ("{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
-                "deadline_days: 45}}")
+    run_text = (
+        "{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
+        "deadline_days: 45}}"
+    )
     workloads = tmp_path / "w.yaml"
     workloads.write_text("workloads:\n  - " + run_text.format("a") + "\n  - " + run_text.format("b") + "\n")
     code, _, err = run("plan", str(workloads))
@@ -111,8 +123,10 @@ def test_policy_that_cannot_hold_is_explained(tmp_path: Path) -> None:
     )
     code, _, err = run("plan", str(workloads))
     assert code == 1
-    assert "policy max_family_share 0.5 cannot hold: gpu carries at least 100.0% of compute spend; " \
-           "workloads that can only run on gpu: tf" in err
+    assert (
+        "policy max_family_share 0.5 cannot hold: gpu carries at least 100.0% of compute spend; "
+        "workloads that can only run on gpu: tf" in err
+    )
 
 
 def test_explain_prints_the_arithmetic_and_sources() -> None:

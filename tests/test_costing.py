@@ -18,8 +18,9 @@ def test_training_70b_on_p5_matches_hand_arithmetic(catalog: Catalog) -> None:
     # pace = 51,609.4 / (45 · 24 = 1080 h) = 47.79 → 48 instances at once
     # memory floor = 70e9 · 16 / (8 · 74.51 · 2^30 · 0.9) = 1.743 (not binding)
     # cost per run = 51,609.4 · 55.04 = $2,840,580; two runs = $5,681,159
-    p = make_portfolio([training("pre", framework="jax", model={"params_b": 70}, tokens="1.4T",
-                                 runs=2, deadline_days=45)])
+    p = make_portfolio(
+        [training("pre", framework="jax", model={"params_b": 70}, tokens="1.4T", runs=2, deadline_days=45)]
+    )
     e = estimate(p, p.workloads[0], catalog.option("p5.48xlarge"), catalog)
     assert e.ok
     assert e.instance_hours_per_run == pytest.approx(5.88e23 / (8 * 989e12 * 0.40 * 3600))
@@ -34,8 +35,9 @@ def test_training_deadline_beyond_capacity_is_ruled_out_with_numbers(catalog: Ca
     p = make_portfolio([training("pre", model={"params_b": 70}, tokens="1.4T", deadline_days=45)])
     e = estimate(p, p.workloads[0], catalog.option("trn2.48xlarge"), catalog)
     assert not e.ok
-    assert e.reason == ("deadline not reachable with the capacity there is: needs 51 instances at "
-                        "once, 8 available")
+    assert e.reason == (
+        "deadline not reachable with the capacity there is: needs 51 instances at once, 8 available"
+    )
 
 
 def test_training_memory_floor_and_default_deadline() -> None:
@@ -58,8 +60,9 @@ def test_inference_roofline_on_p4d_matches_hand_arithmetic(catalog: Catalog) -> 
     # tokens/s = 32 / 1.8373 ms = 17,416.8
     # peak = 30e9 / (730 · 3600) · 2.5 = 28,538.8 tokens/s → 1.6386 → 2 instances
     # cost = 2 · 21.957642 · 730 · 12 = $384,698
-    p = make_portfolio([inference("chat", model={"params_b": 8}, tokens_per_month="30B",
-                                  peak_to_average=2.5)])
+    p = make_portfolio(
+        [inference("chat", model={"params_b": 8}, tokens_per_month="30B", peak_to_average=2.5)]
+    )
     e = estimate(p, p.workloads[0], catalog.option("p4d.24xlarge"), catalog)
     t_mem = 2 * 8e9 / (8 * 1.555e12 * 0.7)
     assert e.latency_ms == pytest.approx(t_mem * 1000)
@@ -109,9 +112,17 @@ def test_fp8_on_a_chip_without_fp8_runs_bf16() -> None:
 def test_measured_throughput_replaces_the_estimate(catalog: Catalog) -> None:
     # peak = 30e9/(730·3600)·2.5 = 28,538.8 tok/s; / 2400 = 11.89 → 12 inf2.48xlarge
     # cost = 12 · 12.98127 · 730 · 12 = $1,364,591
-    p = make_portfolio([inference("chat", model={"params_b": 8}, tokens_per_month="30B",
-                                  peak_to_average=2.5,
-                                  measured={"inf2.48xlarge": {"tokens_per_second": 2400}})])
+    p = make_portfolio(
+        [
+            inference(
+                "chat",
+                model={"params_b": 8},
+                tokens_per_month="30B",
+                peak_to_average=2.5,
+                measured={"inf2.48xlarge": {"tokens_per_second": 2400}},
+            )
+        ]
+    )
     e = estimate(p, p.workloads[0], catalog.option("inf2.48xlarge"), catalog)
     assert e.measured and e.instances == 12
     assert e.compute_usd == pytest.approx(12 * 12.98127 * 730 * 12)
@@ -134,24 +145,33 @@ def test_gates_kind_portability_blocked() -> None:
     )
     p = make_portfolio([training("t", framework="tensorflow"), inference("g", portability="gpu-only")])
     t, g = p.workloads
-    assert estimate(p, t, cat.options[0], cat).reason == "kind not supported: inf is listed for inference only"
-    assert estimate(p, t, cat.options[1], cat).reason == "porting blocked: tensorflow on trainium: no TensorFlow here"
+    assert (
+        estimate(p, t, cat.options[0], cat).reason == "kind not supported: inf is listed for inference only"
+    )
+    assert (
+        estimate(p, t, cat.options[1], cat).reason
+        == "porting blocked: tensorflow on trainium: no TensorFlow here"
+    )
     assert estimate(p, g, cat.options[1], cat).reason == "portability: gpu-only keeps this workload on GPUs"
 
 
 def test_port_weeks_union_of_items_and_already_on() -> None:
-    cat = make_catalog([option("a")], weeks={"pytorch": {"trainium": 4}, "vllm": {"trainium": 2},
-                                             "triton": {"trainium": 6}})
-    p = make_portfolio([inference("a", stack=["vllm"], codebase="c"),
-                        inference("b", stack=["vllm", "triton"], codebase="c")])
+    cat = make_catalog(
+        [option("a")], weeks={"pytorch": {"trainium": 4}, "vllm": {"trainium": 2}, "triton": {"trainium": 6}}
+    )
+    p = make_portfolio(
+        [inference("a", stack=["vllm"], codebase="c"), inference("b", stack=["vllm", "triton"], codebase="c")]
+    )
     weeks, items = port_weeks(cat, list(p.workloads), "trainium")
     assert weeks == 12 and items == ("pytorch", "triton", "vllm")  # 4 + 6 + 2, vllm counted once
     p2 = make_portfolio([inference("a", already_on=["trainium"])])
     assert port_weeks(cat, list(p2.workloads), "trainium") == (0.0, ())
 
 
-@pytest.mark.parametrize("text,value", [("30B", 3e10), ("1.5T", 1.5e12), ("250M", 2.5e8),
-                                        ("2k", 2e3), (12345, 12345.0), ("1e9", 1e9)])
+@pytest.mark.parametrize(
+    "text,value",
+    [("30B", 3e10), ("1.5T", 1.5e12), ("250M", 2.5e8), ("2k", 2e3), (12345, 12345.0), ("1e9", 1e9)],
+)
 def test_token_counts(text: object, value: float) -> None:
     p = make_portfolio([inference("i", tokens_per_month=text)])
     assert math.isclose(p.workloads[0].tokens_per_month or 0, value)

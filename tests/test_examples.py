@@ -45,16 +45,31 @@ def test_default_catalog_is_the_shipped_file() -> None:
 
 def test_catalog_covers_the_required_options_and_tight_trainium_capacity() -> None:
     catalog = load_catalog(None)
-    required = {"trn1.32xlarge", "trn2.48xlarge", "inf2.xlarge", "inf2.8xlarge", "inf2.24xlarge",
-                "inf2.48xlarge", "p4d.24xlarge", "p5.48xlarge", "p5en.48xlarge", "p6-b200.48xlarge",
-                "g6e.48xlarge", "g6.48xlarge"}
+    required = {
+        "trn1.32xlarge",
+        "trn2.48xlarge",
+        "inf2.xlarge",
+        "inf2.8xlarge",
+        "inf2.24xlarge",
+        "inf2.48xlarge",
+        "p4d.24xlarge",
+        "p5.48xlarge",
+        "p5en.48xlarge",
+        "p6-b200.48xlarge",
+        "g6e.48xlarge",
+        "g6.48xlarge",
+    }
     assert required <= set(catalog.option_ids)
     assert any(o.accelerator.startswith("Trainium3") for o in catalog.options)
     trn2, trn3, p5 = (catalog.option(i) for i in ("trn2.48xlarge", "trn3-ultraserver-gen1", "p5.48xlarge"))
     assert trn2.capacity_instances * trn2.chips < p5.capacity_instances * p5.chips
     assert trn3.capacity_instances <= 2
-    for missing_publicly in (("trn2.48xlarge", "usd_per_hour"), ("trn3-ultraserver-gen1", "usd_per_hour"),
-                             ("trn2.48xlarge", "training_mfu"), ("trn3-ultraserver-gen1", "training_mfu")):
+    for missing_publicly in (
+        ("trn2.48xlarge", "usd_per_hour"),
+        ("trn3-ultraserver-gen1", "usd_per_hour"),
+        ("trn2.48xlarge", "training_mfu"),
+        ("trn3-ultraserver-gen1", "training_mfu"),
+    ):
         assert catalog.option(missing_publicly[0]).is_estimate(missing_publicly[1])
 
 
@@ -84,9 +99,15 @@ LAYERS = {
 @pytest.mark.parametrize("module", sorted(LAYERS))
 def test_layers_import_only_what_they_should(module: str) -> None:
     tree = ast.parse((ROOT / "src" / "placement" / module).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        (node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    }
     assert not imported & LAYERS[module]["forbid"]
     if module != "cli.py":
         assert "print(" not in (ROOT / "src" / "placement" / module).read_text()

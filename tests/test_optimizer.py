@@ -30,8 +30,9 @@ def brute_force(portfolio: Portfolio, catalog: Catalog) -> float:
             for e in ok:
                 choices.append((e.compute_usd, {e.option: e.instances_at_once}, {e.family}))
         else:
-            ranges = [range(0, min(options[e.option].capacity_instances, whole(e.instances_needed)) + 1)
-                      for e in ok]
+            ranges = [
+                range(0, min(options[e.option].capacity_instances, whole(e.instances_needed)) + 1) for e in ok
+            ]
             for counts in itertools.product(*ranges):
                 if sum(k / e.instances_needed for k, e in zip(counts, ok, strict=True)) < 1 - 1e-9:
                     continue
@@ -57,22 +58,42 @@ def brute_force(portfolio: Portfolio, catalog: Catalog) -> float:
 def random_case(rng: random.Random) -> tuple[Portfolio, Catalog]:
     families = ["gpu", "trainium", "inferentia"]
     options = [
-        option(f"o{i}", family=rng.choice(families), usd_per_hour=rng.choice([2.0, 5.0, 9.0, 14.0]),
-               bf16_tflops=rng.choice([50.0, 100.0, 300.0]), hbm_tb_per_s=rng.choice([0.5, 1.0, 3.0]),
-               capacity_instances=rng.randint(2, 8), chips=rng.choice([1, 2]))
+        option(
+            f"o{i}",
+            family=rng.choice(families),
+            usd_per_hour=rng.choice([2.0, 5.0, 9.0, 14.0]),
+            bf16_tflops=rng.choice([50.0, 100.0, 300.0]),
+            hbm_tb_per_s=rng.choice([0.5, 1.0, 3.0]),
+            capacity_instances=rng.randint(2, 8),
+            chips=rng.choice([1, 2]),
+        )
         for i in range(3)
     ]
-    catalog = make_catalog(options, weeks={"pytorch": {"trainium": rng.choice([0, 2, 8]),
-                                                       "inferentia": rng.choice([0, 3, 6])}},
-                           week_usd=rng.choice([100.0, 1000.0, 20000.0]))
+    catalog = make_catalog(
+        options,
+        weeks={"pytorch": {"trainium": rng.choice([0, 2, 8]), "inferentia": rng.choice([0, 3, 6])}},
+        week_usd=rng.choice([100.0, 1000.0, 20000.0]),
+    )
     workloads: list[dict[str, Any]] = []
     for i in range(rng.randint(2, 3)):
         if rng.random() < 0.4:
-            workloads.append(training(f"t{i}", tokens=rng.choice([1e10, 5e10, 2e11]),
-                                      deadline_days=rng.choice([1, 3, 10]), codebase=rng.choice(["a", "b"])))
+            workloads.append(
+                training(
+                    f"t{i}",
+                    tokens=rng.choice([1e10, 5e10, 2e11]),
+                    deadline_days=rng.choice([1, 3, 10]),
+                    codebase=rng.choice(["a", "b"]),
+                )
+            )
         else:
-            workloads.append(inference(f"i{i}", tokens_per_month=rng.choice([5e9, 2e10, 6e10]),
-                                       peak_to_average=rng.choice([1, 2]), codebase=rng.choice(["a", "b"])))
+            workloads.append(
+                inference(
+                    f"i{i}",
+                    tokens_per_month=rng.choice([5e9, 2e10, 6e10]),
+                    peak_to_average=rng.choice([1, 2]),
+                    codebase=rng.choice(["a", "b"]),
+                )
+            )
     return make_portfolio(workloads, horizon_months=1), catalog
 
 
@@ -124,8 +145,10 @@ def test_inference_splits_to_use_whole_instances() -> None:
 
 def test_migration_is_charged_once_per_codebase_and_family() -> None:
     # Trainium is $5/h against GPU $10/h; porting pytorch costs 3 weeks · $1000 once for codebase c.
-    cat = make_catalog([option("gpu"), option("trn", family="trainium", usd_per_hour=5.0)],
-                       weeks={"pytorch": {"trainium": 3}})
+    cat = make_catalog(
+        [option("gpu"), option("trn", family="trainium", usd_per_hour=5.0)],
+        weeks={"pytorch": {"trainium": 3}},
+    )
     p = make_portfolio([training("a", codebase="c"), training("b", codebase="c")])
     plan = make_plan(p, cat, "x")
     assert [(m.codebase, m.family, m.weeks, m.usd) for m in plan.migrations] == [("c", "trainium", 3, 3000)]
@@ -133,8 +156,10 @@ def test_migration_is_charged_once_per_codebase_and_family() -> None:
 
 
 def test_port_not_worth_it_stays_on_gpu() -> None:
-    cat = make_catalog([option("gpu"), option("trn", family="trainium", usd_per_hour=9.9)],
-                       weeks={"pytorch": {"trainium": 100}})
+    cat = make_catalog(
+        [option("gpu"), option("trn", family="trainium", usd_per_hour=9.9)],
+        weeks={"pytorch": {"trainium": 100}},
+    )
     p = make_portfolio([training("a")])
     plan = make_plan(p, cat, "x")
     assert plan.placements[0].option == "gpu" and plan.migration_usd == 0
@@ -158,7 +183,9 @@ def test_capacity_is_respected_and_binding_marked() -> None:
 
 def test_max_family_share_moves_real_work_not_idle_instances() -> None:
     # Two equal inference services; GPU is cheaper. A 0.6 cap forces one service off GPU.
-    cat = make_catalog([option("gpu", usd_per_hour=10.0), option("inf", family="inferentia", usd_per_hour=12.0)])
+    cat = make_catalog(
+        [option("gpu", usd_per_hour=10.0), option("inf", family="inferentia", usd_per_hour=12.0)]
+    )
     p = make_portfolio([inference("a"), inference("b")], policy={"max_family_share": 0.6})
     plan = make_plan(p, cat, "x")
     shares = {f.family: f.policy_share for f in plan.families}

@@ -34,7 +34,9 @@ app.add_typer(catalog_app, name="catalog")
 
 REPORT_URL = "https://github.com/placement-tool/placement/issues"
 
-WorkloadsArg = Annotated[Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")]
+WorkloadsArg = Annotated[
+    Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")
+]
 CatalogOpt = Annotated[
     Path | None,
     typer.Option("--catalog", "-c", help="Catalog file; default: the shipped aws-us-east-1 catalog."),
@@ -61,8 +63,11 @@ def _run(action: Callable[[], int]) -> None:
         typer.echo("placement: interrupted; nothing was written", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: one line, no traceback, and where to report it
-        typer.echo(f"placement: internal error: {type(exc).__name__}: {exc} "
-                   f"(please report it at {REPORT_URL} with the command and input files)", err=True)
+        typer.echo(
+            f"placement: internal error: {type(exc).__name__}: {exc} "
+            f"(please report it at {REPORT_URL} with the command and input files)",
+            err=True,
+        )
         raise typer.Exit(EXIT_INTERNAL) from None
     raise typer.Exit(code)
 
@@ -89,14 +94,24 @@ def _check_format(value: str) -> str:
 def plan(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, markdown, json or csv.",
-                                        callback=_check_format)] = "table",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically) "
-                                             "instead of standard output.")] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Solver time limit, seconds; "
-                                              "the plan states the gap proven when it stops.")] = 60.0,
-    gap: Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap at which the "
-                                       "solver may stop.")] = 1e-6,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
+    ] = "table",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write to this file (atomically) instead of standard output."),
+    ] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit",
+            min=0.1,
+            help="Solver time limit, seconds; the plan states the gap proven when it stops.",
+        ),
+    ] = 60.0,
+    gap: Annotated[
+        float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap at which the solver may stop.")
+    ] = 1e-6,
 ) -> None:
     """Place every workload at the lowest total cost and explain the plan."""
     from placement.optimizer import SolveSettings
@@ -127,11 +142,28 @@ def explain(
         portfolio, cat = _load(workloads, catalog)
         names = [w.name for w in portfolio.workloads]
         if workload not in names:
-            raise InputError([Problem("<command line>", None, "workload",
-                                      f"no workload {workload!r} in {workloads}{did_you_mean(workload, names)}")])
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "workload",
+                        f"no workload {workload!r} in {workloads}{did_you_mean(workload, names)}",
+                    )
+                ]
+            )
         if option not in cat.option_ids:
-            raise InputError([Problem("<command line>", None, "option", f"no option {option!r} in catalog "
-                                      f"{cat.name}{did_you_mean(option, list(cat.option_ids))}")])
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "option",
+                        f"no option {option!r} in catalog "
+                        f"{cat.name}{did_you_mean(option, list(cat.option_ids))}",
+                    )
+                ]
+            )
         w = portfolio.workloads[names.index(workload)]
         o = cat.option(option)
         sys.stdout.write(render_explain(portfolio, cat, w, o, estimate(portfolio, w, o, cat)))

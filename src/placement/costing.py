@@ -37,8 +37,8 @@ from placement.models import (
     Catalog,
     Family,
     Option,
-    Portfolio,
     PortEffort,
+    Portfolio,
     Workload,
 )
 
@@ -127,6 +127,7 @@ def port_weeks(catalog: Catalog, workloads: list[Workload], family: Family) -> t
 
 def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: Catalog) -> Estimate:
     """Estimate one (workload, option) pair, or say in the user's terms why it cannot run."""
+
     def ruled_out(reason: str) -> Estimate:
         return _ruled_out(workload, option, reason, [])
 
@@ -158,8 +159,15 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
     if measured is not None:
         tps = measured.tokens_per_second
         hours = d / (tps * 3600)
-        steps.append(Step("instance-hours per run", "D / (measured tokens/s · 3600)",
-                          f"{num(d)} / ({num(tps)} · 3600)", hours, "instance-h"))
+        steps.append(
+            Step(
+                "instance-hours per run",
+                "D / (measured tokens/s · 3600)",
+                f"{num(d)} / ({num(tps)} · 3600)",
+                hours,
+                "instance-h",
+            )
+        )
     else:
         precision = o.effective_precision(w.precision)
         peak = o.peak_tflops(w.precision)
@@ -170,51 +178,100 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
         inputs += ["chips", f"{precision}_tflops", "training_mfu"]
         steps += [
             Step("FLOPs per run", "6 · N · D", f"6 · {num(n)} · {num(d)}", flops, "FLOP"),
-            Step("instance FLOP/s", f"chips · peak {precision} · 1e12 · training_mfu",
-                 f"{o.chips} · {num(peak)} · 1e12 · {num(o.training_mfu)}", rate, "FLOP/s"),
-            Step("instance-hours per run", "FLOPs / (instance FLOP/s · 3600)",
-                 f"{num(flops)} / ({num(rate)} · 3600)", hours, "instance-h"),
+            Step(
+                "instance FLOP/s",
+                f"chips · peak {precision} · 1e12 · training_mfu",
+                f"{o.chips} · {num(peak)} · 1e12 · {num(o.training_mfu)}",
+                rate,
+                "FLOP/s",
+            ),
+            Step(
+                "instance-hours per run",
+                "FLOPs / (instance FLOP/s · 3600)",
+                f"{num(flops)} / ({num(rate)} · 3600)",
+                hours,
+                "instance-h",
+            ),
         ]
     usable = o.instance_hbm_bytes * o.hbm_usable_fraction
     floor = n_total * TRAINING_BYTES_PER_PARAM / usable
-    steps.append(Step("memory floor", "N_total · 16 B / (chips · HBM GiB · 2^30 · usable)",
-                      f"{num(n_total)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · "
-                      f"{num(o.hbm_usable_fraction)})", floor, "instances"))
+    steps.append(
+        Step(
+            "memory floor",
+            "N_total · 16 B / (chips · HBM GiB · 2^30 · usable)",
+            f"{num(n_total)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · {num(o.hbm_usable_fraction)})",
+            floor,
+            "instances",
+        )
+    )
     if w.deadline_days is not None:
         deadline_h = w.deadline_days * 24
-        steps.append(Step("deadline", "deadline_days · 24", f"{num(w.deadline_days)} · 24",
-                          deadline_h, "h"))
+        steps.append(Step("deadline", "deadline_days · 24", f"{num(w.deadline_days)} · 24", deadline_h, "h"))
     else:
         deadline_h = portfolio.horizon_months * hpm / w.run_count
-        steps.append(Step("time per run (no deadline)", "horizon_months · hours_per_month / runs",
-                          f"{num(portfolio.horizon_months)} · {num(hpm)} / {w.run_count}",
-                          deadline_h, "h"))
+        steps.append(
+            Step(
+                "time per run (no deadline)",
+                "horizon_months · hours_per_month / runs",
+                f"{num(portfolio.horizon_months)} · {num(hpm)} / {w.run_count}",
+                deadline_h,
+                "h",
+            )
+        )
     pace = hours / deadline_h
     at_once = whole(max(floor, pace))
     if floor > pace:
         inputs += ["chips", "hbm_gib", "hbm_usable_fraction"]
     steps += [
-        Step("instances for the deadline", "instance-hours / deadline hours",
-             f"{num(hours)} / {num(deadline_h)}", pace, "instances"),
-        Step("instances at once", "ceil(max(memory floor, instances for the deadline))",
-             f"ceil(max({num(floor)}, {num(pace)}))", at_once, "instances"),
+        Step(
+            "instances for the deadline",
+            "instance-hours / deadline hours",
+            f"{num(hours)} / {num(deadline_h)}",
+            pace,
+            "instances",
+        ),
+        Step(
+            "instances at once",
+            "ceil(max(memory floor, instances for the deadline))",
+            f"ceil(max({num(floor)}, {num(pace)}))",
+            at_once,
+            "instances",
+        ),
     ]
     cost_run = hours * o.usd_per_hour
     total = cost_run * w.run_count
     steps += [
-        Step("cost per run", "instance-hours · usd_per_hour", f"{num(hours)} · {num(o.usd_per_hour)}",
-             cost_run, "USD"),
-        Step("cost over the horizon", "cost per run · runs", f"{num(cost_run)} · {w.run_count}",
-             total, "USD"),
+        Step(
+            "cost per run",
+            "instance-hours · usd_per_hour",
+            f"{num(hours)} · {num(o.usd_per_hour)}",
+            cost_run,
+            "USD",
+        ),
+        Step(
+            "cost over the horizon", "cost per run · runs", f"{num(cost_run)} · {w.run_count}", total, "USD"
+        ),
     ]
     if at_once > o.capacity_instances:
         return _ruled_out(
-            w, o, f"deadline not reachable with the capacity there is: needs {at_once} instances at "
-            f"once, {o.capacity_instances} available", steps)
+            w,
+            o,
+            f"deadline not reachable with the capacity there is: needs {at_once} instances at "
+            f"once, {o.capacity_instances} available",
+            steps,
+        )
     return Estimate(
-        workload=w.name, option=o.id, family=o.family, ok=True, reason="", steps=tuple(steps),
-        inputs=tuple(sorted(set(inputs))), measured=measured is not None,
-        instances_at_once=at_once, instance_hours_per_run=hours, cost_per_run_usd=cost_run,
+        workload=w.name,
+        option=o.id,
+        family=o.family,
+        ok=True,
+        reason="",
+        steps=tuple(steps),
+        inputs=tuple(sorted(set(inputs))),
+        measured=measured is not None,
+        instances_at_once=at_once,
+        instance_hours_per_run=hours,
+        cost_per_run_usd=cost_run,
         compute_usd=total,
     )
 
@@ -228,9 +285,15 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     inputs = ["usd_per_hour"]
     steps: list[Step] = []
     peak_tps = w.tokens_per_month / (hpm * 3600) * w.peak_factor
-    steps.append(Step("peak tokens/s", "tokens_per_month / (hours_per_month · 3600) · peak_to_average",
-                      f"{num(w.tokens_per_month)} / ({num(hpm)} · 3600) · {num(w.peak_factor)}",
-                      peak_tps, "tokens/s"))
+    steps.append(
+        Step(
+            "peak tokens/s",
+            "tokens_per_month / (hours_per_month · 3600) · peak_to_average",
+            f"{num(w.tokens_per_month)} / ({num(hpm)} · 3600) · {num(w.peak_factor)}",
+            peak_tps,
+            "tokens/s",
+        )
+    )
     measured = w.measured.get(o.id)
     batch, latency_ms = 0, 0.0
     if measured is not None:
@@ -239,35 +302,64 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     else:
         weights = bpp * n_total
         usable = o.instance_hbm_bytes * o.hbm_usable_fraction
-        steps.append(Step("weights vs usable HBM", f"{bpp} B · N_total ≤ chips · HBM · 2^30 · usable",
-                          f"{num(weights)} B vs {num(usable)} B", weights / usable, "of usable HBM"))
+        steps.append(
+            Step(
+                "weights vs usable HBM",
+                f"{bpp} B · N_total ≤ chips · HBM · 2^30 · usable",
+                f"{num(weights)} B vs {num(usable)} B",
+                weights / usable,
+                "of usable HBM",
+            )
+        )
         if weights > usable:
             return _ruled_out(
-                w, o, f"memory does not fit: weights need {weights / 2**30:,.1f} GiB, one instance has "
-                f"{usable / 2**30:,.1f} GiB usable", steps)
+                w,
+                o,
+                f"memory does not fit: weights need {weights / 2**30:,.1f} GiB, one instance has "
+                f"{usable / 2**30:,.1f} GiB usable",
+                steps,
+            )
         peak = o.peak_tflops(w.precision)
         t_mem = bpp * n / (o.chips * o.hbm_tb_per_s * 1e12 * o.bandwidth_efficiency)
         t_one = 2 * n / (o.chips * peak * 1e12 * o.inference_mfu)
         steps += [
-            Step("t_mem per step", f"{bpp} B · N / (chips · TB/s · 1e12 · bandwidth_efficiency)",
-                 f"{bpp} · {num(n)} / ({o.chips} · {num(o.hbm_tb_per_s)} · 1e12 · "
-                 f"{num(o.bandwidth_efficiency)})", t_mem, "s"),
-            Step("t_comp per token", f"2 · N / (chips · peak {precision} · 1e12 · inference_mfu)",
-                 f"2 · {num(n)} / ({o.chips} · {num(peak)} · 1e12 · {num(o.inference_mfu)})",
-                 t_one, "s"),
+            Step(
+                "t_mem per step",
+                f"{bpp} B · N / (chips · TB/s · 1e12 · bandwidth_efficiency)",
+                f"{bpp} · {num(n)} / ({o.chips} · {num(o.hbm_tb_per_s)} · 1e12 · "
+                f"{num(o.bandwidth_efficiency)})",
+                t_mem,
+                "s",
+            ),
+            Step(
+                "t_comp per token",
+                f"2 · N / (chips · peak {precision} · 1e12 · inference_mfu)",
+                f"2 · {num(n)} / ({o.chips} · {num(peak)} · 1e12 · {num(o.inference_mfu)})",
+                t_one,
+                "s",
+            ),
         ]
         batch = o.inference_batch
         if w.max_ms_per_token is not None:
             limit = w.max_ms_per_token / 1000
             if max(t_mem, t_one) > limit:
                 return _ruled_out(
-                    w, o, f"latency target not reachable: even batch 1 takes "
+                    w,
+                    o,
+                    f"latency target not reachable: even batch 1 takes "
                     f"{max(t_mem, t_one) * 1000:,.2f} ms per token, target {num(w.max_ms_per_token)} ms",
-                    steps)
+                    steps,
+                )
             batch = min(batch, max(1, math.floor(limit / t_one + EPS)))
-            steps.append(Step("batch", "min(inference_batch, floor(max_ms_per_token / t_comp))",
-                              f"min({o.inference_batch}, floor({num(limit)} / {num(t_one)}))",
-                              batch, "sequences"))
+            steps.append(
+                Step(
+                    "batch",
+                    "min(inference_batch, floor(max_ms_per_token / t_comp))",
+                    f"min({o.inference_batch}, floor({num(limit)} / {num(t_one)}))",
+                    batch,
+                    "sequences",
+                )
+            )
         t = max(t_mem, batch * t_one)
         tps = batch / t
         inputs += ["chips", "inference_batch"]
@@ -277,8 +369,9 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
             inputs += [f"{precision}_tflops", "inference_mfu"]
         latency_ms = t * 1000
         steps += [
-            Step("step time t", "max(t_mem, b · t_comp)", f"max({num(t_mem)}, {batch} · {num(t_one)})",
-                 t, "s"),
+            Step(
+                "step time t", "max(t_mem, b · t_comp)", f"max({num(t_mem)}, {batch} · {num(t_one)})", t, "s"
+            ),
             Step("tokens/s per instance", "b / t", f"{batch} / {num(t)}", tps, "tokens/s"),
         ]
     needed = peak_tps / tps
@@ -286,18 +379,37 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     per_instance = o.usd_per_hour * hpm * portfolio.horizon_months
     total = count * per_instance
     steps += [
-        Step("instances", "ceil(peak tokens/s / tokens/s per instance)",
-             f"ceil({num(peak_tps)} / {num(tps)})", count, "instances"),
-        Step("cost over the horizon", "instances · usd_per_hour · hours_per_month · horizon_months",
-             f"{count} · {num(o.usd_per_hour)} · {num(hpm)} · {num(portfolio.horizon_months)}",
-             total, "USD"),
+        Step(
+            "instances",
+            "ceil(peak tokens/s / tokens/s per instance)",
+            f"ceil({num(peak_tps)} / {num(tps)})",
+            count,
+            "instances",
+        ),
+        Step(
+            "cost over the horizon",
+            "instances · usd_per_hour · hours_per_month · horizon_months",
+            f"{count} · {num(o.usd_per_hour)} · {num(hpm)} · {num(portfolio.horizon_months)}",
+            total,
+            "USD",
+        ),
     ]
     return Estimate(
-        workload=w.name, option=o.id, family=o.family, ok=True, reason="", steps=tuple(steps),
-        inputs=tuple(sorted(set(inputs))), measured=measured is not None,
-        tokens_per_second_per_instance=tps, peak_tokens_per_second=peak_tps,
-        latency_ms=latency_ms, batch=batch, instances_needed=needed,
-        usd_per_instance_horizon=per_instance, compute_usd=total,
+        workload=w.name,
+        option=o.id,
+        family=o.family,
+        ok=True,
+        reason="",
+        steps=tuple(steps),
+        inputs=tuple(sorted(set(inputs))),
+        measured=measured is not None,
+        tokens_per_second_per_instance=tps,
+        peak_tokens_per_second=peak_tps,
+        latency_ms=latency_ms,
+        batch=batch,
+        instances_needed=needed,
+        usd_per_instance_horizon=per_instance,
+        compute_usd=total,
     )
 
 

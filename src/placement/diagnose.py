@@ -29,22 +29,38 @@ def explain_infeasible(
     ests: dict[tuple[str, str], Estimate],
     settings: SolveSettings,
 ) -> InfeasibleError:
-    reasons: list[str] = []
+    unplaceable = _unplaceable(portfolio, catalog, ests)
+    if unplaceable:
+        return InfeasibleError(
+            f"no plan: {len(unplaceable)} workload(s) cannot run on any option in catalog {catalog.name!r}",
+            unplaceable,
+        )
+    return InfeasibleError(
+        "no plan: the workloads each fit somewhere, but not all at once",
+        _shortfalls(portfolio, catalog, ests, settings),
+    )
+
+
+def _unplaceable(portfolio: Portfolio, catalog: Catalog, ests: dict[tuple[str, str], Estimate]) -> list[str]:
+    reasons = []
     for w in portfolio.workloads:
         rows = [ests[(w.name, o.id)] for o in catalog.options]
         if not any(e.ok for e in rows):
             lines = "; ".join(f"{e.option}: {e.reason}" for e in rows)
             reasons.append(f"workload {w.name!r} cannot run on any option. {lines}")
-    if reasons:
-        return InfeasibleError(
-            f"no plan: {len(reasons)} workload(s) cannot run on any option in catalog "
-            f"{catalog.name!r}",
-            reasons,
-        )
-    model = build(portfolio, catalog, ests, elastic=True)
-    solution = solve(model, settings)
-    if solution.status == "infeasible":  # every row with a slack: this is not expected
-        return InfeasibleError("no plan: the constraints contradict each other", [])
+    return reasons
+
+
+def _shortfalls(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    ests: dict[tuple[str, str], Estimate],
+    settings: SolveSettings,
+) -> list[str]:
+    """Solve the elastic model; its slack names oversubscribed options and unmet policy."""
+    solution = solve(build(portfolio, catalog, ests, elastic=True), settings)
+    if solution.status == "infeasible":  # every coupling row has a slack: not expected
+        return ["the constraints contradict each other"]
     on_option: dict[str, list[str]] = defaultdict(list)
     used: dict[str, float] = defaultdict(float)
     spend: dict[Family, float] = defaultdict(float)
@@ -59,24 +75,24 @@ def explain_infeasible(
             used[key[1]] += count
         est = ests[key]
         spend[est.family] += solution.shares[key] * est.instances_needed * est.usd_per_instance_horizon
-    for option in catalog.options:
-        if solution.capacity_slack.get(option.id, 0.0) > 1e-6:
-            reasons.append(
-                f"capacity of {option.id} ({option.family}) is oversubscribed: the cheapest "
-                f"arrangement that fits everything else needs {used[option.id]:,.0f} instances "
-                f"at once, {option.capacity_instances} are available; competing: "
-                f"{', '.join(sorted(on_option[option.id]))}"
-            )
+    reasons = [
+        f"capacity of {option.id} ({option.family}) is oversubscribed: the cheapest arrangement that "
+        f"fits everything else needs {used[option.id]:,.0f} instances at once, "
+        f"{option.capacity_instances} are available; competing: {', '.join(sorted(on_option[option.id]))}"
+        for option in catalog.options
+        if solution.capacity_slack.get(option.id, 0.0) > 1e-6
+    ]
     total = sum(spend.values())
     for family, slack in sorted(solution.share_slack.items()):
         if slack > 1e-6 and total > 0:
-            only_here = [
-                w.name for w in portfolio.workloads
-                if all(e.family == family for e in (ests[(w.name, o.id)] for o in catalog.options) if e.ok)
-            ]
+            only_here = [w.name for w in portfolio.workloads if _only_on(family, w.name, catalog, ests)]
             reasons.append(
                 f"policy max_family_share {portfolio.policy.max_family_share:g} cannot hold: "
                 f"{family} carries at least {spend[family] / total:.1%} of compute spend"
                 + (f"; workloads that can only run on {family}: {', '.join(only_here)}" if only_here else "")
             )
-    return InfeasibleError("no plan: the workloads each fit somewhere, but not all at once", reasons)
+    return reasons
+
+
+def _only_on(family: Family, workload: str, catalog: Catalog, ests: dict[tuple[str, str], Estimate]) -> bool:
+    return all(e.family == family for e in (ests[(workload, o.id)] for o in catalog.options) if e.ok)

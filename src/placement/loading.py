@@ -28,8 +28,8 @@ from placement.models import (
     ModelSize,
     Option,
     Policy,
-    Portfolio,
     PortEffort,
+    Portfolio,
     Settings,
     Source,
     Workload,
@@ -48,8 +48,17 @@ _KNOWN_FIELDS = sorted(
     {
         name
         for model in (
-            Portfolio, Policy, Workload, ModelSize, Measured,
-            Catalog, Option, Migration, PortEffort, Settings, Source,
+            Portfolio,
+            Policy,
+            Workload,
+            ModelSize,
+            Measured,
+            Catalog,
+            Option,
+            Migration,
+            PortEffort,
+            Settings,
+            Source,
         )
         for name in model.model_fields
     }
@@ -107,8 +116,9 @@ def read_yaml(path: Path, display: str | None = None) -> Document:
         raise _fail(name, "not a regular file")
     if info.st_size > MAX_FILE_BYTES:
         raise _fail(
-            name, f"file too large: {info.st_size:,} bytes (limit {MAX_FILE_BYTES:,}); "
-            "a workload file or catalog is a few kilobytes"
+            name,
+            f"file too large: {info.st_size:,} bytes (limit {MAX_FILE_BYTES:,}); "
+            "a workload file or catalog is a few kilobytes",
         )
     try:
         raw = path.read_bytes()
@@ -129,9 +139,8 @@ def parse_yaml(raw: bytes, name: str) -> Document:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = f"YAML syntax error: {exc.problem or exc.context}"
-        raise _fail(name, message, line) from None
+        mark_line = mark.line + 1 if mark is not None else None
+        raise _fail(name, f"YAML syntax error: {exc.problem or exc.context}", mark_line) from None
     except yaml.YAMLError as exc:
         raise _fail(name, f"YAML error: {exc}") from None
     except RecursionError:
@@ -206,12 +215,17 @@ def _build(node: yaml.Node, location: Location, lines: dict[Location, int], name
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _fail(name, "a key must be a plain value, not a list or mapping", line,
-                            field_name(location))
+                raise _fail(
+                    name, "a key must be a plain value, not a list or mapping", line, field_name(location)
+                )
             key = str(key_node.value)
             if key == "<<":
-                raise _fail(name, "YAML merge keys (<<) are not supported; write the keys out",
-                            line, field_name(location))
+                raise _fail(
+                    name,
+                    "YAML merge keys (<<) are not supported; write the keys out",
+                    line,
+                    field_name(location),
+                )
             if key in mapping:
                 raise _fail(name, f"duplicate key {key!r}", line, field_name((*location, key)))
             lines[(*location, key)] = line

@@ -224,8 +224,9 @@ class Sourced(Frozen):
         unsourced = [f for f in self.numeric_fields() if f not in self.sources and f not in self.estimates]
         if unsourced:
             raise FieldError(
-                unsourced[0], "this number has no source: name a key of the catalog's sources "
-                "block under sources, or give one line of reasoning under estimates"
+                unsourced[0],
+                "this number has no source: name a key of the catalog's sources "
+                "block under sources, or give one line of reasoning under estimates",
             )
         return self
 
@@ -235,9 +236,18 @@ class Sourced(Frozen):
 
 class Option(Sourced):
     NUMBERS: ClassVar[tuple[str, ...]] = (
-        "chips", "bf16_tflops", "fp8_tflops", "hbm_gib", "hbm_tb_per_s", "usd_per_hour",
-        "capacity_instances", "training_mfu", "inference_mfu", "bandwidth_efficiency",
-        "inference_batch", "hbm_usable_fraction",
+        "chips",
+        "bf16_tflops",
+        "fp8_tflops",
+        "hbm_gib",
+        "hbm_tb_per_s",
+        "usd_per_hour",
+        "capacity_instances",
+        "training_mfu",
+        "inference_mfu",
+        "bandwidth_efficiency",
+        "inference_batch",
+        "hbm_usable_fraction",
     )
 
     id: Name
@@ -250,9 +260,7 @@ class Option(Sourced):
     hbm_gib: Positive = Field(description="Accelerator memory per chip, GiB.")
     hbm_tb_per_s: Positive = Field(description="Memory bandwidth per chip, TB/s (1e12 bytes/s).")
     usd_per_hour: Positive = Field(description="On-demand price of one instance.")
-    capacity_instances: Annotated[int, Field(ge=0)] = Field(
-        description="Instances obtainable at once."
-    )
+    capacity_instances: Annotated[int, Field(ge=0)] = Field(description="Instances obtainable at once.")
     training_mfu: Fraction | None = None
     inference_mfu: Fraction
     bandwidth_efficiency: Fraction

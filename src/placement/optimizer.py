@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from importlib.metadata import version
 
 import highspy
 import pulp
@@ -52,6 +53,7 @@ from placement.costing import Estimate, port_weeks, whole
 from placement.errors import SolverError
 from placement.models import FAMILIES, Catalog, Family, Portfolio, Workload
 
+SOLVER_NAME = f"HiGHS {version('highspy')} via PuLP {version('pulp')}"
 DEFAULT_GAP = 1e-6
 DEFAULT_TIME_LIMIT_S = 60.0
 TOL = 1e-6
@@ -99,7 +101,9 @@ def codebases(portfolio: Portfolio) -> dict[str, list[Workload]]:
     return dict(groups)
 
 
-def port_costs(portfolio: Portfolio, catalog: Catalog) -> dict[tuple[str, Family], tuple[float, tuple[str, ...]]]:
+def port_costs(
+    portfolio: Portfolio, catalog: Catalog
+) -> dict[tuple[str, Family], tuple[float, tuple[str, ...]]]:
     """(codebase, family) → (weeks, items counted), for every pair."""
     out = {}
     for name, members in codebases(portfolio).items():
@@ -228,8 +232,7 @@ def solve(model: Model, settings: SolveSettings) -> Solution:
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if status in _STOPPED_EARLY and not has_solution:
         raise SolverError(
-            f"the solver stopped ({status.replace('_', ' ')}) before finding any plan; "
-            "raise --time-limit"
+            f"the solver stopped ({status.replace('_', ' ')}) before finding any plan; raise --time-limit"
         )
     if status not in {"optimal", "infeasible", *_STOPPED_EARLY}:
         raise SolverError(f"the solver ended with status {status!r}; no plan is reported")
@@ -259,4 +262,3 @@ def model_size(model: Model) -> tuple[int, int, int]:
     variables = model.problem.variables()
     integers = sum(1 for v in variables if v.cat != pulp.LpContinuous)
     return len(variables), integers, model.problem.numConstraints()
-

@@ -8,8 +8,9 @@ from placement.costing import Estimate, estimates
 from placement.diagnose import explain_infeasible
 from placement.models import FAMILIES, Catalog, Family, Portfolio, Source, Workload
 from placement.optimizer import (
-    SolveSettings,
+    SOLVER_NAME,
     Solution,
+    SolveSettings,
     build,
     codebases,
     model_size,
@@ -40,7 +41,9 @@ def make_plan(
 ) -> Plan:
     settings = settings or SolveSettings()
     ests = estimates(portfolio, catalog)
-    unplaceable = [w for w in portfolio.workloads if not any(ests[(w.name, o.id)].ok for o in catalog.options)]
+    unplaceable = [
+        w for w in portfolio.workloads if not any(ests[(w.name, o.id)].ok for o in catalog.options)
+    ]
     if unplaceable:
         raise explain_infeasible(portfolio, catalog, ests, settings)
     model = build(portfolio, catalog, ests)
@@ -49,18 +52,16 @@ def make_plan(
         raise explain_infeasible(portfolio, catalog, ests, settings)
     variables, integers, constraints = model_size(model)
     report = SolverReport(
-        solver="HiGHS " + _highs_version(), status=solution.status, gap_limit=settings.gap,
-        gap_proven=solution.gap, time_limit_s=settings.time_limit_s, variables=variables,
-        integer_variables=integers, constraints=constraints,
+        solver=SOLVER_NAME,
+        status=solution.status,
+        gap_limit=settings.gap,
+        gap_proven=solution.gap,
+        time_limit_s=settings.time_limit_s,
+        variables=variables,
+        integer_variables=integers,
+        constraints=constraints,
     )
     return assemble(portfolio, catalog, name, ests, solution, report)
-
-
-def _highs_version() -> str:
-    import highspy
-
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
 def assemble(
@@ -78,16 +79,34 @@ def assemble(
     for (wname, oid), chosen in solution.training.items():
         if chosen:
             est = ests[(wname, oid)]
-            placements[wname].append(Placement(wname, oid, est.family, "training", 1.0,
-                                               est.instances_at_once, est.compute_usd,
-                                               _basis(catalog, est)))
+            placements[wname].append(
+                Placement(
+                    wname,
+                    oid,
+                    est.family,
+                    "training",
+                    1.0,
+                    est.instances_at_once,
+                    est.compute_usd,
+                    _basis(catalog, est),
+                )
+            )
     for key, share in solution.shares.items():
         count = solution.instances[key]
         if share > SHARE_TOL or count > 0:
             est = ests[key]
-            placements[key[0]].append(Placement(key[0], key[1], est.family, "inference",
-                                                share, count, count * est.usd_per_instance_horizon,
-                                                _basis(catalog, est)))
+            placements[key[0]].append(
+                Placement(
+                    key[0],
+                    key[1],
+                    est.family,
+                    "inference",
+                    share,
+                    count,
+                    count * est.usd_per_instance_horizon,
+                    _basis(catalog, est),
+                )
+            )
 
     used_families: dict[str, set[Family]] = defaultdict(set)
     for wname, items in placements.items():
@@ -119,28 +138,42 @@ def assemble(
         est = ests[(p.workload, p.option)]
         spend[p.family] += p.compute_usd
         used_spend[p.family] += (
-            p.compute_usd if p.kind == "training"
+            p.compute_usd
+            if p.kind == "training"
             else p.share * est.instances_needed * est.usd_per_instance_horizon
         )
     used_total = sum(used_spend.values())
     families = tuple(
         FamilySpend(
-            g, spend[g], sum(m.usd for m in migrations if m.family == g),
+            g,
+            spend[g],
+            sum(m.usd for m in migrations if m.family == g),
             spend[g] / compute if compute else 0.0,
             used_spend[g] / used_total if used_total else 0.0,
         )
         for g in FAMILIES
     )
     return Plan(
-        portfolio=name, catalog=catalog.name, horizon_months=portfolio.horizon_months,
+        portfolio=name,
+        catalog=catalog.name,
+        horizon_months=portfolio.horizon_months,
         hours_per_month=catalog.settings.hours_per_month,
         max_family_share=portfolio.policy.max_family_share,
-        compute_usd=compute, migration_usd=sum(m.usd for m in migrations),
-        workloads=results, migrations=migrations, capacity=capacity, families=families,
-        baseline=baseline(portfolio, catalog, ests), solver=report,
+        compute_usd=compute,
+        migration_usd=sum(m.usd for m in migrations),
+        workloads=results,
+        migrations=migrations,
+        capacity=capacity,
+        families=families,
+        baseline=baseline(portfolio, catalog, ests),
+        solver=report,
         estimates=_estimates_in_use(catalog, results, migrations, ests),
-        measured=tuple((p.workload, p.option) for r in results for p in r.placements
-                       if ests[(p.workload, p.option)].measured),
+        measured=tuple(
+            (p.workload, p.option)
+            for r in results
+            for p in r.placements
+            if ests[(p.workload, p.option)].measured
+        ),
         sources=_sources_cited(catalog, results, migrations, ests),
     )
 
@@ -178,8 +211,13 @@ def _result(
     families = {p.family for p in items}
     weeks = sum(ports[(w.codebase_name, g)][0] for g in families)
     return WorkloadResult(
-        workload=w.name, kind=w.kind, codebase=w.codebase_name, placements=tuple(items),
-        compute_usd=compute, usd_per_million_tokens=per_million, cost_per_run_usd=per_run,
+        workload=w.name,
+        kind=w.kind,
+        codebase=w.codebase_name,
+        placements=tuple(items),
+        compute_usd=compute,
+        usd_per_million_tokens=per_million,
+        cost_per_run_usd=per_run,
         migration_weeks=weeks,
         runner_up=_runner_up(catalog, w, items, compute, ests, ported, usage, ports),
     )

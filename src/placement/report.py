@@ -49,22 +49,33 @@ def _workload_rows(plan: Plan) -> list[list[str]]:
                 runner = f"{r.runner_up.option} ({usd_signed(r.runner_up.extra_usd)})"
                 if r.runner_up.note:
                     runner += f" [{r.runner_up.note}]"
-            rows.append([
-                r.workload if first else "",
-                r.kind if first else "",
-                p.option + MARKS[p.basis],
-                pct(p.share),
-                str(p.instances),
-                usd(p.compute_usd),
-                unit_cost(r) if first else "",
-                f"{r.migration_weeks:g}" if first else "",
-                runner if first else "",
-            ])
+            rows.append(
+                [
+                    r.workload if first else "",
+                    r.kind if first else "",
+                    p.option + MARKS[p.basis],
+                    pct(p.share),
+                    str(p.instances),
+                    usd(p.compute_usd),
+                    unit_cost(r) if first else "",
+                    f"{r.migration_weeks:g}" if first else "",
+                    runner if first else "",
+                ]
+            )
     return rows
 
 
-WORKLOAD_HEADERS = ["workload", "kind", "option", "share", "instances", "cost over horizon",
-                    "unit cost", "port weeks", "runner-up (extra cost)"]
+WORKLOAD_HEADERS = [
+    "workload",
+    "kind",
+    "option",
+    "share",
+    "instances",
+    "cost over horizon",
+    "unit cost",
+    "port weeks",
+    "runner-up (extra cost)",
+]
 
 
 def _summary_rows(plan: Plan) -> list[list[str]]:
@@ -85,8 +96,10 @@ def _summary_rows(plan: Plan) -> list[list[str]]:
 
 
 def _family_rows(plan: Plan) -> list[list[str]]:
-    return [[f.family, usd(f.compute_usd), usd(f.migration_usd), pct(f.share), pct(f.policy_share)]
-            for f in plan.families]
+    return [
+        [f.family, usd(f.compute_usd), usd(f.migration_usd), pct(f.share), pct(f.policy_share)]
+        for f in plan.families
+    ]
 
 
 FAMILY_HEADERS = ["family", "compute", "migration", "share of compute", "share of used spend"]
@@ -128,8 +141,10 @@ def _assumption_lines(plan: Plan) -> list[str]:
         "throughput from the workload file.",
     ]
     if plan.max_family_share is not None:
-        lines.append(f"Policy: no family above {pct(plan.max_family_share)} of the spend its traffic "
-                     "uses (before rounding to whole instances: 'share of used spend').")
+        lines.append(
+            f"Policy: no family above {pct(plan.max_family_share)} of the spend its traffic "
+            "uses (before rounding to whole instances: 'share of used spend')."
+        )
     return lines
 
 
@@ -146,20 +161,38 @@ def render_markdown(plan: Plan) -> str:
     out += [tabulate(_family_rows(plan), headers=FAMILY_HEADERS, tablefmt="github"), ""]
     if plan.migrations:
         out += ["## Migrations", ""]
-        out += [tabulate(_migration_rows(plan), headers=["codebase", "family", "weeks", "cost", "items"],
-                         tablefmt="github"), ""]
+        out += [
+            tabulate(
+                _migration_rows(plan),
+                headers=["codebase", "family", "weeks", "cost", "items"],
+                tablefmt="github",
+            ),
+            "",
+        ]
     out += ["## Capacity used (instances at once)", ""]
-    out += [tabulate(_capacity_rows(plan), headers=["option", "family", "used", "available", ""],
-                     tablefmt="github"), ""]
+    out += [
+        tabulate(
+            _capacity_rows(plan), headers=["option", "family", "used", "available", ""], tablefmt="github"
+        ),
+        "",
+    ]
     out += ["## Assumptions", ""] + [f"- {line}" for line in _assumption_lines(plan)]
     out += [f"- {line}" for line in _solver_lines(plan)] + [""]
     if plan.estimates:
         out += ["## Estimates in use", ""]
-        out += [tabulate([[e.subject, e.field, e.reasoning] for e in plan.estimates],
-                         headers=["subject", "figure", "reasoning"], tablefmt="github"), ""]
+        out += [
+            tabulate(
+                [[e.subject, e.field, e.reasoning] for e in plan.estimates],
+                headers=["subject", "figure", "reasoning"],
+                tablefmt="github",
+            ),
+            "",
+        ]
     if plan.measured:
-        out += ["Measured throughputs in use: "
-                + ", ".join(f"{w} on {o}" for w, o in plan.measured) + ".", ""]
+        out += [
+            "Measured throughputs in use: " + ", ".join(f"{w} on {o}" for w, o in plan.measured) + ".",
+            "",
+        ]
     out += ["## Sources", ""]
     out += ["Figures taken from: " + ", ".join(f"{key}[^{key}]" for key, _ in plan.sources) + ".", ""]
     out += [f"[^{key}]: {s.title}. {s.address} (read {s.date_read})" for key, s in plan.sources]
@@ -176,8 +209,11 @@ def render_table(plan: Plan) -> str:
     out += block("Spend by family", _family_rows(plan), FAMILY_HEADERS)
     if plan.migrations:
         out += block("Migrations", _migration_rows(plan), ["codebase", "family", "weeks", "cost", "items"])
-    out += block("Capacity used (instances at once)", _capacity_rows(plan),
-                 ["option", "family", "used", "available", ""])
+    out += block(
+        "Capacity used (instances at once)",
+        _capacity_rows(plan),
+        ["option", "family", "used", "available", ""],
+    )
     out += ["Assumptions"] + [f"  - {line}" for line in _assumption_lines(plan) + _solver_lines(plan)]
     out += [""]
     if plan.estimates:
@@ -204,55 +240,94 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "baseline_usd": None if b.missing else _r(b.total_usd),
         "savings_usd": None if b.missing else _r(plan.savings_usd),
         "baseline": {
-            "compute_usd": _r(b.compute_usd), "migration_usd": _r(b.migration_usd),
+            "compute_usd": _r(b.compute_usd),
+            "migration_usd": _r(b.migration_usd),
             "choices": [{"workload": w, "option": o} for w, o in b.choices],
             "missing": list(b.missing),
         },
         "placements": [
-            {"workload": p.workload, "option": p.option, "family": p.family, "kind": p.kind,
-             "share": _r(p.share, 6), "instances": p.instances, "compute_usd": _r(p.compute_usd),
-             "basis": p.basis}
+            {
+                "workload": p.workload,
+                "option": p.option,
+                "family": p.family,
+                "kind": p.kind,
+                "share": _r(p.share, 6),
+                "instances": p.instances,
+                "compute_usd": _r(p.compute_usd),
+                "basis": p.basis,
+            }
             for p in plan.placements
         ],
         "workloads": [
-            {"workload": r.workload, "kind": r.kind, "codebase": r.codebase,
-             "compute_usd": _r(r.compute_usd),
-             "usd_per_million_tokens": None if r.usd_per_million_tokens is None
-             else _r(r.usd_per_million_tokens, 4),
-             "cost_per_run_usd": None if r.cost_per_run_usd is None else _r(r.cost_per_run_usd),
-             "migration_weeks": r.migration_weeks,
-             "runner_up": None if r.runner_up is None else {
-                 "option": r.runner_up.option, "extra_usd": _r(r.runner_up.extra_usd),
-                 "note": r.runner_up.note}}
+            {
+                "workload": r.workload,
+                "kind": r.kind,
+                "codebase": r.codebase,
+                "compute_usd": _r(r.compute_usd),
+                "usd_per_million_tokens": None
+                if r.usd_per_million_tokens is None
+                else _r(r.usd_per_million_tokens, 4),
+                "cost_per_run_usd": None if r.cost_per_run_usd is None else _r(r.cost_per_run_usd),
+                "migration_weeks": r.migration_weeks,
+                "runner_up": None
+                if r.runner_up is None
+                else {
+                    "option": r.runner_up.option,
+                    "extra_usd": _r(r.runner_up.extra_usd),
+                    "note": r.runner_up.note,
+                },
+            }
             for r in plan.workloads
         ],
         "migrations": [
-            {"codebase": m.codebase, "family": m.family, "weeks": m.weeks, "usd": _r(m.usd),
-             "items": list(m.items)}
+            {
+                "codebase": m.codebase,
+                "family": m.family,
+                "weeks": m.weeks,
+                "usd": _r(m.usd),
+                "items": list(m.items),
+            }
             for m in plan.migrations
         ],
         "capacity": [
-            {"option": c.option, "family": c.family, "used": c.used, "available": c.available,
-             "binding": c.binding}
+            {
+                "option": c.option,
+                "family": c.family,
+                "used": c.used,
+                "available": c.available,
+                "binding": c.binding,
+            }
             for c in plan.capacity
         ],
         "families": [
-            {"family": f.family, "compute_usd": _r(f.compute_usd), "migration_usd": _r(f.migration_usd),
-             "share": _r(f.share, 6), "policy_share": _r(f.policy_share, 6)}
+            {
+                "family": f.family,
+                "compute_usd": _r(f.compute_usd),
+                "migration_usd": _r(f.migration_usd),
+                "share": _r(f.share, 6),
+                "policy_share": _r(f.policy_share, 6),
+            }
             for f in plan.families
         ],
         "policy": {"max_family_share": plan.max_family_share},
         "solver": {
-            "name": plan.solver.solver, "status": plan.solver.status, "gap_limit": plan.solver.gap_limit,
-            "gap_proven": plan.solver.gap_proven, "time_limit_s": plan.solver.time_limit_s,
-            "variables": plan.solver.variables, "integer_variables": plan.solver.integer_variables,
+            "name": plan.solver.solver,
+            "status": plan.solver.status,
+            "gap_limit": plan.solver.gap_limit,
+            "gap_proven": plan.solver.gap_proven,
+            "time_limit_s": plan.solver.time_limit_s,
+            "variables": plan.solver.variables,
+            "integer_variables": plan.solver.integer_variables,
             "constraints": plan.solver.constraints,
         },
-        "estimates": [{"subject": e.subject, "field": e.field, "reasoning": e.reasoning}
-                      for e in plan.estimates],
+        "estimates": [
+            {"subject": e.subject, "field": e.field, "reasoning": e.reasoning} for e in plan.estimates
+        ],
         "measured": [{"workload": w, "option": o} for w, o in plan.measured],
-        "sources": [{"key": k, "title": s.title, "address": s.address, "date_read": s.date_read}
-                    for k, s in plan.sources],
+        "sources": [
+            {"key": k, "title": s.title, "address": s.address, "date_read": s.date_read}
+            for k, s in plan.sources
+        ],
     }
 
 
@@ -260,8 +335,18 @@ def render_json(plan: Plan) -> str:
     return json.dumps(plan_dict(plan), indent=2, ensure_ascii=False) + "\n"
 
 
-CSV_COLUMNS = ["workload", "kind", "option", "family", "share", "instances", "compute_usd",
-               "usd_per_million_tokens", "cost_per_run_usd", "basis"]
+CSV_COLUMNS = [
+    "workload",
+    "kind",
+    "option",
+    "family",
+    "share",
+    "instances",
+    "compute_usd",
+    "usd_per_million_tokens",
+    "cost_per_run_usd",
+    "basis",
+]
 
 
 def render_csv(plan: Plan) -> str:
@@ -270,13 +355,20 @@ def render_csv(plan: Plan) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in plan.workloads:
         for p in r.placements:
-            writer.writerow([
-                p.workload, p.kind, p.option, p.family, f"{p.share:.6f}", p.instances,
-                f"{p.compute_usd:.2f}",
-                "" if r.usd_per_million_tokens is None else f"{r.usd_per_million_tokens:.4f}",
-                "" if r.cost_per_run_usd is None else f"{r.cost_per_run_usd:.2f}",
-                p.basis,
-            ])
+            writer.writerow(
+                [
+                    p.workload,
+                    p.kind,
+                    p.option,
+                    p.family,
+                    f"{p.share:.6f}",
+                    p.instances,
+                    f"{p.compute_usd:.2f}",
+                    "" if r.usd_per_million_tokens is None else f"{r.usd_per_million_tokens:.4f}",
+                    "" if r.cost_per_run_usd is None else f"{r.cost_per_run_usd:.2f}",
+                    p.basis,
+                ]
+            )
     return buffer.getvalue()
 
 

@@ -17,9 +17,16 @@ def _cell(record: Sourced, field: str, value: object) -> str:
 
 
 OPTION_COLUMNS = [
-    ("chips", "chips"), ("bf16_tflops", "BF16 TF"), ("fp8_tflops", "FP8 TF"), ("hbm_gib", "HBM GiB"),
-    ("hbm_tb_per_s", "TB/s"), ("usd_per_hour", "USD/h"), ("capacity_instances", "capacity"),
-    ("training_mfu", "train MFU"), ("inference_mfu", "inf MFU"), ("bandwidth_efficiency", "BW eff"),
+    ("chips", "chips"),
+    ("bf16_tflops", "BF16 TF"),
+    ("fp8_tflops", "FP8 TF"),
+    ("hbm_gib", "HBM GiB"),
+    ("hbm_tb_per_s", "TB/s"),
+    ("usd_per_hour", "USD/h"),
+    ("capacity_instances", "capacity"),
+    ("training_mfu", "train MFU"),
+    ("inference_mfu", "inf MFU"),
+    ("bandwidth_efficiency", "BW eff"),
     ("inference_batch", "batch"),
 ]
 
@@ -44,8 +51,12 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
             else:
                 cells.append(f"{effort.weeks:g}" + ("*" if effort.estimate else ""))
         migration_rows.append([item, *cells])
-    out += [f"Migration: engineer-weeks per codebase, ${catalog.migration.engineer_week_usd:,.0f}"
-            + ("*" if catalog.migration.estimates else "") + " per engineer-week", ""]
+    out += [
+        f"Migration: engineer-weeks per codebase, ${catalog.migration.engineer_week_usd:,.0f}"
+        + ("*" if catalog.migration.estimates else "")
+        + " per engineer-week",
+        "",
+    ]
     out += [tabulate(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
     out += ["Sources and estimates per option", ""]
     for o in catalog.options:
@@ -71,17 +82,33 @@ def _provenance(record: Sourced, field: str) -> str:
 def render_explain(
     portfolio: Portfolio, catalog: Catalog, workload: Workload, option: Option, est: Estimate
 ) -> str:
-    out = [f"{workload.name} ({workload.kind}, {workload.framework}, "
-           f"{workload.model.params_b:g}B params, {workload.precision}) on {option.id} "
-           f"({option.accelerator}, {option.family})", ""]
+    out = [
+        f"{workload.name} ({workload.kind}, {workload.framework}, "
+        f"{workload.model.params_b:g}B params, {workload.precision}) on {option.id} "
+        f"({option.accelerator}, {option.family})",
+        "",
+    ]
     if est.steps:
         rows = [[s.what, s.formula, s.arithmetic, f"{num(s.value)} {s.unit}"] for s in est.steps]
-        out += [tabulate(rows, headers=["step", "formula", "arithmetic", "value"], tablefmt="simple",
-                         disable_numparse=True), ""]
+        out += [
+            tabulate(
+                rows,
+                headers=["step", "formula", "arithmetic", "value"],
+                tablefmt="simple",
+                disable_numparse=True,
+            ),
+            "",
+        ]
     if est.ok:
-        out.append("Result: runs; " + (f"{est.instances} instances at peak" if workload.kind == "inference"
-                                       else f"{est.instances_at_once} instances at once")
-                   + f", compute over the horizon ${est.compute_usd:,.2f} (alone on this option).")
+        out.append(
+            "Result: runs; "
+            + (
+                f"{est.instances} instances at peak"
+                if workload.kind == "inference"
+                else f"{est.instances_at_once} instances at once"
+            )
+            + f", compute over the horizon ${est.compute_usd:,.2f} (alone on this option)."
+        )
     else:
         out.append(f"Result: ruled out: {est.reason}")
     out += ["", "Catalog figures used"]
@@ -89,22 +116,32 @@ def render_explain(
         if field in est.inputs or field in ("chips",):
             out.append(f"  {field} = {num(float(getattr(option, field)))}: {_provenance(option, field)}")
     if est.measured:
-        out.append(f"  measured tokens/s = {num(workload.measured[option.id].tokens_per_second)}: "
-                   "from the workload file")
+        out.append(
+            f"  measured tokens/s = {num(workload.measured[option.id].tokens_per_second)}: "
+            "from the workload file"
+        )
     members = codebases(portfolio)[workload.codebase_name]
     weeks, items = port_weeks(catalog, members, option.family)
-    out += ["", f"Migration of codebase {workload.codebase_name!r} to {option.family}: {weeks:g} "
-            f"engineer-weeks = ${weeks * catalog.migration.engineer_week_usd:,.0f} (one-time, shared "
-            "by the codebase)"]
+    out += [
+        "",
+        f"Migration of codebase {workload.codebase_name!r} to {option.family}: {weeks:g} "
+        f"engineer-weeks = ${weeks * catalog.migration.engineer_week_usd:,.0f} (one-time, shared "
+        "by the codebase)",
+    ]
     for item in items:
         effort = catalog.migration.items[item][option.family]
         basis = f"[{effort.source}] " if effort.source else ""
         basis += f"ESTIMATE: {effort.estimate}" if effort.estimate else ""
         out.append(f"  {item}: {effort.weeks:g} weeks; {basis}")
-    cited = sorted({option.sources[f] for f in est.inputs if f in option.sources}
-                   | {catalog.migration.items[i][option.family].source or "" for i in items} - {""})
+    cited = sorted(
+        {option.sources[f] for f in est.inputs if f in option.sources}
+        | {catalog.migration.items[i][option.family].source or "" for i in items} - {""}
+    )
     if cited:
         out += ["", "Sources"]
-        out += [f"  [{k}] {catalog.sources[k].title}. {catalog.sources[k].address} "
-                f"(read {catalog.sources[k].date_read})" for k in cited]
+        out += [
+            f"  [{k}] {catalog.sources[k].title}. {catalog.sources[k].address} "
+            f"(read {catalog.sources[k].date_read})"
+            for k in cited
+        ]
     return "\n".join(out) + "\n"

@@ -1,0 +1,207 @@
+"""Benchmark `placement`: shipped examples end to end, and synthetic portfolios by size.
+
+    python benchmarks/run.py                      # examples + 100 and 1,000 workloads
+    python benchmarks/run.py --sizes 100 1000 10000 --time-limit 120
+
+Each synthetic size runs in a fresh process (so peak memory is that size's own), with a fixed seed.
+It prints, per size, model build time, solve time, the rest of the pipeline (plan assembly and
+rendering), end to end, peak RSS, the proven gap, and the model's variables and constraints.
+Capacities of the default catalog are scaled with the portfolio (× W / 4): the shipped figures
+are per-account allocations for a few dozen workloads, and a 1,000-workload portfolio on them is
+simply infeasible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FRAMEWORKS = [("pytorch", 0.7), ("jax", 0.15), ("tensorflow", 0.15)]
+STACKS = [
+    [],
+    ["huggingface"],
+    ["vllm", "huggingface"],
+    ["tensorrt-llm"],
+    ["custom-cuda-kernels"],
+    ["triton"],
+    ["fsdp"],
+    ["deepspeed"],
+    ["megatron"],
+]
+SIZES_B = [0.3, 1, 3, 8, 13, 34, 70]
+
+
+def synthetic_portfolio(count: int, seed: int) -> dict[str, Any]:
+    """A realistic mix: 70% inference, 30% training; shared codebases; 10% gpu-only."""
+    rng = random.Random(seed)
+    codebases = [f"cb{i}" for i in range(max(1, count // 5))]
+    workloads = []
+    for i in range(count):
+        framework = rng.choices([f for f, _ in FRAMEWORKS], [w for _, w in FRAMEWORKS])[0]
+        item: dict[str, Any] = {
+            "name": f"w{i}",
+            "framework": framework,
+            "codebase": rng.choice(codebases),
+            "stack": rng.choice(STACKS),
+            "model": {"params_b": rng.choice(SIZES_B)},
+            "precision": rng.choice(["bf16", "bf16", "fp8"]),
+        }
+        if rng.random() < 0.1:
+            item["portability"] = "gpu-only"
+        if rng.random() < 0.3:
+            item.update(
+                kind="training",
+                tokens=rng.choice([1e10, 5e10, 2e11]) * item["model"]["params_b"] / 8,
+                runs=rng.choice([1, 4, 12]),
+                deadline_days=rng.choice([3, 7, 30]),
+            )
+        else:
+            item.update(
+                kind="inference",
+                tokens_per_month=rng.choice([2e8, 1e9, 5e9, 2e10]),
+                peak_to_average=rng.choice([1.5, 2, 3]),
+            )
+            if rng.random() < 0.3:
+                item["max_ms_per_token"] = rng.choice([30, 60, 100])
+        workloads.append(item)
+    return {"horizon_months": 12, "workloads": workloads}
+
+
+def one_size(count: int, seed: int, time_limit: float, gap: float) -> dict[str, Any]:
+    start = time.perf_counter()
+    from placement.costing import estimates
+    from placement.loading import load_catalog
+    from placement.models import Catalog, Portfolio
+    from placement.optimizer import SolveSettings, build, model_size, solve
+    from placement.planner import assemble, make_plan  # noqa: F401
+    from placement.report import render_json
+
+    imports = time.perf_counter() - start
+    base = load_catalog(None)
+    scale = max(1, count // 4)
+    catalog = Catalog.model_validate(
+        {
+            **base.model_dump(),
+            "options": [
+                {**o.model_dump(), "capacity_instances": o.capacity_instances * scale} for o in base.options
+            ],
+        }
+    )
+    portfolio = Portfolio.model_validate(synthetic_portfolio(count, seed))
+    t0 = time.perf_counter()
+    ests = estimates(portfolio, catalog)
+    t1 = time.perf_counter()
+    model = build(portfolio, catalog, ests)
+    t2 = time.perf_counter()
+    settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+    solution = solve(model, settings)
+    t3 = time.perf_counter()
+    variables, integers, constraints = model_size(model)
+    status, proven = solution.status, solution.gap
+    text_bytes = 0
+    if status != "infeasible":
+        from placement.plan import SolverReport
+
+        report = SolverReport("HiGHS", status, gap, proven, time_limit, variables, integers, constraints)
+        text_bytes = len(render_json(assemble(portfolio, catalog, "synthetic", ests, solution, report)))
+    t4 = time.perf_counter()
+    return {
+        "workloads": count,
+        "imports_s": imports,
+        "costing_s": t1 - t0,
+        "build_s": t2 - t1,
+        "solve_s": t3 - t2,
+        "assemble_render_s": t4 - t3,
+        "end_to_end_s": t4 - t0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "status": status,
+        "gap": proven,
+        "variables": variables,
+        "integer_variables": integers,
+        "constraints": constraints,
+        "json_bytes": text_bytes,
+    }
+
+
+def examples() -> list[tuple[str, float]]:
+    out = []
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "placement", "plan", str(example)], check=True, capture_output=True
+            )
+            best = min(best, time.perf_counter() - start)
+        out.append((example.name, best))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import placement.cli, placement.planner"], check=True)
+    out.append(("(python start-up + imports only)", time.perf_counter() - start))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--gap", type=float, default=1e-6)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_size(args.one, args.seed, args.time_limit, args.gap)))
+        return
+    print("Shipped examples, `python -m placement plan` end to end (best of 3):")
+    for name, seconds in examples():
+        print(f"  {name:36s} {seconds:6.3f} s")
+    print()
+    header = (
+        "workloads",
+        "costing_s",
+        "build_s",
+        "solve_s",
+        "assemble_render_s",
+        "end_to_end_s",
+        "peak_rss_mb",
+        "status",
+        "gap",
+        "variables",
+        "integer_variables",
+        "constraints",
+    )
+    print(" | ".join(header))
+    for size in args.sizes:
+        result = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(size),
+                "--seed",
+                str(args.seed),
+                "--time-limit",
+                str(args.time_limit),
+                "--gap",
+                str(args.gap),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        row = json.loads(result.stdout)
+        print(" | ".join(f"{row[h]:.3f}" if isinstance(row[h], float) else str(row[h]) for h in header))
+
+
+if __name__ == "__main__":
+    main()
