@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from placement.loading import load_catalog
-from placement.models import Catalog, Portfolio
+from placement.models import Catalog, Option, Portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -30,20 +30,7 @@ def catalog() -> Catalog:
 
 
 SOURCE = {"title": "test source", "address": "tests/conftest.py", "date_read": "2026-11-21"}
-OPTION_NUMBERS = (
-    "chips",
-    "bf16_tflops",
-    "fp8_tflops",
-    "hbm_gib",
-    "hbm_tb_per_s",
-    "usd_per_hour",
-    "capacity_instances",
-    "training_mfu",
-    "inference_mfu",
-    "bandwidth_efficiency",
-    "inference_batch",
-    "hbm_usable_fraction",
-)
+OPTION_NUMBERS = Option.NUMBERS
 
 
 def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:

@@ -149,6 +149,23 @@ def _ruled_out(w: Workload, o: Option, reason: str, steps: list[Step]) -> Estima
     return Estimate(w.name, o.id, o.family, ok=False, reason=reason, steps=tuple(steps), inputs=())
 
 
+def _runs(
+    w: Workload, o: Option, steps: list[Step], inputs: list[str], measured: bool, **figures: float
+) -> Estimate:
+    """An estimate for a pair that can run: the arithmetic, the catalog inputs used, the figures."""
+    return Estimate(
+        w.name,
+        o.id,
+        o.family,
+        ok=True,
+        reason="",
+        steps=tuple(steps),
+        inputs=tuple(sorted(set(inputs))),
+        measured=measured,
+        **figures,  # type: ignore[arg-type]
+    )
+
+
 def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
     assert w.tokens is not None  # guaranteed by Workload's validator for kind training
     hpm = catalog.settings.hours_per_month
@@ -260,15 +277,12 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
             f"once, {o.capacity_instances} available",
             steps,
         )
-    return Estimate(
-        workload=w.name,
-        option=o.id,
-        family=o.family,
-        ok=True,
-        reason="",
-        steps=tuple(steps),
-        inputs=tuple(sorted(set(inputs))),
-        measured=measured is not None,
+    return _runs(
+        w,
+        o,
+        steps,
+        inputs,
+        measured is not None,
         instances_at_once=at_once,
         instance_hours_per_run=hours,
         cost_per_run_usd=cost_run,
@@ -394,15 +408,12 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
             "USD",
         ),
     ]
-    return Estimate(
-        workload=w.name,
-        option=o.id,
-        family=o.family,
-        ok=True,
-        reason="",
-        steps=tuple(steps),
-        inputs=tuple(sorted(set(inputs))),
-        measured=measured is not None,
+    return _runs(
+        w,
+        o,
+        steps,
+        inputs,
+        measured is not None,
         tokens_per_second_per_instance=tps,
         peak_tokens_per_second=peak_tps,
         latency_ms=latency_ms,
