@@ -162,7 +162,10 @@ def test_schema_is_json_schema_of_the_workload_file() -> None:
     assert schema["$defs"]["Workload"]["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("command", [[], ["plan"], ["explain"], ["catalog"], ["catalog", "show"], ["schema"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["plan"], ["explain"], ["catalog"], ["catalog", "show"], ["schema"], ["compare"], ["stress"]],
+)
 def test_every_command_has_help(command: list[str]) -> None:
     code, out, _ = run(*command, "--help")
     assert code == 0 and "Usage:" in out and len(out) > 100
@@ -170,7 +173,8 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_readme_documents_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
-    for command in ("placement plan", "placement explain", "placement catalog show", "placement schema"):
+    commands = ("plan", "explain", "catalog show", "schema", "compare", "stress")
+    for command in (f"placement {c}" for c in commands):
         assert command in readme
-    for option in ("--catalog", "--format", "--out", "--time-limit", "--gap"):
+    for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario"):
         assert option in readme

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError
+from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError, Problem
 from placement.loading import load_catalog, load_portfolio
 from placement.models import Catalog, Portfolio, did_you_mean
 from placement.output import write_atomic
@@ -135,7 +135,6 @@ def explain(
 ) -> None:
     """Show the arithmetic behind one workload's cost on one option, with sources."""
     from placement.costing import estimate
-    from placement.errors import Problem
     from placement.views import render_explain
 
     def body() -> int:
@@ -167,6 +166,118 @@ def explain(
         w = portfolio.workloads[names.index(workload)]
         o = cat.option(option)
         sys.stdout.write(render_explain(portfolio, cat, w, o, estimate(portfolio, w, o, cat)))
+        return 0
+
+    _run(body)
+
+
+CatalogsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--catalog",
+        "-c",
+        help="Catalog file; repeat to compare. The first is the base (default: the shipped catalog).",
+    ),
+]
+ScenariosOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--scenario", "-s", help="What-if overlay on the base (see examples/scenarios/); repeatable."
+    ),
+]
+TimeLimitOpt = Annotated[
+    float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
+]
+GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
+
+
+@app.command()
+def compare(
+    workloads: WorkloadsArg,
+    catalog: CatalogsOpt = None,
+    scenario: ScenariosOpt = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
+    ] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Compare the plan across catalogs and what-if scenarios: totals, families, what moved and why."""
+    from placement.compare_report import COMPARE_RENDERERS
+    from placement.loading import load_scenario
+    from placement.optimizer import SolveSettings
+    from placement.scenarios import apply_scenario, plan_what_fits
+    from placement.scenarios import compare as diff
+
+    def body() -> int:
+        catalogs = list(catalog or [])
+        scenarios = list(scenario or [])
+        if len(catalogs) < 2 and not scenarios:
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "compare",
+                        "give a second --catalog or a --scenario to compare against",
+                    )
+                ]
+            )
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        base_catalog = load_catalog(catalogs[0] if catalogs else None)
+        portfolio = load_portfolio(workloads, base_catalog)
+        base_label = catalogs[0].name if catalogs else base_catalog.name
+        base = plan_what_fits(portfolio, base_catalog, str(workloads), base_label, settings)
+        results = []
+        for path in catalogs[1:]:
+            variant = load_catalog(path)
+            variant_portfolio = load_portfolio(workloads, variant)
+            outcome = plan_what_fits(variant_portfolio, variant, str(workloads), path.name, settings)
+            results.append(diff(base, outcome, variant))
+        for path in scenarios:
+            spec = load_scenario(path, portfolio, base_catalog)
+            new_portfolio, new_catalog = apply_scenario(spec, portfolio, base_catalog)
+            outcome = plan_what_fits(new_portfolio, new_catalog, str(workloads), spec.name, settings)
+            results.append(diff(base, outcome, new_catalog))
+        title = f"Comparison for {workloads}"
+        _emit(COMPARE_RENDERERS[format](results, title), out, [workloads, *catalogs, *scenarios])
+        return 0
+
+    _run(body)
+
+
+@app.command()
+def stress(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
+    ] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Re-plan under shocks: each non-GPU family's capacity at zero and half, inference demand ×2, the
+    most-used option removed. Reports each fallback plan, its extra cost, what moves and what cannot run."""
+    from placement.compare_report import render_comparisons_csv, render_stress, render_stress_json
+    from placement.optimizer import SolveSettings
+    from placement.scenarios import explain_if_none
+    from placement.scenarios import stress as run_stress
+
+    def body() -> int:
+        portfolio, cat = _load(workloads, catalog)
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        base, results = run_stress(portfolio, cat, str(workloads), settings)
+        explain_if_none(base, portfolio, cat, settings)
+        title = f"Stress test: {workloads} on catalog {cat.name}"
+        if format == "json":
+            text = render_stress_json(base, results)
+        elif format == "csv":
+            text = render_comparisons_csv([r.comparison for r in results])
+        else:
+            text = render_stress(base, results, format == "markdown", title)
+        _emit(text, out, [workloads, catalog])
         return 0
 
     _run(body)

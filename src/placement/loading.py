@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from placement.errors import InputError, Problem
 from placement.models import (
     Catalog,
+    Change,
     FieldError,
     Location,
     Measured,
@@ -30,11 +31,14 @@ from placement.models import (
     Policy,
     PortEffort,
     Portfolio,
+    Scenario,
     Settings,
     Source,
     Workload,
+    WorkloadOverlay,
     cross_check,
     did_you_mean,
+    scenario_problems,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -59,6 +63,9 @@ _KNOWN_FIELDS = sorted(
             PortEffort,
             Settings,
             Source,
+            Scenario,
+            WorkloadOverlay,
+            Change,
         )
         for name in model.model_fields
     }
@@ -289,3 +296,13 @@ def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:
     if problems:
         raise InputError(problems)
     return portfolio
+
+
+def load_scenario(path: Path, portfolio: Portfolio, catalog: Catalog) -> Scenario:
+    """Load a what-if overlay and check its references against the portfolio and catalog."""
+    doc = read_yaml(path)
+    scenario = _validate(doc, Scenario)
+    problems = [doc.problem(loc, msg) for loc, msg in scenario_problems(scenario, portfolio, catalog)]
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
+    return scenario

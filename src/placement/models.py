@@ -421,3 +421,116 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
                     )
                 )
     return problems
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class Change(Frozen):
+    """A new value for one number: `value`, or a relative `percent` change, or a `factor`."""
+
+    value: NonNegative | None = None
+    percent: Annotated[float, BeforeValidator(_finite), Field(gt=-100, le=10_000)] | None = None
+    factor: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Change:
+        if sum(x is not None for x in (self.value, self.percent, self.factor)) != 1:
+            raise ValueError("give exactly one of value, percent or factor")
+        return self
+
+    def apply(self, old: float) -> float:
+        if self.value is not None:
+            return self.value
+        if self.percent is not None:
+            return old * (1 + self.percent / 100)
+        assert self.factor is not None
+        return old * self.factor
+
+    def describe(self) -> str:
+        if self.value is not None:
+            return f"set to {self.value:g}"
+        if self.percent is not None:
+            return f"{self.percent:+g}%"
+        return f"× {self.factor:g}"
+
+
+def _as_change(value: object) -> object:
+    return {"value": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+ChangeSpec = Annotated[Change, BeforeValidator(_as_change)]
+OptionField = Literal[
+    "usd_per_hour",
+    "capacity_instances",
+    "training_mfu",
+    "inference_mfu",
+    "bandwidth_efficiency",
+    "inference_batch",
+    "hbm_usable_fraction",
+    "bf16_tflops",
+    "fp8_tflops",
+    "hbm_gib",
+    "hbm_tb_per_s",
+]
+
+
+class WorkloadOverlay(Frozen):
+    tokens_per_month: ChangeSpec | None = None
+    peak_to_average: ChangeSpec | None = None
+    tokens: ChangeSpec | None = None
+    runs: ChangeSpec | None = None
+    deadline_days: ChangeSpec | None = None
+    max_ms_per_token: ChangeSpec | None = None
+
+
+class Scenario(Frozen):
+    """A what-if overlay on a catalog and a workload file (see examples/scenarios/)."""
+
+    name: Name
+    reason: Text | None = Field(default=None, description="Why this scenario is worth pricing.")
+    options: dict[Name, dict[OptionField, ChangeSpec]] = Field(default_factory=dict)
+    remove_options: tuple[Name, ...] = ()
+    engineer_week_usd: ChangeSpec | None = None
+    migration_weeks: dict[Name, dict[Family, ChangeSpec]] = Field(default_factory=dict)
+    demand_growth: Positive | None = Field(
+        default=None, description="Multiplies every inference workload's tokens_per_month."
+    )
+    workloads: dict[Name, WorkloadOverlay] = Field(default_factory=dict)
+
+
+def scenario_problems(
+    scenario: Scenario, portfolio: Portfolio, catalog: Catalog
+) -> list[tuple[Location, str]]:
+    """References a scenario makes that the portfolio or catalog lack."""
+    options = list(catalog.option_ids)
+    names = [w.name for w in portfolio.workloads]
+    items = sorted(catalog.migration.items)
+    problems: list[tuple[Location, str]] = []
+    for option_id in scenario.options:
+        if option_id not in options:
+            problems.append(
+                (
+                    ("options", option_id),
+                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
+                )
+            )
+    for index, option_id in enumerate(scenario.remove_options):
+        if option_id not in options:
+            problems.append(
+                (
+                    ("remove_options", index),
+                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
+                )
+            )
+    for item in scenario.migration_weeks:
+        if item not in catalog.migration.items:
+            problems.append(
+                (("migration_weeks", item), f"unknown migration item {item!r}{did_you_mean(item, items)}")
+            )
+    for name in scenario.workloads:
+        if name not in names:
+            problems.append(
+                (("workloads", name), f"no workload {name!r} in the workload file{did_you_mean(name, names)}")
+            )
+    return problems

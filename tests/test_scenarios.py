@@ -1,0 +1,197 @@
+"""What-if overlays, comparisons and stress tests, checked against plans edited by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from placement.cli import app
+from placement.loading import load_catalog, load_portfolio, load_scenario
+from placement.models import Change, Scenario
+from placement.optimizer import SolveSettings
+from placement.planner import make_plan
+from placement.scenarios import apply_scenario, compare, plan_what_fits, stress
+from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
+
+ENTERPRISE = ROOT / "examples" / "enterprise.yaml"
+SETTINGS = SolveSettings()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_apply_changes_values_marks_them_and_leaves_inputs_alone() -> None:
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ENTERPRISE, catalog)
+    scenario = load_scenario(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml", portfolio, catalog)
+    new_portfolio, new_catalog = apply_scenario(scenario, portfolio, catalog)
+    assert new_catalog.option("trn2.48xlarge").usd_per_hour == pytest.approx(35.76 * 0.75)
+    assert new_catalog.option("trn2.48xlarge").capacity_instances == 16
+    assert new_catalog.option("trn2.48xlarge").estimates["usd_per_hour"] == (
+        "what-if: scenario 'trn2 price -25%, capacity ×2' -25% (was 35.76)"
+    )
+    assert catalog.option("trn2.48xlarge").usd_per_hour == 35.76  # the input is untouched
+    assert new_portfolio == portfolio
+
+
+def test_demand_growth_and_workload_overlay() -> None:
+    catalog = make_catalog([option("a")])
+    portfolio = make_portfolio([inference("i", tokens_per_month=1e9), training("t", runs=2)])
+    scenario = Scenario(name="s", demand_growth=1.5, workloads={"t": {"runs": Change(factor=2)}})
+    new, _ = apply_scenario(scenario, portfolio, catalog)
+    assert new.workloads[0].tokens_per_month == pytest.approx(1.5e9)
+    assert new.workloads[1].runs == 4 and new.workloads[1].tokens == portfolio.workloads[1].tokens
+
+
+def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) -> None:
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ENTERPRISE, catalog)
+    _, results = stress(portfolio, catalog, "enterprise", SETTINGS)
+    shocked = {r.scenario.name: r.comparison for r in results}
+    # Edit the catalog file by hand: every Trainium option's capacity to zero.
+    text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
+    for before in (
+        "capacity_instances: 32\n    training_mfu: 0.28",
+        "capacity_instances: 8\n    training_mfu",
+        "capacity_instances: 2\n    training_mfu",
+    ):
+        assert before in text
+        text = text.replace(
+            before, "capacity_instances: 0\n    training_mfu" + before.split("training_mfu")[1], 1
+        )
+    edited = tmp_path / "no-trainium.yaml"
+    edited.write_text(text)
+    by_hand = make_plan(portfolio, load_catalog(edited), "enterprise")
+    result = shocked["trainium capacity unavailable"].new.plan
+    assert result is not None
+    assert result.total_usd == pytest.approx(by_hand.total_usd, abs=0.01)
+    assert all(p.family != "trainium" for p in result.placements)
+    assert shocked["trainium capacity unavailable"].delta_usd == pytest.approx(
+        by_hand.total_usd - make_plan(portfolio, catalog, "enterprise").total_usd, abs=0.01
+    )
+
+
+def test_stress_shock_list() -> None:
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
+    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+    assert base.plan is not None
+    assert [r.scenario.name for r in results] == [
+        "trainium capacity unavailable",
+        "trainium capacity halved",
+        "inferentia capacity unavailable",
+        "inferentia capacity halved",
+        "inference demand ×2",
+        "p6-b200.48xlarge removed (most-used option)",
+    ]
+    for r in results:  # no shock makes the plan cheaper
+        assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
+
+
+def test_removing_the_only_option_marks_a_workload_not_placeable() -> None:
+    catalog = make_catalog([option("gpu"), option("inf", family="inferentia", kinds=["inference"])])
+    portfolio = make_portfolio([training("t"), inference("i")])
+    base = plan_what_fits(portfolio, catalog, "x", "base", SETTINGS)
+    scenario = Scenario(name="no gpu", remove_options=("gpu",))
+    new_portfolio, new_catalog = apply_scenario(scenario, portfolio, catalog)
+    new = plan_what_fits(new_portfolio, new_catalog, "x", "no gpu", SETTINGS)
+    changes = {c.workload: c for c in compare(base, new, new_catalog).changes}
+    assert changes["t"].marker == "-"
+    assert changes["t"].reason == "kind not supported on inf"
+    assert changes["t"].delta_usd == pytest.approx(-base.plan.workloads[0].compute_usd)  # type: ignore[union-attr]
+
+
+def test_compare_cli_with_catalogs_and_scenarios(tmp_path: Path) -> None:
+    same = tmp_path / "copy.yaml"
+    same.write_bytes((ROOT / "catalogs" / "aws-us-east-1.yaml").read_bytes())
+    code, out, err = run(
+        "compare",
+        str(ENTERPRISE),
+        "--catalog",
+        str(ROOT / "catalogs" / "aws-us-east-1.yaml"),
+        "--catalog",
+        str(same),
+        "--scenario",
+        str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml"),
+        "-f",
+        "json",
+    )
+    assert (code, err) == (0, "")
+    import json
+
+    data = json.loads(out)["comparisons"]
+    assert data[0]["diff"]["total_usd"] == 0 and data[0]["diff"]["changes"] == []
+    assert data[1]["diff"]["total_usd"] < 0
+    assert {"base", "new", "diff"} <= set(data[1])
+    assert data[1]["new"]["plan"]["total_usd"] - data[1]["base"]["plan"]["total_usd"] == pytest.approx(
+        data[1]["diff"]["total_usd"], abs=0.02
+    )
+
+
+def test_compare_needs_something_to_compare() -> None:
+    code, _, err = run("compare", str(ENTERPRISE))
+    assert code == 2
+    assert err == "<command line>: compare: give a second --catalog or a --scenario to compare against\n"
+
+
+def test_bad_scenario_file_is_located(tmp_path: Path) -> None:
+    bad = tmp_path / "s.yaml"
+    bad.write_text(
+        "name: x\noptions:\n  trn2.48xlarg:\n    usd_per_hour: {percent: -10, value: 3}\n"
+        "workloads:\n  support-chatt: {peak_to_average: 2}\n"
+    )
+    code, _, err = run("compare", str(ENTERPRISE), "--scenario", str(bad))
+    assert code == 2
+    assert (
+        err
+        == f"{bad}:4: options['trn2.48xlarg'].usd_per_hour: give exactly one of value, percent or factor\n"
+    )
+    bad.write_text(
+        "name: x\noptions:\n  trn2.48xlarg:\n    usd_per_hour: {percent: -10}\n"
+        "workloads:\n  support-chatt: {peak_to_average: 2}\n"
+    )
+    code, _, err = run("compare", str(ENTERPRISE), "--scenario", str(bad))
+    assert code == 2
+    assert err.splitlines() == [
+        f"{bad}:3: options['trn2.48xlarg']: no option 'trn2.48xlarg' in catalog 'aws-us-east-1' "
+        "(did you mean 'trn2.48xlarge'?)",
+        f"{bad}:6: workloads['support-chatt']: no workload 'support-chatt' in the workload file "
+        "(did you mean 'support-chat'?)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        (
+            "compare-enterprise",
+            [
+                "compare",
+                "examples/enterprise.yaml",
+                "-f",
+                "markdown",
+                "--scenario",
+                "examples/scenarios/trn2-price-cut.yaml",
+                "--scenario",
+                "examples/scenarios/neuron-matures.yaml",
+                "--scenario",
+                "examples/scenarios/demand-spike.yaml",
+            ],
+        ),
+        ("stress-frontier-lab", ["stress", "examples/frontier-lab.yaml", "-f", "markdown"]),
+    ],
+)
+def test_golden_comparison_markdown(
+    name: str, args: list[str], update_golden: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, err = run(*args)
+    assert (code, err) == (0, "")
+    golden = ROOT / "tests" / "golden" / f"{name}.md"
+    if update_golden:
+        golden.write_text(out)
+    assert out == golden.read_text()
