@@ -164,7 +164,17 @@ def test_schema_is_json_schema_of_the_workload_file() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["plan"], ["explain"], ["catalog"], ["catalog", "show"], ["schema"], ["compare"], ["stress"]],
+    [
+        [],
+        ["plan"],
+        ["explain"],
+        ["catalog"],
+        ["catalog", "show"],
+        ["schema"],
+        ["compare"],
+        ["stress"],
+        ["sensitivity"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     code, out, _ = run(*command, "--help")
@@ -173,7 +183,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_readme_documents_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
-    commands = ("plan", "explain", "catalog show", "schema", "compare", "stress")
+    commands = ("plan", "explain", "catalog show", "schema", "compare", "stress", "sensitivity")
     for command in (f"placement {c}" for c in commands):
         assert command in readme
     for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario"):

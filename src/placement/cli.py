@@ -283,6 +283,49 @@ def stress(
     _run(body)
 
 
+@app.command()
+def sensitivity(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown or json.", callback=_check_format)
+    ] = "table",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Shadow prices of binding capacity, break-even prices, the price of portability and a check of
+    the vendors' price-performance claims against the catalog; every figure by re-solving."""
+    from placement.analysis_report import render_sensitivity, render_sensitivity_json
+    from placement.optimizer import SolveSettings
+    from placement.sensitivity import analyse
+
+    def body() -> int:
+        if format == "csv":
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "--format",
+                        "sensitivity has no CSV form; use table, markdown or json",
+                    )
+                ]
+            )
+        portfolio, cat = _load(workloads, catalog)
+        result = analyse(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        title = f"Sensitivity: {workloads} on catalog {cat.name}"
+        text = (
+            render_sensitivity_json(result)
+            if format == "json"
+            else render_sensitivity(result, format == "markdown", title)
+        )
+        _emit(text, out, [workloads, catalog])
+        return 0
+
+    _run(body)
+
+
 @catalog_app.command("show")
 def catalog_show(
     catalog: CatalogOpt = None,

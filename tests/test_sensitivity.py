@@ -1,0 +1,99 @@
+"""Sensitivity figures against re-plans done by hand."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from placement.cli import app
+from placement.loading import load_catalog
+from placement.optimizer import SolveSettings
+from placement.planner import make_plan
+from placement.sensitivity import break_even, price_of_portability, shadow_prices, vendor_claims
+from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
+
+SETTINGS = SolveSettings()
+
+
+def _options_used(portfolio, catalog) -> set[str]:  # type: ignore[no-untyped-def]
+    return {p.option for p in make_plan(portfolio, catalog, "x").placements}
+
+
+def test_break_even_flips_when_crossed_and_not_before() -> None:
+    # trn has twice the TFLOPS of gpu ($10/h): the same run costs h/2 · price on trn, h · $10 on gpu,
+    # so trn stops being chosen at $20/h.
+    def catalog(trn_price: float):  # type: ignore[no-untyped-def]
+        return make_catalog(
+            [option("gpu"), option("trn", family="trainium", bf16_tflops=200.0, usd_per_hour=trn_price)]
+        )
+
+    portfolio = make_portfolio([training("t")])
+    result = break_even("trn", "t", True, portfolio, catalog(12.0), SETTINGS)
+    assert result.break_even_usd_per_hour == pytest.approx(20.0, rel=1e-3)
+    edge = result.break_even_usd_per_hour
+    assert edge is not None
+    assert _options_used(portfolio, catalog(edge * 0.995)) == {"trn"}
+    assert _options_used(portfolio, catalog(edge * 1.005)) == {"gpu"}
+
+
+def test_break_even_for_a_runner_up_moving_on() -> None:
+    cat = make_catalog([option("gpu"), option("trn", family="trainium", usd_per_hour=15.0)])
+    portfolio = make_portfolio([training("t")])
+    result = break_even("trn", "t", False, portfolio, cat, SETTINGS)
+    assert result.direction == "moves onto below"
+    assert result.break_even_usd_per_hour == pytest.approx(10.0, rel=1e-3)
+
+
+def test_shadow_price_equals_a_replan_with_one_more_instance() -> None:
+    # Runs need 2 instances at once (see test_optimizer); cheap holds 2, so one run is on "dear".
+    def catalog(capacity: int):  # type: ignore[no-untyped-def]
+        return make_catalog([option("cheap", usd_per_hour=5.0, capacity_instances=capacity), option("dear")])
+
+    portfolio = make_portfolio([training(f"t{i}", deadline_days=7) for i in range(2)])
+    base = make_plan(portfolio, catalog(2), "x")
+    [price] = shadow_prices(base, portfolio, catalog(2), SETTINGS)
+    assert price.option == "cheap" and price.saving_one_usd == pytest.approx(0.0)  # 3 cannot hold a run
+    by_hand = make_plan(portfolio, catalog(3), "x").total_usd
+    assert base.total_usd - by_hand == pytest.approx(price.saving_one_usd)
+    # +25% of 2 is 1 instance too; with 4 both runs fit: saving = one run's price difference
+    four = make_plan(portfolio, catalog(4), "x").total_usd
+    assert base.total_usd - four == pytest.approx(base.compute_usd / 3, rel=1e-6)  # (10-5)/(10+5)
+
+
+def test_price_of_portability_is_the_difference_of_two_plans() -> None:
+    cat = make_catalog(
+        [option("gpu", usd_per_hour=10.0), option("inf", family="inferentia", usd_per_hour=12.0)]
+    )
+    portfolio = make_portfolio(
+        [inference("a"), inference("b", portability="gpu-only")], policy={"max_family_share": 0.6}
+    )
+    prices = {p.label: p for p in price_of_portability(portfolio, cat, SETTINGS)}
+    assert prices["without both"].total_usd == pytest.approx(
+        make_plan(make_portfolio([inference("a"), inference("b")]), cat, "x").total_usd
+    )
+    assert prices["as written"].total_usd is not None
+    assert prices["as written"].total_usd > prices["without both"].total_usd  # type: ignore[operator]
+
+
+def test_vendor_claim_arithmetic_by_hand() -> None:
+    # Trn2: 6·70e9·1e12 / (16 · 667e12 · 0.28 · 3600) = 39,044.4 h · $35.76 = $1,396,229
+    # H100: 6·70e9·1e12 / (8 · 989e12 · 0.40 · 3600) = 36,863.5 h · $55.04 = $2,028,968
+    claims = vendor_claims(load_catalog(None))
+    trn2 = claims[0]
+    assert trn2.implied_advantage == pytest.approx(
+        1 - (4.2e23 / (16 * 667e12 * 0.28 * 3600) * 35.76) / (4.2e23 / (8 * 989e12 * 0.40 * 3600) * 55.04)
+    )
+    assert trn2.verdict == "agrees"
+    assert claims[3].verdict == "disagrees"  # Inferentia per-token cost, with the catalog's efficiencies
+
+
+def test_sensitivity_cli(update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["sensitivity", "examples/startup.yaml", "-f", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    golden = ROOT / "tests" / "golden" / "sensitivity-startup.md"
+    if update_golden:
+        golden.write_text(result.stdout)
+    assert result.stdout == golden.read_text()
+    refused = CliRunner().invoke(app, ["sensitivity", "examples/startup.yaml", "-f", "csv"])
+    assert refused.exit_code == 2
