@@ -109,11 +109,11 @@ def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
 def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
     text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
     bad = tmp_path / "quote.yaml"
-    bad.write_text(text.replace("usd_per_hour: tsaol-prices", "usd_per_hour: tsaol-price", 1))
+    bad.write_text(text.replace("\n      usd_per_hour: tsaol-prices", "\n      usd_per_hour: tsaol-price", 1))
     code, _, err = run(["catalog", "show", "--catalog", str(bad)])
     assert code == 2
     assert err == (
-        f"{bad}:35: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
+        f"{bad}:37: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
         "the sources block (did you mean 'tsaol-prices'?)\n"
     )
 

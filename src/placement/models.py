@@ -248,6 +248,9 @@ class Option(Sourced):
         "bandwidth_efficiency",
         "inference_batch",
         "hbm_usable_fraction",
+        "one_year_usd_per_hour",
+        "three_year_usd_per_hour",
+        "capacity_block_usd_per_hour",
     )
 
     id: Name
@@ -266,6 +269,11 @@ class Option(Sourced):
     bandwidth_efficiency: Fraction
     inference_batch: Annotated[int, Field(ge=1, le=4096)]
     hbm_usable_fraction: Fraction
+    one_year_usd_per_hour: Positive | None = Field(default=None, description="1-year commitment, per hour.")
+    three_year_usd_per_hour: Positive | None = Field(default=None, description="3-year commitment, per hour.")
+    capacity_block_usd_per_hour: Positive | None = Field(
+        default=None, description="EC2 Capacity Block price, per instance-hour (training bursts)."
+    )
 
     @model_validator(mode="after")
     def _training_needs_mfu(self) -> Option:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from placement.models import Family, Kind, Source
+
+if TYPE_CHECKING:
+    from placement.reservations import Reservation
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class Plan:
     estimates: tuple[EstimateInUse, ...]
     measured: tuple[tuple[str, str], ...]  # (workload, option) pairs priced from measurements
     sources: tuple[tuple[str, Source], ...]
+    reservations: tuple[Reservation, ...] = ()
 
     @property
     def total_usd(self) -> float:

@@ -29,6 +29,7 @@ from placement.plan import (
     SolverReport,
     WorkloadResult,
 )
+from placement.reservations import reservations
 
 SHARE_TOL = 1e-6
 
@@ -175,6 +176,7 @@ def assemble(
             if ests[(p.workload, p.option)].measured
         ),
         sources=_sources_cited(catalog, results, migrations, ests),
+        reservations=reservations(portfolio, catalog, [p for r in results for p in r.placements], ests),
     )
 
 

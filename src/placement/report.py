@@ -117,6 +117,57 @@ def _migration_rows(plan: Plan) -> list[list[str]]:
     return [[m.codebase, m.family, f"{m.weeks:g}", usd(m.usd), ", ".join(m.items)] for m in plan.migrations]
 
 
+RESERVATION_HEADERS = [
+    "option",
+    "commit",
+    "on demand (peak)",
+    "training burst",
+    "all on-demand",
+    "with commitments",
+    "saving",
+]
+
+
+def _reservation_rows(plan: Plan) -> list[list[str]]:
+    rows = []
+    for r in plan.reservations:
+        commit = f"{r.committed_instances} × {r.term}" if r.committed_instances else "none"
+        burst = f"{r.burst_instance_hours:,.0f} h ({r.burst_tier})" if r.burst_instance_hours > 0 else "-"
+        rows.append(
+            [
+                r.option,
+                commit,
+                str(r.on_demand_instances),
+                burst,
+                usd(r.on_demand_usd),
+                usd(r.reserved_usd),
+                usd(r.saving_usd),
+            ]
+        )
+    if plan.reservations:
+        total_od = sum(r.on_demand_usd for r in plan.reservations)
+        total_saving = sum(r.saving_usd for r in plan.reservations)
+        rows.append(
+            [
+                "total",
+                "",
+                "",
+                "",
+                usd(total_od),
+                usd(total_od - total_saving),
+                f"{usd(total_saving)} ({pct(total_saving / total_od) if total_od else '-'})",
+            ]
+        )
+    return rows
+
+
+RESERVATION_NOTE = (
+    "Commit the steady base load (average demand; training instances busy all horizon) at the longest "
+    "public commitment that fits the horizon; keep peak headroom on demand; put remaining training "
+    "hours in Capacity Blocks where cheaper. Options without a public commitment price stay on demand."
+)
+
+
 def _solver_lines(plan: Plan) -> list[str]:
     s = plan.solver
     gap = "0 (optimal)" if s.gap_proven == 0 else f"{s.gap_proven:.4%} (proven; stopped: {s.status})"
@@ -176,6 +227,14 @@ def render_markdown(plan: Plan) -> str:
         ),
         "",
     ]
+    if plan.reservations:
+        out += ["## Reserved capacity", "", RESERVATION_NOTE, ""]
+        out += [
+            tabulate(
+                _reservation_rows(plan), headers=RESERVATION_HEADERS, tablefmt="github", disable_numparse=True
+            ),
+            "",
+        ]
     out += ["## Assumptions", ""] + [f"- {line}" for line in _assumption_lines(plan)]
     out += [f"- {line}" for line in _solver_lines(plan)] + [""]
     if plan.estimates:
@@ -214,6 +273,8 @@ def render_table(plan: Plan) -> str:
         _capacity_rows(plan),
         ["option", "family", "used", "available", ""],
     )
+    if plan.reservations:
+        out += block("Reserved capacity", _reservation_rows(plan), RESERVATION_HEADERS)
     out += ["Assumptions"] + [f"  - {line}" for line in _assumption_lines(plan) + _solver_lines(plan)]
     out += [""]
     if plan.estimates:
@@ -308,6 +369,20 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
                 "policy_share": _r(f.policy_share, 6),
             }
             for f in plan.families
+        ],
+        "reservations": [
+            {
+                "option": r.option,
+                "term": r.term,
+                "committed_instances": r.committed_instances,
+                "on_demand_instances": r.on_demand_instances,
+                "burst_instance_hours": _r(r.burst_instance_hours),
+                "burst_tier": r.burst_tier,
+                "on_demand_usd": _r(r.on_demand_usd),
+                "reserved_usd": _r(r.reserved_usd),
+                "saving_usd": _r(r.saving_usd),
+            }
+            for r in plan.reservations
         ],
         "policy": {"max_family_share": plan.max_family_share},
         "solver": {
