@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -97,10 +98,16 @@ def random_case(rng: random.Random) -> tuple[Portfolio, Catalog]:
     return make_portfolio(workloads, horizon_months=1), catalog
 
 
+@functools.cache
+def solved_case(seed: int) -> tuple[Portfolio, Catalog, float]:
+    """A random case and its brute-force optimum, computed once per test session."""
+    portfolio, catalog = random_case(random.Random(seed))
+    return portfolio, catalog, brute_force(portfolio, catalog)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_plan_cost_equals_brute_force_optimum(seed: int) -> None:
-    portfolio, catalog = random_case(random.Random(seed))
-    expected = brute_force(portfolio, catalog)
+    portfolio, catalog, expected = solved_case(seed)
     if math.isinf(expected):
         from placement.errors import InfeasibleError
 
@@ -116,8 +123,8 @@ def test_enough_random_cases_are_feasible_and_interesting() -> None:
     """Guard the brute-force test against degenerate data: most cases solve, some split or port."""
     feasible = splits = ports = 0
     for seed in range(40):
-        portfolio, catalog = random_case(random.Random(seed))
-        if math.isinf(brute_force(portfolio, catalog)):
+        portfolio, catalog, expected = solved_case(seed)
+        if math.isinf(expected):
             continue
         feasible += 1
         plan = make_plan(portfolio, catalog, "case")

@@ -326,6 +326,59 @@ def sensitivity(
     _run(body)
 
 
+@app.command()
+def memo(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the memo here (atomically); the chart goes beside it as <name>.png."
+        ),
+    ] = None,
+    chart: Annotated[
+        bool,
+        typer.Option("--chart/--no-chart", help="Draw the PNG chart (needs the 'chart' extra: matplotlib)."),
+    ] = True,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+) -> None:
+    """Write a Markdown procurement memo answering the six enterprise checklist questions."""
+    from placement.chart import family_chart
+    from placement.memo import MemoInputs, render_memo
+    from placement.optimizer import SolveSettings
+    from placement.planner import make_plan
+    from placement.scenarios import shocks_for
+    from placement.sensitivity import price_of_portability, vendor_claims
+
+    def body() -> int:
+        portfolio, cat = _load(workloads, catalog)
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        plan_ = make_plan(portfolio, cat, str(workloads), settings)
+        results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
+        picture = family_chart(plan_, results) if chart and out is not None else None
+        chart_path = out.with_suffix(".png") if out is not None else None
+        inputs = MemoInputs(
+            portfolio,
+            cat,
+            workloads.stem,
+            plan_,
+            results,
+            tuple(price_of_portability(portfolio, cat, settings)),
+            tuple(vendor_claims(cat)),
+            chart_path.name if picture is not None and chart_path is not None else None,
+        )
+        text = render_memo(inputs)
+        if picture is not None and chart_path is not None:
+            write_atomic(chart_path, picture, [p for p in (workloads, catalog) if p is not None])
+        elif chart and out is not None:
+            typer.echo("placement: no chart: install the 'chart' extra (matplotlib) to draw one", err=True)
+        _emit(text, out, [workloads, catalog])
+        return 0
+
+    _run(body)
+
+
 @catalog_app.command("show")
 def catalog_show(
     catalog: CatalogOpt = None,

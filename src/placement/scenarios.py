@@ -300,12 +300,25 @@ def stress(
     portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
 ) -> tuple[Outcome, tuple[StressResult, ...]]:
     base = plan_what_fits(portfolio, catalog, name, "base", settings)
+    return base, _shocked(base, portfolio, catalog, name, settings)
+
+
+def shocks_for(
+    plan: Plan, portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+) -> tuple[StressResult, ...]:
+    """The stress results for a plan already made (every workload placed)."""
+    return _shocked(Outcome("base", plan, (), ()), portfolio, catalog, name, settings)
+
+
+def _shocked(
+    base: Outcome, portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+) -> tuple[StressResult, ...]:
     results = []
     for scenario in shocks(catalog, base.plan):
         shocked_portfolio, shocked_catalog = apply_scenario(scenario, portfolio, catalog)
         outcome = plan_what_fits(shocked_portfolio, shocked_catalog, name, scenario.name, settings)
         results.append(StressResult(scenario, compare(base, outcome, shocked_catalog)))
-    return base, tuple(results)
+    return tuple(results)
 
 
 def explain_if_none(

@@ -1,0 +1,320 @@
+"""The procurement memo: the enterprise checklist's six questions answered from the portfolio's own
+numbers (plan, stress tests, price of portability, vendor-claim check, reservations).
+
+Pure: takes computed results and returns Markdown. `placement memo` runs the analyses and writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from placement.costing import Estimate, estimates, port_weeks
+from placement.models import Catalog, Family, Portfolio
+from placement.optimizer import codebases
+from placement.plan import Plan
+from placement.report import _reservation_rows, pct, unit_cost, usd, usd_signed
+from placement.scenarios import StressResult
+from placement.sensitivity import ClaimCheck, PortabilityPrice
+
+
+@dataclass(frozen=True)
+class MemoInputs:
+    portfolio: Portfolio
+    catalog: Catalog
+    name: str
+    plan: Plan
+    stress: tuple[StressResult, ...]
+    portability: tuple[PortabilityPrice, ...]
+    claims: tuple[ClaimCheck, ...]
+    chart: str | None  # file name of the chart beside the memo, if one was drawn
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _reason_label(reason: str) -> str:
+    """'porting blocked: tensorflow on inferentia: …' → 'porting blocked (tensorflow)'."""
+    head, _, rest = reason.partition(": ")
+    if head == "porting blocked":
+        return f"porting blocked ({rest.split(' on ')[0]})"
+    if head == "portability":
+        return "marked gpu-only"
+    return head
+
+
+def _why_gpu(w_name: str, family: Family, ests: dict[tuple[str, str], Estimate], catalog: Catalog) -> str:
+    reasons = {_reason_label(ests[(w_name, o.id)].reason) for o in catalog.options if o.family == family}
+    return ", ".join(sorted(reasons)) or "no option in the catalog"
+
+
+def _question_1(m: MemoInputs, ests: dict[tuple[str, str], Estimate]) -> list[str]:
+    must, can = [], []
+    placed = {r.workload: sorted({p.family for p in r.placements}) for r in m.plan.workloads}
+    for w in m.portfolio.workloads:
+        ok_families = {ests[(w.name, o.id)].family for o in m.catalog.options if ests[(w.name, o.id)].ok}
+        if ok_families <= {"gpu"}:
+            why = "; ".join(
+                f"{g}: {_why_gpu(w.name, g, ests, m.catalog)}" for g in ("trainium", "inferentia")
+            )
+            must.append([w.name, w.kind, why])
+        else:
+            can.append([w.name, w.kind, ", ".join(sorted(ok_families)), ", ".join(placed[w.name])])
+    out = ["## 1. Which workloads must run on GPUs, and which can run on Trainium or Inferentia?", ""]
+    out.append(
+        f"**{len(must)} of {len(m.portfolio.workloads)} workloads must stay on GPUs**; "
+        f"{len(can)} can run on AWS silicon, and the plan puts "
+        f"{sum(1 for r in can if r[3] != 'gpu')} of them there."
+    )
+    out.append("")
+    if must:
+        out += [_table(must, ["must stay on GPU", "kind", "why not Trainium / Inferentia"]), ""]
+    if can:
+        out += [_table(can, ["can move", "kind", "families it can run on", "the plan uses"]), ""]
+    return out
+
+
+def _question_2(m: MemoInputs) -> list[str]:
+    rows = []
+    for name, members in sorted(codebases(m.portfolio).items()):
+        items = sorted({i for w in members for i in w.port_items})
+        cells = [name, ", ".join(items)]
+        for family in ("trainium", "inferentia"):
+            blocked = [i for i in items if m.catalog.migration.items[i][family].blocked]
+            weeks, _ = port_weeks(m.catalog, members, family)
+            cost = weeks * m.catalog.migration.engineer_week_usd
+            if blocked and not any(family in w.already_on for w in members):
+                other = f"; other items {weeks:g} wk" if weeks else ""
+                cells.append(f"blocked ({', '.join(blocked)}){other}")
+            else:
+                cells.append(f"{weeks:g} wk, {usd(cost)}")
+        rows.append(cells)
+    paid = m.plan.migrations
+    out = ["## 2. Can our models and frameworks use AWS Neuron without heavy rewrites?", ""]
+    out.append(
+        f"The plan pays for **{len(paid)} port(s), {sum(x.weeks for x in paid):g} engineer-weeks, "
+        f"{usd(m.plan.migration_usd)}** one-time. Per codebase, the effort to each Neuron family "
+        "(estimates from the Neuron SDK's support status; see the sources):"
+    )
+    out += ["", _table(rows, ["codebase", "framework and stack", "to Trainium", "to Inferentia"]), ""]
+    if paid:
+        out += [
+            "Ports in the plan: "
+            + "; ".join(f"{x.codebase} → {x.family} ({x.weeks:g} weeks, {usd(x.usd)})" for x in paid)
+            + ".",
+            "",
+        ]
+    return out
+
+
+def _question_3(m: MemoInputs) -> list[str]:
+    total_od = sum(r.on_demand_usd for r in m.plan.reservations)
+    saving = sum(r.saving_usd for r in m.plan.reservations)
+    out = ["## 3. How much reserved capacity do we need for training and inference?", ""]
+    capacity = [
+        [c.option, c.family, str(c.used), str(c.available), "binding" if c.binding else ""]
+        for c in m.plan.capacity
+        if c.used > 0
+    ]
+    out.append(
+        "Instances the plan holds at once (training at its deadline pace, inference at peak), against "
+        "the capacity the catalog says is obtainable:"
+    )
+    out += ["", _table(capacity, ["option", "family", "needed at once", "available", ""]), ""]
+    out.append(
+        f"Commit the steady base load and keep peaks on demand: **{usd(saving)} saved "
+        f"({pct(saving / total_od) if total_od else '-'}) against all on-demand** over "
+        f"{m.plan.horizon_months:g} months."
+    )
+    out += [
+        "",
+        _table(
+            _reservation_rows(m.plan),
+            [
+                "option",
+                "commit",
+                "on demand (peak)",
+                "training burst",
+                "all on-demand",
+                "with commitments",
+                "saving",
+            ],
+        ),
+        "",
+    ]
+    return out
+
+
+def _question_4(m: MemoInputs) -> list[str]:
+    rows = [
+        [r.workload, r.kind, " + ".join(p.option for p in r.placements), unit_cost(r), usd(r.compute_usd)]
+        for r in m.plan.workloads
+    ]
+    out = ["## 4. What is the expected cost per token or per experiment?", ""]
+    out += [
+        "On-demand prices, whole instances sized for peak (inference) or for the deadline (training):",
+        "",
+    ]
+    out += [
+        _table(rows, ["workload", "kind", "runs on", "unit cost", f"{m.plan.horizon_months:g}-month cost"]),
+        "",
+    ]
+    return out
+
+
+def _question_5(m: MemoInputs) -> list[str]:
+    b = m.plan.baseline
+    out = ["## 5. How portable must our AI stack stay across clouds?", ""]
+    shares = ", ".join(f"{f.family} {pct(f.share)}" for f in m.plan.families)
+    out.append(f"Compute spend by family: {shares}.")
+    if not b.missing:
+        out.append(
+            f"Against the all-GPU status quo ({usd(b.total_usd)}), the plan saves "
+            f"**{usd(m.plan.savings_usd)} ({pct(m.plan.savings_usd / b.total_usd)})** including ports."
+        )
+    if b.missing:
+        out.append(f"No GPU option can run {', '.join(b.missing)}: those have no CUDA fallback.")
+    else:
+        out.append(
+            "Every workload keeps a GPU fallback (the all-GPU baseline is feasible), so the ports are "
+            "an option, not a lock-in."
+        )
+    written = m.portability[0].total_usd
+    costs = [written - p.total_usd for p in m.portability if written is not None and p.total_usd is not None]
+    if costs and max(costs) < 0.5:
+        out.append(
+            "The portability constraints (`max_family_share`, `gpu-only`) do not bind: they cost nothing."
+        )
+    rows = [
+        [
+            p.label,
+            usd(p.total_usd) if p.total_usd is not None else "no plan",
+            usd_signed(written - p.total_usd) if written is not None and p.total_usd is not None else "-",
+        ]
+        for p in m.portability
+    ]
+    out += [
+        "",
+        "What the portability constraints cost, by re-planning without them:",
+        "",
+        _table(rows, ["constraints", "total", "cost of the constraints"]),
+        "",
+    ]
+    return out
+
+
+def _question_6(m: MemoInputs) -> list[str]:
+    base = m.plan.total_usd
+    rows = []
+    for r in m.stress:
+        c = r.comparison
+        lost = [ch.workload for ch in c.changes if ch.marker == "-"]
+        if c.new.plan is None:
+            rows.append([r.scenario.name, "no plan", "-", "-", "; ".join(c.new.infeasible[:2])])
+            continue
+        rows.append(
+            [
+                r.scenario.name,
+                usd(c.new.plan.total_usd),
+                f"{usd_signed(c.new.plan.total_usd - base)} ({(c.new.plan.total_usd - base) / base:+.1%})",
+                str(sum(1 for ch in c.changes if ch.marker == "~")),
+                ", ".join(lost) or "none",
+            ]
+        )
+    binding = [c.option for c in m.plan.capacity if c.binding]
+    out = ["## 6. What happens if Trainium capacity is unavailable when demand spikes?", ""]
+    out.append(
+        "Each shock is re-planned from scratch; the fallback is the cheapest plan without the lost capacity. "
+        + (
+            f"Binding capacity in the base plan: {', '.join(binding)}."
+            if binding
+            else "No capacity limit binds in the base plan."
+        )
+    )
+    out += [
+        "",
+        _table(rows, ["shock", "fallback total", "extra cost", "workloads moved", "cannot be placed"]),
+        "",
+    ]
+    if m.chart:
+        out += [f"![Compute spend by family, base and each shock]({m.chart})", ""]
+    return out
+
+
+def _claims(m: MemoInputs) -> list[str]:
+    rows = [
+        [c.claim, c.ours, "-" if c.implied_advantage is None else pct(c.implied_advantage), c.verdict]
+        for c in m.claims
+    ]
+    return [
+        "## Vendor claims against our catalog",
+        "",
+        _table(rows, ["claim", "our arithmetic", "implied advantage", "verdict"]),
+        "",
+    ]
+
+
+def _sources(m: MemoInputs) -> list[str]:
+    estimates_in_use = [[e.subject, e.field, e.reasoning] for e in m.plan.estimates]
+    out = ["## Assumptions, estimates and sources", ""]
+    out += [
+        f"- Catalog {m.catalog.name}; {m.plan.horizon_months:g}-month horizon at {m.plan.hours_per_month:g} "
+        "h/month; on-demand list prices unless stated.",
+        "- Capacity is counted as if every workload runs at once. Costs follow the formulas in the README; "
+        "`placement explain` prints any one of them step by step.",
+        f"- Plan solved by {m.plan.solver.solver} to a proven gap of {m.plan.solver.gap_proven:.2g}.",
+        "",
+    ]
+    if estimates_in_use:
+        out += [
+            "Estimates in use (no public figure exists; each with its reasoning):",
+            "",
+            _table(estimates_in_use, ["subject", "figure", "reasoning"]),
+            "",
+        ]
+    out += ["Sources: " + ", ".join(f"{k}[^{k}]" for k, _ in m.plan.sources) + ".", ""]
+    out += [f"[^{k}]: {s.title}. {s.address} (read {s.date_read})" for k, s in m.plan.sources]
+    return out + [""]
+
+
+BEFORE_YOU_SIGN = [
+    "Verify every estimate above against primary sources: an AWS quote for trn2/Trn3 prices and capacity, "
+    "and the Savings Plans API for commitment prices.",
+    "Benchmark the top workloads on the chosen instances and put the tokens/s into the workload file "
+    "(`measured:`); re-run the plan.",
+    "Confirm the Neuron SDK versions the ports rely on (several are beta or in maintenance mode).",
+    "Re-run `placement stress` with your real capacity allocation; decide which fallbacks you pre-approve.",
+    "Keep a human review step: this memo is decision support, not a decision.",
+]
+
+
+def render_memo(m: MemoInputs) -> str:
+    ests = estimates(m.portfolio, m.catalog)
+    head = [
+        f"# Procurement memo: AI compute placement for {m.name}",
+        "",
+        f"**Recommendation.** Place the {len(m.portfolio.workloads)} workloads as below for "
+        f"**{usd(m.plan.total_usd)}** over {m.plan.horizon_months:g} months "
+        f"({usd(m.plan.compute_usd)} compute + {usd(m.plan.migration_usd)} one-time porting)"
+        + (
+            f", {usd(m.plan.savings_usd)} ({pct(m.plan.savings_usd / m.plan.baseline.total_usd)}) below "
+            f"running everything on GPUs ({usd(m.plan.baseline.total_usd)})"
+            if not m.plan.baseline.missing
+            else ""
+        )
+        + ". Figures marked as estimates must be confirmed before signing (see the end).",
+        "",
+    ]
+    body = (
+        _question_1(m, ests)
+        + _question_2(m)
+        + _question_3(m)
+        + _question_4(m)
+        + _question_5(m)
+        + _question_6(m)
+        + _claims(m)
+    )
+    sign = ["## Before you sign", ""] + [f"- [ ] {item}" for item in BEFORE_YOU_SIGN] + [""]
+    return "\n".join(head + body + sign + _sources(m)).rstrip() + "\n"
