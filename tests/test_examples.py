@@ -111,3 +111,24 @@ def test_layers_import_only_what_they_should(module: str) -> None:
     assert not imported & LAYERS[module]["forbid"]
     if module != "cli.py":
         assert "print(" not in (ROOT / "src" / "placement" / module).read_text()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_command_works_on_every_example(example: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from placement.cli import app
+
+    scenario = str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml")
+    runs = [
+        ["plan", str(example), "-f", "csv"],
+        ["explain", str(example), load_portfolio(example, load_catalog(None)).workloads[0].name, "p5.48xlarge"],
+        ["compare", str(example), "--scenario", scenario, "-f", "markdown"],
+        ["stress", str(example), "-f", "json"],
+        ["sensitivity", str(example), "-f", "json"],
+        ["memo", str(example), "--out", str(tmp_path / "memo.md")],
+    ]
+    for args in runs:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (args, result.stderr)
+    assert (tmp_path / "memo.md").read_text().startswith("# Procurement memo")
