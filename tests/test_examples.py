@@ -122,7 +122,12 @@ def test_every_command_works_on_every_example(example: Path, tmp_path: Path) -> 
     scenario = str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml")
     runs = [
         ["plan", str(example), "-f", "csv"],
-        ["explain", str(example), load_portfolio(example, load_catalog(None)).workloads[0].name, "p5.48xlarge"],
+        [
+            "explain",
+            str(example),
+            load_portfolio(example, load_catalog(None)).workloads[0].name,
+            "p5.48xlarge",
+        ],
         ["compare", str(example), "--scenario", scenario, "-f", "markdown"],
         ["stress", str(example), "-f", "json"],
         ["sensitivity", str(example), "-f", "json"],
