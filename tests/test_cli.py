@@ -183,7 +183,17 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_readme_documents_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
-    commands = ("plan", "explain", "catalog show", "schema", "compare", "stress", "sensitivity", "memo")
+    commands = (
+        "plan",
+        "explain",
+        "catalog show",
+        "schema",
+        "compare",
+        "stress",
+        "sensitivity",
+        "memo",
+        "verify",
+    )
     for command in (f"placement {c}" for c in commands):
         assert command in readme
     for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario"):

@@ -116,10 +116,22 @@ def plan(
     """Place every workload at the lowest total cost and explain the plan."""
     from placement.optimizer import SolveSettings
     from placement.planner import make_plan
+    from placement.report import plan_dict
+    from placement.verify import verify
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
         result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        problems = verify(plan_dict(result), portfolio, cat)
+        if problems:  # the optimizer produced something its independent check rejects: a bug
+            typer.echo(
+                "placement: internal error: the plan failed its independent check "
+                f"(please report it at {REPORT_URL}):",
+                err=True,
+            )
+            for problem in problems:
+                typer.echo(f"  - {problem}", err=True)
+            return EXIT_INTERNAL
         _emit(RENDERERS[format](result), out, [workloads, catalog])
         return 0
 
@@ -374,6 +386,38 @@ def memo(
         elif chart and out is not None:
             typer.echo("placement: no chart: install the 'chart' extra (matplotlib) to draw one", err=True)
         _emit(text, out, [workloads, catalog])
+        return 0
+
+    _run(body)
+
+
+@app.command(name="verify")
+def verify_command(
+    plan_file: Annotated[
+        Path, typer.Argument(help="A plan saved with --format json.", show_default=False, metavar="PLAN_JSON")
+    ],
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Check a saved plan against its inputs, independently of the optimizer: placement, instances,
+    capacity, migration charges and every cost recomputed from the formulas."""
+    from placement.errors import VerificationError
+    from placement.loading import load_plan_json
+    from placement.verify import verify
+
+    def body() -> int:
+        portfolio, cat = _load(workloads, catalog)
+        data = load_plan_json(plan_file)
+        problems = verify(data, portfolio, cat)
+        if problems:
+            raise VerificationError(
+                f"{plan_file}: the plan does not hold ({len(problems)} problem(s))", problems
+            )
+        typer.echo(
+            f"{plan_file}: verified against {workloads} and catalog {cat.name}: "
+            f"{len(data['placements'])} placements, {len(data['migrations'])} migrations, "
+            f"total ${data['total_usd']:,.2f}"
+        )
         return 0
 
     _run(body)

@@ -1,14 +1,15 @@
 """One error root for everything `placement` reports to a user.
 
 The CLI catches `PlacementError` once and maps each subclass to a documented exit code:
-0 ok, 1 no feasible plan (`InfeasibleError`, `SolverError`), 2 bad input (`InputError`).
+0 ok, 1 no feasible plan (`InfeasibleError`, `SolverError`) or a plan that fails verification,
+2 bad input (`InputError`), 3 internal error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-EXIT_OK = 0
+EXIT_OK = 0  # also: `placement verify` found the plan holds
 EXIT_NO_PLAN = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
@@ -59,6 +60,16 @@ class SolverError(PlacementError):
     """The solver stopped without a usable plan (time limit with no incumbent, numerical trouble)."""
 
     exit_code = EXIT_NO_PLAN
+
+
+class VerificationError(PlacementError):
+    """A plan failed its independent check (`verify.py`)."""
+
+    exit_code = EXIT_NO_PLAN
+
+    def __init__(self, headline: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join([headline, *("  - " + p for p in problems)]))
 
 
 class OutputError(PlacementError):

@@ -306,3 +306,68 @@ def load_scenario(path: Path, portfolio: Portfolio, catalog: Catalog) -> Scenari
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
     return scenario
+
+
+def load_plan_json(path: Path) -> dict[str, Any]:
+    """A saved `placement plan --format json`, parsed; structure problems located by line."""
+    import json
+
+    doc_text = read_bytes_checked(path)
+    try:
+        data = json.loads(doc_text)
+    except json.JSONDecodeError as exc:
+        raise _fail(str(path), f"not valid JSON: {exc.msg}", exc.lineno) from None
+    required = (
+        "schema_version",
+        "catalog",
+        "total_usd",
+        "compute_usd",
+        "migration_usd",
+        "placements",
+        "migrations",
+        "capacity",
+    )
+    if not isinstance(data, dict):
+        raise _fail(str(path), "not a plan: the top level must be a JSON object", 1)
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise _fail(
+            str(path), f"not a plan from `placement plan --format json`: missing {', '.join(missing)}", 1
+        )
+    try:
+        for p in data["placements"]:
+            for key, kind in (
+                ("workload", str),
+                ("option", str),
+                ("family", str),
+                ("share", (int, float)),
+                ("instances", int),
+                ("compute_usd", (int, float)),
+            ):
+                if not isinstance(p[key], kind):
+                    raise TypeError(key)
+        for m in data["migrations"]:
+            _ = (str(m["codebase"]), str(m["family"]), float(m["usd"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(str(path), f"a placement or migration entry is malformed ({exc})", 1) from None
+    return data
+
+
+def read_bytes_checked(path: Path) -> str:
+    """A text file's content with the same guards as YAML input (exists, size, UTF-8, no NUL)."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except OSError as exc:
+        raise _fail(name, f"cannot read: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise _fail(name, f"file too large: {size:,} bytes (limit {MAX_FILE_BYTES:,})")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise _fail(name, "binary data, not a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(name, f"not UTF-8 text (byte {exc.start})", raw[: exc.start].count(b"\n") + 1) from None
