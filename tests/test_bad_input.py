@@ -50,6 +50,34 @@ EXPECTED = {
     "found '-'",
     "zero-params.yaml": "tests/bad/zero-params.yaml:5: workloads[0].model.params_b: Input should be "
     "greater than 0",
+    "nan.yaml": "tests/bad/nan.yaml:5: workloads[0].model.params_b: must be a finite number",
+    "huge-params.yaml": "tests/bad/huge-params.yaml:5: workloads[0].model.params_b: Input should be less than "
+    "or equal to 100000",
+    "huge-tokens.yaml": "tests/bad/huge-tokens.yaml:6: workloads[0].tokens_per_month: more than 1e+18 tokens is "
+    "outside what the model can price",
+    "negative-runs.yaml": "tests/bad/negative-runs.yaml:7: workloads[0].runs: Input should be greater than or "
+    "equal to 1",
+    "zero-deadline.yaml": "tests/bad/zero-deadline.yaml:7: workloads[0].deadline_days: Input should be greater "
+    "than or equal to 0.01",
+    "negative-latency.yaml": "tests/bad/negative-latency.yaml:7: workloads[0].max_ms_per_token: Input should be "
+    "greater than 0",
+    "zero-horizon.yaml": "tests/bad/zero-horizon.yaml:1: horizon_months: Input should be greater than 0",
+    "share-over-one.yaml": "tests/bad/share-over-one.yaml:1: policy.max_family_share: Input should be less than "
+    "or equal to 1",
+    "utf16.yaml": "tests/bad/utf16.yaml: UTF-16 text; save the file as UTF-8",
+    "empty-name.yaml": "tests/bad/empty-name.yaml:2: workloads[0].name: String should have at least 1 character",
+    "model-not-mapping.yaml": "tests/bad/model-not-mapping.yaml:5: workloads[0].model: should be a mapping of "
+    "keys to values",
+    "active-exceeds-total.yaml": "tests/bad/active-exceeds-total.yaml:5: workloads[0].model.active_params_b: "
+    "cannot exceed params_b",
+    "bad-portability.yaml": "tests/bad/bad-portability.yaml:7: workloads[0].portability: Input should be 'any' "
+    "or 'gpu-only'",
+    "unknown-family.yaml": "tests/bad/unknown-family.yaml:7: workloads[0].already_on[0]: Input should be "
+    "'trainium', 'inferentia' or 'gpu'",
+    "null-workloads.yaml": "tests/bad/null-workloads.yaml:1: workloads: should be a list, such as [a, b]",
+    "zero-measured.yaml": "tests/bad/zero-measured.yaml:8: workloads[0].measured['p5.48xlarge'].tokens_per_second: "
+    "Input should be greater than 0",
+    "stack-not-list.yaml": "tests/bad/stack-not-list.yaml:7: workloads[0].stack: should be a list, such as [a, b]",
 }
 
 

@@ -54,6 +54,8 @@ def num(x: float) -> str:
     """Compact, deterministic number for arithmetic lines."""
     if x == 0:
         return "0"
+    if not math.isfinite(x):
+        return str(x)
     if abs(x) >= 1e6 or abs(x) < 1e-3:
         mantissa, exponent = f"{x:.4e}".split("e")
         return f"{float(mantissa):.4g}e{int(exponent)}"

@@ -135,6 +135,8 @@ def read_yaml(path: Path, display: str | None = None) -> Document:
 
 
 def parse_yaml(raw: bytes, name: str) -> Document:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(name, "UTF-16 text; save the file as UTF-8")
     if b"\x00" in raw:
         raise _fail(name, "binary data, not a YAML text file")
     try:
@@ -257,6 +259,10 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
             message = "unknown field" + did_you_mean(str(last), _KNOWN_FIELDS)
         elif item["type"] == "missing":
             message = "required field is missing"
+        elif item["type"] in ("tuple_type", "list_type"):
+            message = "should be a list, such as [a, b]"
+        elif item["type"] in ("model_type", "dict_type", "model_attributes_type"):
+            message = "should be a mapping of keys to values"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(doc.problem(location, message))

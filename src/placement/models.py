@@ -31,6 +31,7 @@ Precision = Literal["bf16", "fp8"]
 BYTES_PER_PARAM: dict[Precision, int] = {"bf16": 2, "fp8": 1}
 TRAINING_BYTES_PER_PARAM = 16  # weights, gradients and Adam state in mixed precision
 
+MAX_TOKENS = 1e18  # a quintillion tokens: far beyond any real run or monthly demand
 _SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
 _TOKEN_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([KMBGT]?)\s*$", re.I)
 
@@ -53,6 +54,8 @@ def parse_token_count(value: object) -> float:
         raise ValueError("expected a token count such as 30B, 1.5T, 250M or a plain number")
     if not math.isfinite(number) or number <= 0:
         raise ValueError("must be a positive, finite token count")
+    if number > MAX_TOKENS:
+        raise ValueError(f"more than {MAX_TOKENS:.0e} tokens is outside what the model can price")
     return number
 
 
@@ -63,7 +66,8 @@ def _finite(value: object) -> object:
 
 
 TokenCount = Annotated[float, BeforeValidator(parse_token_count)]
-Positive = Annotated[float, BeforeValidator(_finite), Field(gt=0)]
+Positive = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1e9)]
+Billions = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=100_000)]  # up to 100T parameters
 NonNegative = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
 Fraction = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
@@ -87,8 +91,8 @@ class Frozen(BaseModel):
 
 
 class ModelSize(Frozen):
-    params_b: Positive = Field(description="Total parameters, in billions.")
-    active_params_b: Positive | None = Field(
+    params_b: Billions = Field(description="Total parameters, in billions.")
+    active_params_b: Billions | None = Field(
         default=None, description="Active parameters per token for mixture-of-experts models."
     )
 
@@ -131,12 +135,12 @@ class Workload(Frozen):
     measured: dict[Name, Measured] = Field(default_factory=dict)
     # inference
     tokens_per_month: TokenCount | None = None
-    peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1)] | None = None
+    peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=1000)] | None = None
     max_ms_per_token: Positive | None = None
     # training
     tokens: TokenCount | None = None
     runs: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    deadline_days: Positive | None = None
+    deadline_days: Annotated[float, BeforeValidator(_finite), Field(ge=0.01, le=3650)] | None = None
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
