@@ -76,7 +76,34 @@ def synthetic_portfolio(count: int, seed: int) -> dict[str, Any]:
     return {"horizon_months": 12, "workloads": workloads}
 
 
-def one_size(count: int, seed: int, time_limit: float, gap: float) -> dict[str, Any]:
+def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
+    """`size` options derived from the shipped ones: prices x0.7-1.3, efficiencies x0.8-1.2, each
+    derived figure marked as a synthetic estimate (the catalog rules still apply)."""
+    from placement.models import Catalog
+
+    rng = random.Random(seed)
+    options = []
+    for i in range(size):
+        source = base.options[i % len(base.options)].model_dump()
+        if i >= len(base.options):
+            source["id"] = f"{source['id']}-synthetic-{i}"
+            source["usd_per_hour"] *= rng.uniform(0.7, 1.3)
+            for field in ("inference_mfu", "bandwidth_efficiency"):
+                source[field] = min(1.0, source[field] * rng.uniform(0.8, 1.2))
+            source["estimates"] = {
+                **source["estimates"],
+                **{
+                    f: "synthetic benchmark figure"
+                    for f in ("usd_per_hour", "inference_mfu", "bandwidth_efficiency")
+                },
+            }
+        options.append(source)
+    return Catalog.model_validate({**base.model_dump(), "name": f"synthetic-{size}", "options": options})
+
+
+def one_size(
+    count: int, seed: int, time_limit: float, gap: float, catalog_kind: str = "default"
+) -> dict[str, Any]:
     start = time.perf_counter()
     from placement.costing import estimates
     from placement.loading import load_catalog
@@ -87,6 +114,8 @@ def one_size(count: int, seed: int, time_limit: float, gap: float) -> dict[str, 
 
     imports = time.perf_counter() - start
     base = load_catalog(None)
+    if catalog_kind == "synthetic40":
+        base = synthetic_catalog(base, 40, seed)
     scale = max(1, count // 4)
     catalog = Catalog.model_validate(
         {
@@ -116,6 +145,7 @@ def one_size(count: int, seed: int, time_limit: float, gap: float) -> dict[str, 
     t4 = time.perf_counter()
     return {
         "workloads": count,
+        "catalog": base.name,
         "imports_s": imports,
         "costing_s": t1 - t0,
         "build_s": t2 - t1,
@@ -157,10 +187,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--gap", type=float, default=1e-6)
+    parser.add_argument(
+        "--catalogs", nargs="*", default=["default", "synthetic40"], choices=["default", "synthetic40"]
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--catalog-kind", default="default", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.seed, args.time_limit, args.gap)))
+        print(json.dumps(one_size(args.one, args.seed, args.time_limit, args.gap, args.catalog_kind)))
         return
     print("Shipped examples, `python -m placement plan` end to end (best of 3):")
     for name, seconds in examples():
@@ -168,6 +202,7 @@ def main() -> None:
     print()
     header = (
         "workloads",
+        "catalog",
         "costing_s",
         "build_s",
         "solve_s",
@@ -181,7 +216,7 @@ def main() -> None:
         "constraints",
     )
     print(" | ".join(header))
-    for size in args.sizes:
+    for kind, size in ((k, n) for k in args.catalogs for n in args.sizes):
         result = subprocess.run(
             [
                 sys.executable,
@@ -194,6 +229,8 @@ def main() -> None:
                 str(args.time_limit),
                 "--gap",
                 str(args.gap),
+                "--catalog-kind",
+                kind,
             ],
             check=True,
             capture_output=True,
