@@ -90,13 +90,35 @@ def _check_format(value: str) -> str:
     return value
 
 
+CatalogsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--catalog",
+        "-c",
+        help="Catalog file; repeat to compare. The first is the base (default: the shipped catalog).",
+    ),
+]
+ScenariosOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--scenario", "-s", help="What-if overlay on the base (see examples/scenarios/); repeatable."
+    ),
+]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")]
+TimeLimitOpt = Annotated[
+    float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
+]
+GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
+
+
 @app.command()
 def plan(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
-    ] = "table",
+    format: FormatOpt = "table",
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write to this file (atomically) instead of standard output."),
@@ -183,35 +205,13 @@ def explain(
     _run(body)
 
 
-CatalogsOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--catalog",
-        "-c",
-        help="Catalog file; repeat to compare. The first is the base (default: the shipped catalog).",
-    ),
-]
-ScenariosOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--scenario", "-s", help="What-if overlay on the base (see examples/scenarios/); repeatable."
-    ),
-]
-TimeLimitOpt = Annotated[
-    float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
-]
-GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
-
-
 @app.command()
 def compare(
     workloads: WorkloadsArg,
     catalog: CatalogsOpt = None,
     scenario: ScenariosOpt = None,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
-    ] = "table",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    format: FormatOpt = "table",
+    out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -263,10 +263,8 @@ def compare(
 def stress(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
-    ] = "table",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    format: FormatOpt = "table",
+    out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -299,10 +297,8 @@ def stress(
 def sensitivity(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="table, markdown or json.", callback=_check_format)
-    ] = "table",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")] = None,
+    format: FormatOpt = "table",
+    out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
 ) -> None:

@@ -14,7 +14,7 @@ from placement.costing import Estimate, estimates, port_weeks
 from placement.models import Catalog, Family, Portfolio
 from placement.optimizer import codebases
 from placement.plan import Plan
-from placement.report import _reservation_rows, pct, unit_cost, usd, usd_signed
+from placement.report import RESERVATION_HEADERS, _reservation_rows, pct, unit_cost, usd, usd_signed
 from placement.scenarios import StressResult
 from placement.sensitivity import ClaimCheck, PortabilityPrice
 
@@ -130,18 +130,7 @@ def _question_3(m: MemoInputs) -> list[str]:
     )
     out += [
         "",
-        _table(
-            _reservation_rows(m.plan),
-            [
-                "option",
-                "commit",
-                "on demand (peak)",
-                "training burst",
-                "all on-demand",
-                "with commitments",
-                "saving",
-            ],
-        ),
+        _table(_reservation_rows(m.plan), RESERVATION_HEADERS),
         "",
     ]
     return out
