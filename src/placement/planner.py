@@ -109,10 +109,10 @@ def assemble(
                 )
             )
 
+    by_name = {w.name: w for w in portfolio.workloads}
     used_families: dict[str, set[Family]] = defaultdict(set)
     for wname, items in placements.items():
-        codebase = _workload(portfolio, wname).codebase_name
-        used_families[codebase].update(p.family for p in items)
+        used_families[by_name[wname].codebase_name].update(p.family for p in items)
     migrations = tuple(
         MigrationCharge(c, g, ports[(c, g)][0], ports[(c, g)][0] * week_usd, ports[(c, g)][1])
         for c in sorted(used_families)
@@ -185,10 +185,6 @@ def _basis(catalog: Catalog, est: Estimate) -> str:
     if any(option.is_estimate(f) for f in est.inputs):
         return "estimate"
     return "measured" if est.measured else "sourced"
-
-
-def _workload(portfolio: Portfolio, name: str) -> Workload:
-    return next(w for w in portfolio.workloads if w.name == name)
 
 
 def _result(
