@@ -198,3 +198,11 @@ def test_readme_documents_every_command() -> None:
         assert command in readme
     for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario"):
         assert option in readme
+
+
+def test_readme_output_is_the_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text()
+    pasted = readme.split("The first command prints (the head of it):\n\n```\n", 1)[1].split("```", 1)[0]
+    code, out, _ = run("plan", "examples/enterprise.yaml")
+    assert code == 0 and out.startswith(pasted)
