@@ -39,9 +39,12 @@ def make_plan(
     catalog: Catalog,
     name: str,
     settings: SolveSettings | None = None,
+    ests: dict[tuple[str, str], Estimate] | None = None,
 ) -> Plan:
+    """The optimal plan. `ests` may pass estimates already computed for these inputs (a superset
+    is fine: pairs of workloads not in the portfolio are never placed)."""
     settings = settings or SolveSettings()
-    ests = estimates(portfolio, catalog)
+    ests = ests if ests is not None else estimates(portfolio, catalog)
     unplaceable = [
         w for w in portfolio.workloads if not any(ests[(w.name, o.id)].ok for o in catalog.options)
     ]

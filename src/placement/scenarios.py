@@ -140,7 +140,7 @@ def plan_what_fits(
         return Outcome(label, None, tuple(dropped), ("no workload can run on any option",))
     partial = portfolio.model_copy(update={"workloads": tuple(keep)})
     try:
-        plan = make_plan(partial, catalog, name, settings)
+        plan = make_plan(partial, catalog, name, settings, ests)
     except InfeasibleError as exc:
         return Outcome(label, None, tuple(dropped), (exc.headline, *exc.reasons))
     return Outcome(label, plan, tuple(dropped), ())
@@ -300,6 +300,8 @@ def stress(
     portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
 ) -> tuple[Outcome, tuple[StressResult, ...]]:
     base = plan_what_fits(portfolio, catalog, name, "base", settings)
+    if base.plan is None:  # nothing to shock: the caller explains why there is no base plan
+        return base, ()
     return base, _shocked(base, portfolio, catalog, name, settings)
 
 
