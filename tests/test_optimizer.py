@@ -12,7 +12,7 @@ import pytest
 
 from placement.costing import estimates, whole
 from placement.models import Catalog, Portfolio
-from placement.optimizer import port_costs
+from placement.optimizer import _cover_rows, _throughput_rows, port_costs, prune
 from placement.planner import make_plan
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
@@ -121,7 +121,7 @@ def test_plan_cost_equals_brute_force_optimum(seed: int) -> None:
 
 def test_enough_random_cases_are_feasible_and_interesting() -> None:
     """Guard the brute-force test against degenerate data: most cases solve, some split or port."""
-    feasible = splits = ports = 0
+    feasible = splits = ports = pruned = 0
     for seed in range(40):
         portfolio, catalog, expected = solved_case(seed)
         if math.isinf(expected):
@@ -130,7 +130,42 @@ def test_enough_random_cases_are_feasible_and_interesting() -> None:
         plan = make_plan(portfolio, catalog, "case")
         splits += any(len(w.placements) > 1 for w in plan.workloads)
         ports += bool(plan.migrations)
-    assert feasible >= 20 and splits >= 5 and ports >= 5
+        pairs = {key: e for key, e in estimates(portfolio, catalog).items() if e.ok}
+        pruned += len(prune(portfolio, catalog, pairs)) < len(pairs)
+    assert feasible >= 20 and splits >= 5 and ports >= 5 and pruned >= 5
+
+
+def _rows_hold(rows: list[tuple[Any, float]], values: dict[Any, float]) -> bool:
+    return all(sum(c * values[v] for v, c in row) >= floor - 1e-9 for row, floor in rows)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tightening_rows_keep_every_whole_instance_plan(seed: int) -> None:
+    """The hull and cover rows only cut off fractional instances, never a real plan."""
+    rng = random.Random(seed)
+    for _ in range(60):
+        qs = [rng.choice([0.3, 1.0, 2.0]) * rng.uniform(0.2, 3.0) for _ in range(rng.randint(1, 3))]
+        ks, ss = [f"k{i}" for i in range(len(qs))], [f"s{i}" for i in range(len(qs))]
+        cover = _cover_rows(list(zip(ks, qs, strict=True)))
+        for counts in itertools.product(*(range(whole(q) + 1) for q in qs)):
+            if sum(k / q for k, q in zip(counts, qs, strict=True)) < 1 - 1e-12:
+                continue
+            assert _rows_hold(cover, dict(zip(ks, counts, strict=True)))
+        for q, k, s in zip(qs, ks, ss, strict=True):
+            rows = [(row, floor) for _, row, floor in _throughput_rows(s, k, q)]
+            for count in range(whole(q) + 1):
+                for step in range(11):
+                    share = min(1.0, count / q) * step / 10
+                    assert _rows_hold(rows, {k: count, s: share})
+            if 1e-3 < q - math.floor(q) < 1 - 1e-3:  # but q fractional instances for all traffic: cut off
+                assert not _rows_hold(rows, {k: q, s: 1.0})
+
+
+def test_a_tiny_service_still_pays_for_one_instance() -> None:
+    # 1e3 tokens a month needs 1e-6 of an instance: the plan buys one whole instance, not zero.
+    cat = make_catalog([option("A", usd_per_hour=10.0)])
+    plan = make_plan(make_portfolio([inference("i", tokens_per_month=1e3)], horizon_months=1), cat, "x")
+    assert [(q.option, q.instances, q.compute_usd) for q in plan.placements] == [("A", 1, 7300.0)]
 
 
 def test_inference_splits_to_use_whole_instances() -> None:

@@ -49,6 +49,10 @@ TAMPERING = {
         lambda d: _first(d, "support-chat").update(instances=1, compute_usd=192348.94),
         "support-chat on p4d.24xlarge: 1 instances serve less than the 1.6387 its share of peak demand needs",
     ),
+    "traffic on no instance": (
+        lambda d: _first(d, "hr-assistant").update(instances=0, compute_usd=0.0),
+        "hr-assistant on inf2.xlarge: serves 100.00% of its traffic with no instance",
+    ),
     "wrong cost": (
         lambda d: _first(d, "support-chat").update(compute_usd=1.0),
         "support-chat on p4d.24xlarge: cost 1.00, the formulas give 384,697.89",

@@ -23,15 +23,22 @@ Objective
 
 Constraints
     assign[w]         Σ_o x[t,o] = 1   and   Σ_o s[i,o] = 1
-    throughput[i,o]   k[i,o] ≥ q[i,o] · s[i,o]
-    no_idle[i,o]      k[i,o] ≤ q[i,o] · s[i,o] + 1 - 1e-4   (so k = ⌈q·s⌉: a spend policy cannot
-                      be met by buying idle instances)
+    throughput[i,o]   k[i,o] ≥ q[i,o] · s[i,o], as the convex hull of its whole-instance points:
+                      k ≥ s when q ≤ 1, plus last_instance k ≥ ⌊q⌋ + (q·s − ⌊q⌋)/frac(q) otherwise
+    cover[i]          Σ_o k[i,o]/q[i,o] ≥ 1 rounded (mixed-integer rounding), one row per option
+                      with fractional q > 1: see `_cover_rows`
     capacity[o]       Σ_t n[t,o]·x[t,o] + Σ_i k[i,o] ≤ cap[o]
     port[w,o]         x[t,o] ≤ y[c(t),g(o)]   and   s[i,o] ≤ y[c(i),g(o)]   (where F > 0)
     share[g]          used[g] ≤ φ · Σ_g' used[g']   (only with a policy), where the spend a family
                       is charged is what its traffic uses: Σ R[t,o]·x[t,o] + Σ q[i,o]·H[o]·s[i,o].
                       Measured before rounding to whole instances, so a sliver of traffic on an
-                      expensive instance cannot buy compliance; the report shows both shares.
+                      expensive instance cannot buy compliance, and neither can idle instances;
+                      the report shows both shares.
+
+The throughput hull and cover rows add no restriction (every whole-instance plan satisfies them);
+they tighten the LP relaxation, which is what made 1,000-workload plans fast (benchmarks/README.md).
+Pairs no optimal plan needs are dropped before building (`prune`).  The solver may leave an idle
+instance within its gap; `solve` returns k = min(k, ⌈q·s⌉), which only lowers cost and usage.
 
 Capacity is counted as if every workload runs at once (training runs at their deadline pace,
 inference at its peak): the simplest honest model; a time-phased one would need run calendars.
@@ -57,7 +64,9 @@ SOLVER_NAME = f"HiGHS {version('highspy')} via PuLP {version('pulp')}"
 DEFAULT_GAP = 1e-6
 DEFAULT_TIME_LIMIT_S = 60.0
 TOL = 1e-6
-NO_IDLE = 1e-4  # k < q·s + 1: no instance beyond the traffic it serves
+
+
+Row = list[tuple[pulp.LpVariable, float]]
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,115 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text)
 
 
+def _throughput_rows(
+    share: pulp.LpVariable, count: pulp.LpVariable, q: float
+) -> list[tuple[str, Row, float]]:
+    """Rows making whole instances k cover share s of q: the convex hull of {k ≥ q·s, k ∈ ℤ}.
+
+    Its lower edge runs through (s, k) = (j/q, j) for j ≤ ⌊q⌋ and ends at (1, ⌈q⌉).  k ≥ q·s is
+    the first facet; for fractional q the last one is k ≥ ⌊q⌋ + (q·s − ⌊q⌋)/f with f = q − ⌊q⌋
+    (for q < 1 simply k ≥ s: any traffic at all needs a whole instance).  Without it the LP
+    relaxation buys 0.08 of an instance for a small service and the solver spends its time
+    generating these cuts itself.
+    """
+    top = whole(q)
+    if 0 < q and top <= 1:
+        return [("throughput", [(count, 1.0), (share, -1.0)], 0.0)]
+    rows: list[tuple[str, Row, float]] = [("throughput", [(count, 1.0), (share, -q)], 0.0)]
+    fraction = q - (top - 1)
+    if 1e-3 < fraction < 1 - 1e-9:
+        rows.append(("last_instance", [(count, fraction), (share, -q)], (top - 1) * (fraction - 1)))
+    return rows
+
+
+def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
+    """Mixed-integer rounding cuts on one service's whole instances across its options.
+
+    Shares add up to 1 and k[o] ≥ q[o]·s[o], so Σ_o k[o]/q[o] ≥ 1.  Scaled by q[p] for each
+    option p with fractional q[p] > 1 this reads Σ_o a[o]·k[o] ≥ q[p] with a[o] = q[p]/q[o];
+    MIR rounds it to Σ_o (⌊a[o]⌋ + min(1, frac(a[o])/f))·k[o] ≥ ⌈q[p]⌉ with f = frac(q[p]).
+    It stops the LP relaxation from buying ⌊q⌋ whole instances of one option and a fraction of
+    an instance of another for the rest.
+    """
+    rows = []
+    for _, scale in terms:
+        floor = whole(scale) - 1
+        f = scale - floor
+        if floor < 1 or not 1e-3 < f < 1 - 1e-3:
+            continue
+        row = []
+        for count, q in terms:
+            a = scale / q
+            fa = a - math.floor(a)
+            row.append((count, a if fa < 1e-9 else math.floor(a) + min(1.0, fa / f)))
+        rows.append((row, float(floor + 1)))
+    return rows
+
+
+def _dominates(a: Estimate, b: Estimate) -> bool:
+    """Whether option a costs no more than option b for every share of the workload b serves.
+
+    Training: a run's horizon cost.  Inference: b's cost for share s is H·⌈q·s⌉, a step function
+    with steps at s = j/q; a's cost is non-decreasing in s, so it suffices to compare at each
+    step's right end.  Once a's continuous rate is strictly below b's, ⌈x⌉ ≤ x + 1 settles every
+    later step, so the loop stops there (and gives up, answering no, past 10,000 steps).
+    """
+    if b.instances_needed == 0:
+        return a.compute_usd <= b.compute_usd * (1 + 1e-12)
+    q, usd = b.instances_needed, b.usd_per_instance_horizon
+    qa, usd_a = a.instances_needed, a.usd_per_instance_horizon
+    rate_a = usd_a * qa / q  # a's cost per instance-worth of b, before rounding
+    last = whole(q)
+    if usd > rate_a:
+        last = min(last, math.ceil(usd_a / (usd - rate_a)) + 1)
+    if last > 10_000:
+        return False
+    return all(usd_a * whole(qa * min(1.0, j / q)) <= j * usd * (1 + 1e-12) for j in range(1, last + 1))
+
+
+def prune(
+    portfolio: Portfolio, catalog: Catalog, pairs: dict[tuple[str, str], Estimate]
+) -> dict[tuple[str, str], Estimate]:
+    """Drop pairs that no optimal plan needs, so the solver sees a smaller model.
+
+    Pair (w, o) goes when another of w's options o' is
+      - never short of capacity: even if every workload that can use o' took all it could
+        (training: n, inference: ⌈q⌉), the total fits in cap[o'];
+      - free to move to: same family as o, or a family w's codebase needs no port for;
+      - at least as cheap for every share (`_dominates`); on an exact tie the catalog's earlier
+        option stays.
+    Then any plan using (w, o) can move that share onto o' for no more money (⌈q'(s1+s2)⌉ ≤
+    ⌈q's1⌉ + ⌈q's2⌉), within o''s capacity, without a new port, so the optimum is unchanged.
+    A family-share policy depends on which family spends what, so with one nothing is dropped.
+    """
+    share = portfolio.policy.max_family_share
+    if share is not None and share < 1:
+        return pairs
+    options = {o.id: o for o in catalog.options}
+    order = {o.id: index for index, o in enumerate(catalog.options)}
+    draw: dict[str, int] = defaultdict(int)
+    by_workload: dict[str, list[tuple[str, Estimate]]] = defaultdict(list)
+    for (wname, oid), est in pairs.items():
+        draw[oid] += est.instances_at_once if est.instances_needed == 0 else whole(est.instances_needed)
+        by_workload[wname].append((oid, est))
+    roomy = {oid for oid, total in draw.items() if total <= options[oid].capacity_instances}
+    costs = port_costs(portfolio, catalog)
+    codebase = {w.name: w.codebase_name for w in portfolio.workloads}
+
+    def dropped(wname: str, oid: str, est: Estimate) -> bool:
+        family = options[oid].family
+        for other, alt in by_workload[wname]:
+            if other == oid or other not in roomy:
+                continue
+            if options[other].family != family and costs[(codebase[wname], options[other].family)][0] > 0:
+                continue
+            if _dominates(alt, est) and (order[other] < order[oid] or not _dominates(est, alt)):
+                return True
+        return False
+
+    return {key: est for key, est in pairs.items() if not dropped(*key, est)}
+
+
 def build(
     portfolio: Portfolio,
     catalog: Catalog,
@@ -124,16 +242,18 @@ def build(
 ) -> Model:
     problem = pulp.LpProblem("placement", pulp.LpMinimize)
     pairs = {key: e for key, e in ests.items() if e.ok}
+    if not elastic:
+        pairs = prune(portfolio, catalog, pairs)
     model = Model(problem, pairs)
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     week_usd = catalog.migration.engineer_week_usd
     costs = port_costs(portfolio, catalog)
 
-    cost_terms: dict[Family, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
-    share_terms: dict[Family, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
-    usage: dict[str, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
-    assign: dict[str, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
+    cost_terms: dict[Family, Row] = defaultdict(list)
+    share_terms: dict[Family, Row] = defaultdict(list)
+    usage: dict[str, Row] = defaultdict(list)
+    assign: dict[str, Row] = defaultdict(list)
     for index, ((wname, oid), est) in enumerate(pairs.items()):
         option = options[oid]
         if workloads[wname].kind == "training":
@@ -150,14 +270,8 @@ def build(
             cost_terms[option.family].append((count, est.usd_per_instance_horizon))
             share_terms[option.family].append((var, est.instances_needed * est.usd_per_instance_horizon))
             usage[oid].append((count, 1.0))
-            problem += (
-                pulp.LpAffineExpression([(count, 1.0), (var, -est.instances_needed)]) >= 0,
-                f"throughput[{wname}@{oid}]",
-            )
-            problem += (
-                pulp.LpAffineExpression([(count, 1.0), (var, -est.instances_needed)]) <= 1 - NO_IDLE,
-                f"no_idle[{wname}@{oid}]",
-            )
+            for name, row, floor in _throughput_rows(var, count, est.instances_needed):
+                problem += pulp.LpAffineExpression(row) >= floor, f"{name}[{wname}@{oid}]"
         assign[wname].append((var, 1.0))
         codebase = workloads[wname].codebase_name
         weeks = costs[(codebase, option.family)][0]
@@ -176,32 +290,54 @@ def build(
     penalty = 1e3 * max([abs(c) for _, c in objective] + [1.0])
     for wname in workloads:
         problem += pulp.LpAffineExpression(assign[wname]) == 1, f"assign[{wname}]"
-    for oid, terms in usage.items():
-        row = list(terms)
-        if elastic:
-            slack = problem.add_variable(f"e_{_safe(oid)}", 0)
-            model.capacity_slack[oid] = slack
-            row.append((slack, -1.0))
-            objective.append((slack, penalty))
-        problem += pulp.LpAffineExpression(row) <= options[oid].capacity_instances, f"capacity[{oid}]"
+    counts: dict[str, Row] = defaultdict(list)
+    for (wname, oid), count in model.k.items():
+        counts[wname].append((count, pairs[(wname, oid)].instances_needed))
+    for wname, terms in counts.items():
+        for index, (row, floor) in enumerate(_cover_rows(terms)):
+            problem += pulp.LpAffineExpression(row) >= floor, f"cover_{index}[{wname}]"
+    _capacity_rows(model, catalog, usage, objective, penalty if elastic else None)
     share = portfolio.policy.max_family_share
     if share is not None and share < 1:
-        for family in sorted(share_terms):
-            # used[g] - φ·Σ used = Σ_g (1-φ)c·v + Σ_other (-φ)c·v; one coefficient per variable
-            # (PuLP's list constructor keeps only the last of repeated variables).
-            row = [
-                (v, (1 - share) * c if g == family else -share * c)
-                for g, terms in share_terms.items()
-                for v, c in terms
-            ]
-            if elastic:
-                slack = problem.add_variable(f"f_{family}", 0)
-                model.share_slack[family] = slack
-                row.append((slack, -1.0))
-                objective.append((slack, penalty / 1e3))
-            problem += pulp.LpAffineExpression(row) <= 0, f"share[{family}]"
+        _share_rows(model, share_terms, share, objective, penalty / 1e3 if elastic else None)
     problem += pulp.LpAffineExpression(objective)
     return model
+
+
+def _capacity_rows(
+    model: Model, catalog: Catalog, usage: dict[str, Row], objective: Row, penalty: float | None
+) -> None:
+    """capacity[o]; with a penalty (diagnosis), a priced slack per row."""
+    for option in catalog.options:
+        if option.id not in usage:
+            continue
+        row = list(usage[option.id])
+        if penalty is not None:
+            slack = model.problem.add_variable(f"e_{_safe(option.id)}", 0)
+            model.capacity_slack[option.id] = slack
+            row.append((slack, -1.0))
+            objective.append((slack, penalty))
+        model.problem += pulp.LpAffineExpression(row) <= option.capacity_instances, f"capacity[{option.id}]"
+
+
+def _share_rows(
+    model: Model, share_terms: dict[Family, Row], share: float, objective: Row, penalty: float | None
+) -> None:
+    """share[g]; with a penalty (diagnosis), a priced slack per row."""
+    for family in sorted(share_terms):
+        # used[g] - φ·Σ used = Σ_g (1-φ)c·v + Σ_other (-φ)c·v; one coefficient per variable
+        # (PuLP's list constructor keeps only the last of repeated variables).
+        row = [
+            (v, (1 - share) * c if g == family else -share * c)
+            for g, terms in share_terms.items()
+            for v, c in terms
+        ]
+        if penalty is not None:
+            slack = model.problem.add_variable(f"f_{family}", 0)
+            model.share_slack[family] = slack
+            row.append((slack, -1.0))
+            objective.append((slack, penalty))
+        model.problem += pulp.LpAffineExpression(row) <= 0, f"share[{family}]"
 
 
 _STATUS = {
@@ -251,11 +387,18 @@ def solve(model: Model, settings: SolveSettings) -> Solution:
         objective=float(info.objective_function_value) if has_solution else float("nan"),
         training={key: val(v) > 0.5 for key, v in model.x.items()},
         shares={key: val(v) for key, v in model.s.items()},
-        instances={key: round(val(v)) for key, v in model.k.items()},
+        instances={
+            key: _in_use(round(val(v)), val(model.s[key]), model.pairs[key]) for key, v in model.k.items()
+        },
         ported={key: val(v) > 0.5 for key, v in model.y.items()},
         capacity_slack={key: val(v) for key, v in model.capacity_slack.items()},
         share_slack={key: val(v) for key, v in model.share_slack.items()},
     )
+
+
+def _in_use(count: int, share: float, est: Estimate) -> int:
+    """Instances a share needs, never more than the solver bought: idle ones are dropped."""
+    return 0 if share <= TOL else min(count, whole(est.instances_needed * share))
 
 
 def model_size(model: Model) -> tuple[int, int, int]:

@@ -112,7 +112,9 @@ def _check_placement(
         tally.used_spend[option.family] += r["share"] * est.instances_needed * option.usd_per_hour * hours
         needed = r["share"] * est.instances_needed
         # shares are rounded to 6 decimals in JSON, and the solver's feasibility tolerance is ~1e-7
-        if r["instances"] < needed - 1e-6 * max(1.0, est.instances_needed):
+        if r["share"] > 0 and r["instances"] == 0:
+            problems.append(f"{where}: serves {r['share']:.2%} of its traffic with no instance")
+        elif r["instances"] < needed - 1e-6 * max(1.0, est.instances_needed):
             problems.append(
                 f"{where}: {r['instances']} instances serve less than the {needed:.4f} its share "
                 "of peak demand needs"
