@@ -185,6 +185,22 @@ def test_inference_splits_to_use_whole_instances() -> None:
     assert plan.compute_usd == pytest.approx(14 * 730)
 
 
+def test_split_traffic_is_spread_in_proportion_to_instances() -> None:
+    # A ($10/h, 2000 tok/s, capacity 1) and B ($12/h, 1500 tok/s); 3000 tok/s needed.
+    # 1·A + 1·B ($22) beats 2·B ($24); together they serve 2000 + 1500 = 3500 tok/s, so any
+    # split with A between 50% and 66.7% works. The plan reports the canonical one, 2000 : 1500.
+    cat = make_catalog(
+        [
+            option("A", usd_per_hour=10.0, capacity_instances=1),
+            option("B", usd_per_hour=12.0, hbm_tb_per_s=0.75),
+        ]
+    )
+    p = make_portfolio([inference("i", tokens_per_month=3000 * 730 * 3600)], horizon_months=1)
+    plan = make_plan(p, cat, "x")
+    assert sorted((q.option, q.instances) for q in plan.placements) == [("A", 1), ("B", 1)]
+    assert {q.option: q.share for q in plan.placements} == pytest.approx({"A": 4 / 7, "B": 3 / 7})
+
+
 def test_migration_is_charged_once_per_codebase_and_family() -> None:
     # Trainium is $5/h against GPU $10/h; porting pytorch costs 3 weeks · $1000 once for codebase c.
     cat = make_catalog(

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -88,6 +89,7 @@ class Model:
     port_usd: dict[tuple[str, Family], float] = field(default_factory=dict)
     capacity_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     share_slack: dict[Family, pulp.LpVariable] = field(default_factory=dict)
+    spread_shares: bool = False  # see `_spread`
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,8 @@ def build(
     pairs = {key: e for key, e in ests.items() if e.ok}
     if not elastic:
         pairs = prune(portfolio, catalog, pairs)
-    model = Model(problem, pairs)
+    share = portfolio.policy.max_family_share
+    model = Model(problem, pairs, spread_shares=not elastic and (share is None or share >= 1))
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     week_usd = catalog.migration.engineer_week_usd
@@ -297,7 +300,6 @@ def build(
         for index, (row, floor) in enumerate(_cover_rows(terms)):
             problem += pulp.LpAffineExpression(row) >= floor, f"cover_{index}[{wname}]"
     _capacity_rows(model, catalog, usage, objective, penalty if elastic else None)
-    share = portfolio.policy.max_family_share
     if share is not None and share < 1:
         _share_rows(model, share_terms, share, objective, penalty / 1e3 if elastic else None)
     problem += pulp.LpAffineExpression(objective)
@@ -381,19 +383,43 @@ def solve(model: Model, settings: SolveSettings) -> Solution:
     def val(v: pulp.LpVariable) -> float:
         return float(v.varValue or 0.0)
 
+    shares, instances = _inference(model, val)
     return Solution(
         status=status,
         gap=gap,
         objective=float(info.objective_function_value) if has_solution else float("nan"),
         training={key: val(v) > 0.5 for key, v in model.x.items()},
-        shares={key: val(v) for key, v in model.s.items()},
-        instances={
-            key: _in_use(round(val(v)), val(model.s[key]), model.pairs[key]) for key, v in model.k.items()
-        },
+        shares=shares,
+        instances=instances,
         ported={key: val(v) > 0.5 for key, v in model.y.items()},
         capacity_slack={key: val(v) for key, v in model.capacity_slack.items()},
         share_slack={key: val(v) for key, v in model.share_slack.items()},
     )
+
+
+def _inference(
+    model: Model, val: Callable[[pulp.LpVariable], float]
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], int]]:
+    """Shares and whole instances per inference pair, made canonical.
+
+    Instances: k = min(k, ⌈q·s⌉); the solver may leave an idle one within its gap.  Shares: when
+    several options serve one service, any split the instances can carry costs the same, so the
+    solver's pick is arbitrary (and differs between solvers).  Without a family-share policy the
+    traffic is spread in proportion to what each option's instances can serve, k/q, so equal
+    instances always give equal shares.  With a policy the solver's shares stay: the share rows
+    were met with them.
+    """
+    shares = {key: val(v) for key, v in model.s.items()}
+    instances = {key: _in_use(round(val(v)), shares[key], model.pairs[key]) for key, v in model.k.items()}
+    if not model.spread_shares:
+        return shares, instances
+    room: dict[str, float] = defaultdict(float)
+    for (wname, oid), count in instances.items():
+        room[wname] += count / model.pairs[(wname, oid)].instances_needed
+    for key, count in instances.items():
+        if room[key[0]] >= 1 - TOL:
+            shares[key] = count / model.pairs[key].instances_needed / room[key[0]]
+    return shares, instances
 
 
 def _in_use(count: int, share: float, est: Estimate) -> int:
