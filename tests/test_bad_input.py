@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from placement import loading
 from placement.cli import app
-from placement.loading import MAX_FILE_BYTES
+from placement.errors import InputError
+from placement.loading import MAX_FILE_BYTES, parse_yaml
 from tests.conftest import ROOT
 
 EXPECTED = {
@@ -110,10 +112,8 @@ def test_file_too_large_is_refused_before_reading(tmp_path: Path) -> None:
         stream.truncate(50 * 2**20)
     code, _, err = run(["plan", str(big)])
     assert code == 2
-    assert (
-        err == f"{big}: file too large: {50 * 2**20:,} bytes (limit {MAX_FILE_BYTES:,}); a workload file "
-        "or catalog is a few kilobytes\n"
-    )
+    limit = f"(limit {MAX_FILE_BYTES:,}); 10,000 workloads take about 2.5 MB"
+    assert err == f"{big}: file too large: {50 * 2**20:,} bytes {limit}\n"
 
 
 def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
@@ -155,3 +155,16 @@ def test_bad_command_line_values() -> None:
         "<command line>: workload: no workload 'assistant' in "
         f"{ROOT / 'examples' / 'startup.yaml'} (did you mean 'assistant-chat'?)\n"
     )
+
+
+def test_a_large_plain_file_is_not_mistaken_for_an_alias_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "MAX_NODES", 2_000)
+    # 2,501 values written out, more than MAX_NODES: the limit is twice what the file holds
+    raw = ("items: [" + "1, " * 2_500 + "1]\n").encode()
+    assert len(parse_yaml(raw, "big.yaml").data["items"]) == 2_501
+    # 11,111 values reached through aliases from 41 written are refused
+    bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    for name, prev in zip("bcd", "abc", strict=True):
+        bomb += f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]\n"
+    with pytest.raises(InputError, match="expands to more than 2,000 values"):
+        parse_yaml(bomb.encode(), "bomb.yaml")

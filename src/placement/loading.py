@@ -2,9 +2,15 @@
 
 Guards, in the order they run: the file exists and is a regular file; it is at most
 `MAX_FILE_BYTES` (checked with stat, before reading); it is UTF-8 text without NUL bytes; it parses
-as YAML; its node graph, with aliases expanded, has at most `MAX_NODES` nodes (an alias bomb is
-refused before anything is built) and at most `MAX_DEPTH` levels; the root is a mapping; keys are
-unique. Then pydantic validates, and each error becomes `file:line: field: message`.
+as YAML; its node graph, with aliases expanded, has at most `MAX_NODES` nodes or `EXPANSION` times
+the nodes actually written, whichever is more (an alias bomb is refused before anything is built;
+a 10,000-workload file, ~300,000 values and 2.4 MiB, is not); it has at most `MAX_DEPTH` levels;
+the root is a mapping; keys are unique. Then pydantic validates, and each error becomes
+`file:line: field: message`.
+
+Parsing uses libyaml (PyYAML's C parser, 2.6× faster on a 10,000-workload file) where PyYAML has
+it; a file it rejects is parsed again by the pure-Python parser, so error messages do not depend
+on the build.
 """
 
 from __future__ import annotations
@@ -43,8 +49,10 @@ from placement.models import (
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_FILE_BYTES = 5 * 2**20
+MAX_FILE_BYTES = 16 * 2**20
 MAX_NODES = 200_000
+EXPANSION = 2
+FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
 DEFAULT_CATALOG = "aws-us-east-1.yaml"
 
@@ -125,7 +133,7 @@ def read_yaml(path: Path, display: str | None = None) -> Document:
         raise _fail(
             name,
             f"file too large: {info.st_size:,} bytes (limit {MAX_FILE_BYTES:,}); "
-            "a workload file or catalog is a few kilobytes",
+            "10,000 workloads take about 2.5 MB",
         )
     try:
         raw = path.read_bytes()
@@ -145,7 +153,10 @@ def parse_yaml(raw: bytes, name: str) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         raise _fail(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", line) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            root = yaml.compose(text, Loader=FAST_LOADER)
+        except (yaml.YAMLError, RecursionError):
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         mark_line = mark.line + 1 if mark is not None else None
@@ -167,6 +178,7 @@ def parse_yaml(raw: bytes, name: str) -> Document:
 
 def _check_size(root: yaml.Node, name: str) -> None:
     """Refuse alias bombs and deep nesting by counting the expanded graph, memoised per node."""
+    limit = max(MAX_NODES, EXPANSION * _distinct_nodes(root))
     expanded: dict[int, int] = {}
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     while stack:
@@ -178,10 +190,10 @@ def _check_size(root: yaml.Node, name: str) -> None:
         kids = _children(node)
         if children_done or not kids:
             total = 1 + sum(expanded.get(id(k), 1) for k in kids)
-            if total > MAX_NODES:
+            if total > limit:
                 raise _fail(
                     name,
-                    f"the document expands to more than {MAX_NODES:,} values "
+                    f"the document expands to more than {limit:,} values "
                     "(YAML aliases repeated too often, an alias bomb?)",
                     node.start_mark.line + 1,
                 )
@@ -189,6 +201,18 @@ def _check_size(root: yaml.Node, name: str) -> None:
             continue
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids if id(k) not in expanded)
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    """Nodes as written: an alias counts once, however often it is used."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for kid in _children(stack.pop()):
+            if id(kid) not in seen:
+                seen.add(id(kid))
+                stack.append(kid)
+    return len(seen)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
