@@ -263,7 +263,7 @@ def baseline(portfolio: Portfolio, catalog: Catalog, ests: dict[tuple[str, str],
     gpu = [o for o in catalog.options if o.family == "gpu"]
     choices, missing = [], []
     compute = 0.0
-    on_gpu: list[Workload] = []
+    on_gpu: set[str] = set()
     for w in portfolio.workloads:
         feasible = [ests[(w.name, o.id)] for o in gpu if ests[(w.name, o.id)].ok]
         if not feasible:
@@ -272,13 +272,13 @@ def baseline(portfolio: Portfolio, catalog: Catalog, ests: dict[tuple[str, str],
         best = min(feasible, key=lambda e: (e.compute_usd, e.option))
         choices.append((w.name, best.option))
         compute += best.compute_usd
-        on_gpu.append(w)
+        on_gpu.add(w.name)
     groups = codebases(portfolio)
     ports = port_costs(portfolio, catalog)
     migration = sum(
         ports[(c, "gpu")][0] * catalog.migration.engineer_week_usd
         for c in groups
-        if any(w in on_gpu for w in groups[c])
+        if any(w.name in on_gpu for w in groups[c])
     )
     return Baseline(compute, migration, tuple(choices), tuple(missing))
 
