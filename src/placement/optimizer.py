@@ -89,7 +89,8 @@ class Model:
     port_usd: dict[tuple[str, Family], float] = field(default_factory=dict)
     capacity_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     share_slack: dict[Family, pulp.LpVariable] = field(default_factory=dict)
-    spread_shares: bool = False  # see `_spread`
+    spread_shares: bool = False  # see `_inference`
+    share_cap: float | None = None  # max_family_share, when there is one
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ def build(
     if not elastic:
         pairs = prune(portfolio, catalog, pairs)
     share = portfolio.policy.max_family_share
-    model = Model(problem, pairs, spread_shares=not elastic and (share is None or share >= 1))
+    cap = share if share is not None and share < 1 else None
+    model = Model(problem, pairs, spread_shares=not elastic, share_cap=cap)
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     week_usd = catalog.migration.engineer_week_usd
@@ -404,10 +406,10 @@ def _inference(
 
     Instances: k = min(k, ⌈q·s⌉); the solver may leave an idle one within its gap.  Shares: when
     several options serve one service, any split the instances can carry costs the same, so the
-    solver's pick is arbitrary (and differs between solvers).  Without a family-share policy the
-    traffic is spread in proportion to what each option's instances can serve, k/q, so equal
-    instances always give equal shares.  With a policy the solver's shares stay: the share rows
-    were met with them.
+    solver's pick is arbitrary (and differs between solvers).  The traffic is spread in
+    proportion to what each option's instances can serve, k/q, so equal instances always give
+    equal shares, unless that would break the family-share policy (which is measured on shares):
+    then the solver's shares, which met it, stay.
     """
     shares = {key: val(v) for key, v in model.s.items()}
     instances = {key: _in_use(round(val(v)), shares[key], model.pairs[key]) for key, v in model.k.items()}
@@ -416,10 +418,27 @@ def _inference(
     room: dict[str, float] = defaultdict(float)
     for (wname, oid), count in instances.items():
         room[wname] += count / model.pairs[(wname, oid)].instances_needed
+    spread = dict(shares)
     for key, count in instances.items():
         if room[key[0]] >= 1 - TOL:
-            shares[key] = count / model.pairs[key].instances_needed / room[key[0]]
-    return shares, instances
+            spread[key] = count / model.pairs[key].instances_needed / room[key[0]]
+    if model.share_cap is not None and not _policy_holds(model, val, spread, model.share_cap):
+        return shares, instances
+    return spread, instances
+
+
+def _policy_holds(
+    model: Model, val: Callable[[pulp.LpVariable], float], shares: dict[tuple[str, str], float], cap: float
+) -> bool:
+    """The share rows, evaluated for these shares: each family's used spend ≤ cap · total."""
+    used: dict[Family, float] = defaultdict(float)
+    for key, var in model.x.items():
+        used[model.pairs[key].family] += model.pairs[key].compute_usd * (val(var) > 0.5)
+    for key, share in shares.items():
+        est = model.pairs[key]
+        used[est.family] += est.instances_needed * est.usd_per_instance_horizon * share
+    total = sum(used.values())
+    return all(spend <= cap * total + 1e-9 * total for spend in used.values())
 
 
 def _in_use(count: int, share: float, est: Estimate) -> int:
