@@ -257,3 +257,25 @@ def test_max_family_share_moves_real_work_not_idle_instances() -> None:
 def test_same_input_same_plan() -> None:
     portfolio, catalog = random_case(random.Random(7))
     assert make_plan(portfolio, catalog, "x") == make_plan(portfolio, catalog, "x")
+
+
+def test_split_keeps_the_solvers_shares_when_spreading_would_break_the_policy() -> None:
+    # G (gpu, $10/h, 2000 tok/s) and N (inferentia, $12/h, 1200 tok/s); 2400 tok/s needed, so
+    # q = 1.2 on G and 2 on N. No family may exceed 50% of used spend (q·H·share: 12·s_G against
+    # 24·s_N), which forces s_G = 2/3, s_N = 1/3 on 1·G + 1·N. Spreading by capacity would give
+    # 0.625 / 0.375, i.e. 45% / 55% of used spend: over the cap, so the solver's shares stay.
+    cat = make_catalog(
+        [
+            option("G", usd_per_hour=10.0),
+            option("N", family="inferentia", usd_per_hour=12.0, hbm_tb_per_s=0.6),
+        ]
+    )
+    p = make_portfolio(
+        [inference("i", tokens_per_month=2400 * 730 * 3600)],
+        horizon_months=1,
+        policy={"max_family_share": 0.5},
+    )
+    plan = make_plan(p, cat, "x")
+    assert sorted((q.option, q.instances) for q in plan.placements) == [("G", 1), ("N", 1)]
+    assert {q.option: q.share for q in plan.placements} == pytest.approx({"G": 2 / 3, "N": 1 / 3}, abs=1e-6)
+    assert max(f.policy_share for f in plan.families) <= 0.5 + 1e-6
