@@ -13,7 +13,7 @@ from placement.costing import estimates
 from placement.errors import InfeasibleError
 from placement.loading import load_catalog, load_portfolio
 from placement.models import Catalog, Portfolio
-from placement.optimizer import Solution, _inference, build
+from placement.optimizer import build, read_solution
 from placement.planner import assemble, make_plan
 from placement.report import render_json, render_markdown
 from tests.conftest import ROOT
@@ -32,21 +32,7 @@ def cbc_plan_markdown(portfolio: Portfolio, catalog: Catalog, name: str) -> tupl
     model.problem.solve(pulp.PULP_CBC_CMD(msg=False, gapRel=1e-9))
     assert pulp.LpStatus[model.problem.status] == "Optimal"
 
-    def val(v: pulp.LpVariable) -> float:
-        return float(v.varValue or 0.0)
-
-    shares, instances = _inference(model, val)
-    solution = Solution(
-        status="optimal",
-        gap=0.0,
-        objective=float(pulp.value(model.problem.objective)),
-        training={key: val(v) > 0.5 for key, v in model.x.items()},
-        shares=shares,
-        instances=instances,
-        ported={key: val(v) > 0.5 for key, v in model.y.items()},
-        capacity_slack={},
-        share_slack={},
-    )
+    solution = read_solution(model, "optimal", 0.0, float(pulp.value(model.problem.objective)))
     cbc = assemble(portfolio, catalog, name, ests, solution, highs.solver)
     return render_markdown(highs), render_markdown(cbc)
 

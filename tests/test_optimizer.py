@@ -131,7 +131,7 @@ def test_enough_random_cases_are_feasible_and_interesting() -> None:
         splits += any(len(w.placements) > 1 for w in plan.workloads)
         ports += bool(plan.migrations)
         pairs = {key: e for key, e in estimates(portfolio, catalog).items() if e.ok}
-        pruned += len(prune(portfolio, catalog, pairs)) < len(pairs)
+        pruned += len(prune(portfolio, catalog, pairs, port_costs(portfolio, catalog))) < len(pairs)
     assert feasible >= 20 and splits >= 5 and ports >= 5 and pruned >= 5
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from placement.costing import Estimate
 from placement.errors import InfeasibleError
 from placement.models import Catalog, Family, Portfolio
-from placement.optimizer import build, solve
+from placement.optimizer import build, solve, used_spend
 
 if TYPE_CHECKING:
     from placement.optimizer import SolveSettings
@@ -63,18 +63,15 @@ def _shortfalls(
         return ["the constraints contradict each other"]
     on_option: dict[str, list[str]] = defaultdict(list)
     used: dict[str, float] = defaultdict(float)
-    spend: dict[Family, float] = defaultdict(float)
     for key, chosen in solution.training.items():
         if chosen:
             on_option[key[1]].append(key[0])
             used[key[1]] += ests[key].instances_at_once
-            spend[ests[key].family] += ests[key].compute_usd
     for key, count in solution.instances.items():
         if count > 0:
             on_option[key[1]].append(key[0])
             used[key[1]] += count
-        est = ests[key]
-        spend[est.family] += solution.shares[key] * est.instances_needed * est.usd_per_instance_horizon
+    spend = used_spend(ests, solution.training, solution.shares)
     reasons = [
         f"capacity of {option.id} ({option.family}) is oversubscribed: the cheapest arrangement that "
         f"fits everything else needs {used[option.id]:,.0f} instances at once, "

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -195,7 +195,10 @@ def _dominates(a: Estimate, b: Estimate) -> bool:
 
 
 def prune(
-    portfolio: Portfolio, catalog: Catalog, pairs: dict[tuple[str, str], Estimate]
+    portfolio: Portfolio,
+    catalog: Catalog,
+    pairs: dict[tuple[str, str], Estimate],
+    costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
 ) -> dict[tuple[str, str], Estimate]:
     """Drop pairs that no optimal plan needs, so the solver sees a smaller model.
 
@@ -220,7 +223,6 @@ def prune(
         draw[oid] += est.instances_at_once if est.instances_needed == 0 else whole(est.instances_needed)
         by_workload[wname].append((oid, est))
     roomy = {oid for oid, total in draw.items() if total <= options[oid].capacity_instances}
-    costs = port_costs(portfolio, catalog)
     codebase = {w.name: w.codebase_name for w in portfolio.workloads}
 
     def dropped(wname: str, oid: str, est: Estimate) -> bool:
@@ -245,15 +247,15 @@ def build(
 ) -> Model:
     problem = pulp.LpProblem("placement", pulp.LpMinimize)
     pairs = {key: e for key, e in ests.items() if e.ok}
+    costs = port_costs(portfolio, catalog)
     if not elastic:
-        pairs = prune(portfolio, catalog, pairs)
+        pairs = prune(portfolio, catalog, pairs, costs)
     share = portfolio.policy.max_family_share
     cap = share if share is not None and share < 1 else None
     model = Model(problem, pairs, spread_shares=not elastic, share_cap=cap)
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     week_usd = catalog.migration.engineer_week_usd
-    costs = port_costs(portfolio, catalog)
 
     cost_terms: dict[Family, Row] = defaultdict(list)
     share_terms: dict[Family, Row] = defaultdict(list)
@@ -382,25 +384,33 @@ def solve(model: Model, settings: SolveSettings) -> Solution:
         if not math.isfinite(gap) or gap < 0:
             gap = 0.0 if status == "optimal" else math.inf
 
-    def val(v: pulp.LpVariable) -> float:
-        return float(v.varValue or 0.0)
+    objective = float(info.objective_function_value) if has_solution else float("nan")
+    return read_solution(model, status, gap, objective)
 
-    shares, instances = _inference(model, val)
+
+def _val(v: pulp.LpVariable) -> float:
+    return float(v.varValue or 0.0)
+
+
+def read_solution(model: Model, status: str, gap: float, objective: float) -> Solution:
+    """The solved variables by domain ids (any PuLP solver), with inference made canonical."""
+    training = {key: _val(v) > 0.5 for key, v in model.x.items()}
+    shares, instances = _inference(model, training)
     return Solution(
         status=status,
         gap=gap,
-        objective=float(info.objective_function_value) if has_solution else float("nan"),
-        training={key: val(v) > 0.5 for key, v in model.x.items()},
+        objective=objective,
+        training=training,
         shares=shares,
         instances=instances,
-        ported={key: val(v) > 0.5 for key, v in model.y.items()},
-        capacity_slack={key: val(v) for key, v in model.capacity_slack.items()},
-        share_slack={key: val(v) for key, v in model.share_slack.items()},
+        ported={key: _val(v) > 0.5 for key, v in model.y.items()},
+        capacity_slack={key: _val(v) for key, v in model.capacity_slack.items()},
+        share_slack={key: _val(v) for key, v in model.share_slack.items()},
     )
 
 
 def _inference(
-    model: Model, val: Callable[[pulp.LpVariable], float]
+    model: Model, training: dict[tuple[str, str], bool]
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], int]]:
     """Shares and whole instances per inference pair, made canonical.
 
@@ -411,8 +421,8 @@ def _inference(
     equal shares, unless that would break the family-share policy (which is measured on shares):
     then the solver's shares, which met it, stay.
     """
-    shares = {key: val(v) for key, v in model.s.items()}
-    instances = {key: _in_use(round(val(v)), shares[key], model.pairs[key]) for key, v in model.k.items()}
+    shares = {key: _val(v) for key, v in model.s.items()}
+    instances = {key: _in_use(round(_val(v)), shares[key], model.pairs[key]) for key, v in model.k.items()}
     if not model.spread_shares:
         return shares, instances
     room: dict[str, float] = defaultdict(float)
@@ -422,23 +432,29 @@ def _inference(
     for key, count in instances.items():
         if room[key[0]] >= 1 - TOL:
             spread[key] = count / model.pairs[key].instances_needed / room[key[0]]
-    if model.share_cap is not None and not _policy_holds(model, val, spread, model.share_cap):
-        return shares, instances
+    if model.share_cap is not None:
+        used = used_spend(model.pairs, training, spread)
+        total = sum(used.values())
+        if any(spend > model.share_cap * total + 1e-9 * total for spend in used.values()):
+            return shares, instances
     return spread, instances
 
 
-def _policy_holds(
-    model: Model, val: Callable[[pulp.LpVariable], float], shares: dict[tuple[str, str], float], cap: float
-) -> bool:
-    """The share rows, evaluated for these shares: each family's used spend ≤ cap · total."""
+def used_spend(
+    ests: Mapping[tuple[str, str], Estimate],
+    training: Mapping[tuple[str, str], bool],
+    shares: Mapping[tuple[str, str], float],
+) -> dict[Family, float]:
+    """The spend each family's traffic uses, as the share rows measure it: training runs chosen
+    at their cost, inference at q·H·share (before rounding to whole instances)."""
     used: dict[Family, float] = defaultdict(float)
-    for key, var in model.x.items():
-        used[model.pairs[key].family] += model.pairs[key].compute_usd * (val(var) > 0.5)
+    for key, chosen in training.items():
+        if chosen:
+            used[ests[key].family] += ests[key].compute_usd
     for key, share in shares.items():
-        est = model.pairs[key]
+        est = ests[key]
         used[est.family] += est.instances_needed * est.usd_per_instance_horizon * share
-    total = sum(used.values())
-    return all(spend <= cap * total + 1e-9 * total for spend in used.values())
+    return used
 
 
 def _in_use(count: int, share: float, est: Estimate) -> int:
