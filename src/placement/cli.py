@@ -138,13 +138,14 @@ def plan(
     """Place every workload at the lowest total cost and explain the plan."""
     from placement.optimizer import SolveSettings
     from placement.planner import make_plan
-    from placement.report import plan_dict
+    from placement.report import json_text, plan_dict
     from placement.verify import verify
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
         result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
-        problems = verify(plan_dict(result), portfolio, cat)
+        data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
+        problems = verify(data, portfolio, cat)
         if problems:  # the optimizer produced something its independent check rejects: a bug
             typer.echo(
                 "placement: internal error: the plan failed its independent check "
@@ -154,7 +155,7 @@ def plan(
             for problem in problems:
                 typer.echo(f"  - {problem}", err=True)
             return EXIT_INTERNAL
-        _emit(RENDERERS[format](result), out, [workloads, catalog])
+        _emit(json_text(data) if format == "json" else RENDERERS[format](result), out, [workloads, catalog])
         return 0
 
     _run(body)

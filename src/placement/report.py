@@ -407,7 +407,12 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan_dict(plan))
+
+
+def json_text(data: dict[str, Any]) -> str:
+    """A plan's dict (`plan_dict`) as the JSON `placement plan --format json` prints."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = [
