@@ -81,7 +81,7 @@ def synthetic_portfolio(count: int, seed: int) -> dict[str, Any]:
 def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
     """`size` options derived from the shipped ones: prices x0.7-1.3, efficiencies x0.8-1.2, each
     derived figure marked as a synthetic estimate (the catalog rules still apply)."""
-    from placement.models import Catalog
+    from placement.inputs.models import Catalog
 
     rng = random.Random(seed)
     options = []
@@ -112,12 +112,12 @@ def one_size(
     inputs: Path | None = None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    from placement.costing import estimates
-    from placement.loading import load_catalog
-    from placement.models import Catalog, Portfolio
-    from placement.optimizer import SolveSettings, build, model_size, solve
-    from placement.planner import assemble, make_plan  # noqa: F401
-    from placement.report import render_json
+    from placement.engine.costing import estimates
+    from placement.engine.optimizer import SolveSettings, build, model_size, solve
+    from placement.engine.planner import assemble, make_plan  # noqa: F401
+    from placement.inputs.loading import load_catalog
+    from placement.inputs.models import Catalog, Portfolio
+    from placement.render.report import render_json
 
     imports = time.perf_counter() - start
     base = load_catalog(None)
@@ -145,7 +145,7 @@ def one_size(
     status, proven = solution.status, solution.gap
     text_bytes = 0
     if status != "infeasible":
-        from placement.plan import SolverReport
+        from placement.engine.plan import SolverReport
 
         report = SolverReport("HiGHS", status, gap, proven, time_limit, variables, integers, constraints)
         text_bytes = len(render_json(assemble(portfolio, catalog, "synthetic", ests, solution, report)))
@@ -210,7 +210,7 @@ def examples() -> list[tuple[str, float]]:
             best = min(best, time.perf_counter() - start)
         out.append((example.name, best))
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import placement.cli, placement.planner"], check=True)
+    subprocess.run([sys.executable, "-c", "import placement.cli, placement.engine.planner"], check=True)
     out.append(("(python start-up + imports only)", time.perf_counter() - start))
     return out
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from placement.loading import load_catalog
-from placement.models import Catalog, Option, Portfolio
+from placement.inputs.loading import load_catalog
+from placement.inputs.models import Catalog, Option, Portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

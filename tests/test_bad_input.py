@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from placement import loading
 from placement.cli import app
 from placement.errors import InputError
-from placement.loading import MAX_FILE_BYTES, parse_yaml
+from placement.inputs import loading
+from placement.inputs.loading import MAX_FILE_BYTES, parse_yaml
 from tests.conftest import ROOT
 
 EXPECTED = {

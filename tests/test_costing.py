@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from placement.costing import estimate, port_weeks
-from placement.models import Catalog
+from placement.engine.costing import estimate, port_weeks
+from placement.inputs.models import Catalog
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pulp
 import pytest
 
-from placement.costing import estimates
+from placement.engine.costing import estimates
+from placement.engine.optimizer import build, read_solution
+from placement.engine.planner import assemble, make_plan
 from placement.errors import InfeasibleError
-from placement.loading import load_catalog, load_portfolio
-from placement.models import Catalog, Portfolio
-from placement.optimizer import build, read_solution
-from placement.planner import assemble, make_plan
-from placement.report import render_json, render_markdown
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.inputs.models import Catalog, Portfolio
+from placement.render.report import render_json, render_markdown
 from tests.conftest import ROOT
 from tests.test_optimizer import random_case
 

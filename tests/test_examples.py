@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from placement.loading import load_catalog, load_portfolio
-from placement.planner import make_plan
-from placement.report import RENDERERS, render_markdown
+from placement.engine.planner import make_plan
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.render.report import RENDERERS, render_markdown
 from tests.conftest import CATALOGS, EXAMPLES, ROOT
 
 
@@ -85,32 +85,35 @@ def test_golden_markdown(example: Path, update_golden: bool, monkeypatch: pytest
     assert text == golden.read_text(), "rendered Markdown changed: review, then run pytest --update-golden"
 
 
+# Data flows one way: inputs -> engine -> analyses -> render -> cli. A folder may import only from
+# the folders before it; the core never imports typer, never prints; only the engine solves.
 LAYERS = {
-    "cli.py": {"forbid": {"pulp", "highspy"}},
-    "models.py": {"forbid": {"typer", "pulp", "yaml"}},
-    "costing.py": {"forbid": {"typer", "pulp", "yaml"}},
-    "optimizer.py": {"forbid": {"typer", "yaml"}},
-    "planner.py": {"forbid": {"typer", "yaml"}},
-    "report.py": {"forbid": {"typer", "pulp", "yaml"}},
-    "views.py": {"forbid": {"typer", "pulp", "yaml"}},
+    "inputs": {"forbid": {"typer", "pulp", "highspy"}, "after": set()},
+    "engine": {"forbid": {"typer", "yaml"}, "after": {"inputs"}},
+    "analyses": {"forbid": {"typer", "yaml", "pulp", "highspy"}, "after": {"inputs", "engine"}},
+    "render": {"forbid": {"typer", "yaml", "pulp", "highspy"}, "after": {"inputs", "engine", "analyses"}},
 }
+FOLDERS = set(LAYERS)
 
 
-@pytest.mark.parametrize("module", sorted(LAYERS))
+SOURCE = ROOT / "src" / "placement"
+
+
+@pytest.mark.parametrize("module", sorted(str(p.relative_to(SOURCE)) for p in SOURCE.rglob("*.py")))
 def test_layers_import_only_what_they_should(module: str) -> None:
-    tree = ast.parse((ROOT / "src" / "placement" / module).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {
-        (node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-    }
-    assert not imported & LAYERS[module]["forbid"]
-    if module != "cli.py":
-        assert "print(" not in (ROOT / "src" / "placement" / module).read_text()
+    path = SOURCE / module
+    tree = ast.parse(path.read_text())
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    folder = module.split("/")[0]
+    if folder not in LAYERS:
+        if module == "cli.py":
+            assert not {n.split(".")[0] for n in names} & {"pulp", "highspy"}
+        return
+    assert not {n.split(".")[0] for n in names} & LAYERS[folder]["forbid"]
+    used = {n.split(".")[1] for n in names if n.startswith("placement.") and n.split(".")[1] in FOLDERS}
+    assert used <= LAYERS[folder]["after"] | {folder}, f"{module} imports from a later layer: {used}"
+    assert "print(" not in path.read_text()
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from placement.analyses.scenarios import shocks_for
+from placement.analyses.sensitivity import price_of_portability, vendor_claims
 from placement.cli import app
-from placement.loading import load_catalog, load_portfolio
-from placement.memo import MemoInputs, render_memo
-from placement.optimizer import SolveSettings
-from placement.planner import make_plan
-from placement.scenarios import shocks_for
-from placement.sensitivity import price_of_portability, vendor_claims
+from placement.engine.optimizer import SolveSettings
+from placement.engine.planner import make_plan
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.render.memo import MemoInputs, render_memo
 from tests.conftest import ROOT
 
 QUESTIONS = [

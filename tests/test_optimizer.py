@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from placement.costing import estimates, whole
-from placement.models import Catalog, Portfolio
-from placement.optimizer import _cover_rows, _throughput_rows, port_costs, prune
-from placement.planner import make_plan
+from placement.engine.costing import estimates, whole
+from placement.engine.optimizer import _cover_rows, _throughput_rows, port_costs, prune
+from placement.engine.planner import make_plan
+from placement.inputs.models import Catalog, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from placement.engine.planner import make_plan
+from placement.engine.verify import verify
 from placement.errors import InfeasibleError
-from placement.models import Catalog, Portfolio
-from placement.planner import make_plan
-from placement.report import plan_dict
-from placement.verify import verify
+from placement.inputs.models import Catalog, Portfolio
+from placement.render.report import plan_dict
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 PROPERTY = settings(

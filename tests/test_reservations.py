@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from placement.planner import make_plan
+from placement.engine.planner import make_plan
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from placement.analyses.scenarios import apply_scenario, compare, plan_what_fits, stress
 from placement.cli import app
-from placement.loading import load_catalog, load_portfolio, load_scenario
-from placement.models import Change, Scenario
-from placement.optimizer import SolveSettings
-from placement.planner import make_plan
-from placement.scenarios import apply_scenario, compare, plan_what_fits, stress
+from placement.engine.optimizer import SolveSettings
+from placement.engine.planner import make_plan
+from placement.inputs.loading import load_catalog, load_portfolio, load_scenario
+from placement.inputs.models import Change, Scenario
 from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
 
 ENTERPRISE = ROOT / "examples" / "enterprise.yaml"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from placement.analyses.sensitivity import break_even, price_of_portability, shadow_prices, vendor_claims
 from placement.cli import app
-from placement.loading import load_catalog
-from placement.optimizer import SolveSettings
-from placement.planner import make_plan
-from placement.sensitivity import break_even, price_of_portability, shadow_prices, vendor_claims
+from placement.engine.optimizer import SolveSettings
+from placement.engine.planner import make_plan
+from placement.inputs.loading import load_catalog
 from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
 
 SETTINGS = SolveSettings()

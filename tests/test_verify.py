@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from placement.cli import app
-from placement.loading import load_catalog, load_portfolio
-from placement.planner import make_plan
-from placement.report import plan_dict
-from placement.verify import verify
+from placement.engine.planner import make_plan
+from placement.engine.verify import verify
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.render.report import plan_dict
 from tests.conftest import EXAMPLES, ROOT
 
 ENTERPRISE = ROOT / "examples" / "enterprise.yaml"

@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 
 from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError, Problem
-from placement.loading import load_catalog, load_portfolio
-from placement.models import Catalog, Portfolio, did_you_mean
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import write_atomic
-from placement.report import FORMATS, RENDERERS
+from placement.render.report import FORMATS, RENDERERS
 
 app = typer.Typer(
     help="Place AI training and inference workloads across AWS Trainium, Inferentia and GPU "
@@ -136,10 +136,10 @@ def plan(
     ] = 1e-6,
 ) -> None:
     """Place every workload at the lowest total cost and explain the plan."""
-    from placement.optimizer import SolveSettings
-    from placement.planner import make_plan
-    from placement.report import json_text, plan_dict
-    from placement.verify import verify
+    from placement.engine.optimizer import SolveSettings
+    from placement.engine.planner import make_plan
+    from placement.engine.verify import verify
+    from placement.render.report import json_text, plan_dict
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -169,8 +169,8 @@ def explain(
     catalog: CatalogOpt = None,
 ) -> None:
     """Show the arithmetic behind one workload's cost on one option, with sources."""
-    from placement.costing import estimate
-    from placement.views import render_explain
+    from placement.engine.costing import estimate
+    from placement.render.views import render_explain
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -217,11 +217,11 @@ def compare(
     gap: GapOpt = 1e-6,
 ) -> None:
     """Compare the plan across catalogs and what-if scenarios: totals, families, what moved and why."""
-    from placement.compare_report import COMPARE_RENDERERS
-    from placement.loading import load_scenario
-    from placement.optimizer import SolveSettings
-    from placement.scenarios import apply_scenario, plan_what_fits
-    from placement.scenarios import compare as diff
+    from placement.analyses.scenarios import apply_scenario, plan_what_fits
+    from placement.analyses.scenarios import compare as diff
+    from placement.engine.optimizer import SolveSettings
+    from placement.inputs.loading import load_scenario
+    from placement.render.compare_report import COMPARE_RENDERERS
 
     def body() -> int:
         catalogs = list(catalog or [])
@@ -271,10 +271,10 @@ def stress(
 ) -> None:
     """Re-plan under shocks: each non-GPU family's capacity at zero and half, inference demand ×2, the
     most-used option removed. Reports each fallback plan, its extra cost, what moves and what cannot run."""
-    from placement.compare_report import render_comparisons_csv, render_stress, render_stress_json
-    from placement.optimizer import SolveSettings
-    from placement.scenarios import explain_if_none
-    from placement.scenarios import stress as run_stress
+    from placement.analyses.scenarios import explain_if_none
+    from placement.analyses.scenarios import stress as run_stress
+    from placement.engine.optimizer import SolveSettings
+    from placement.render.compare_report import render_comparisons_csv, render_stress, render_stress_json
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -305,9 +305,9 @@ def sensitivity(
 ) -> None:
     """Shadow prices of binding capacity, break-even prices, the price of portability and a check of
     the vendors' price-performance claims against the catalog; every figure by re-solving."""
-    from placement.analysis_report import render_sensitivity, render_sensitivity_json
-    from placement.optimizer import SolveSettings
-    from placement.sensitivity import analyse
+    from placement.analyses.sensitivity import analyse
+    from placement.engine.optimizer import SolveSettings
+    from placement.render.analysis_report import render_sensitivity, render_sensitivity_json
 
     def body() -> int:
         if format == "csv":
@@ -353,12 +353,12 @@ def memo(
     gap: GapOpt = 1e-6,
 ) -> None:
     """Write a Markdown procurement memo answering the six enterprise checklist questions."""
-    from placement.chart import family_chart
-    from placement.memo import MemoInputs, render_memo
-    from placement.optimizer import SolveSettings
-    from placement.planner import make_plan
-    from placement.scenarios import shocks_for
-    from placement.sensitivity import price_of_portability, vendor_claims
+    from placement.analyses.scenarios import shocks_for
+    from placement.analyses.sensitivity import price_of_portability, vendor_claims
+    from placement.engine.optimizer import SolveSettings
+    from placement.engine.planner import make_plan
+    from placement.render.chart import family_chart
+    from placement.render.memo import MemoInputs, render_memo
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -398,9 +398,9 @@ def verify_command(
 ) -> None:
     """Check a saved plan against its inputs, independently of the optimizer: placement, instances,
     capacity, migration charges and every cost recomputed from the formulas."""
+    from placement.engine.verify import verify
     from placement.errors import VerificationError
-    from placement.loading import load_plan_json
-    from placement.verify import verify
+    from placement.inputs.loading import load_plan_json
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -426,7 +426,7 @@ def catalog_show(
     markdown: Annotated[bool, typer.Option("--markdown", help="GitHub Markdown tables.")] = False,
 ) -> None:
     """List the options, their prices, capacity, migration efforts and sources (* = estimate)."""
-    from placement.views import render_catalog
+    from placement.render.views import render_catalog
 
     def body() -> int:
         sys.stdout.write(render_catalog(load_catalog(catalog), markdown=markdown))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from placement.costing import Estimate, estimates
-from placement.diagnose import explain_infeasible
-from placement.models import FAMILIES, Catalog, Family, Portfolio, Source, Workload
-from placement.optimizer import (
+from placement.engine.costing import Estimate, estimates
+from placement.engine.diagnose import explain_infeasible
+from placement.engine.optimizer import (
     SOLVER_NAME,
     Solution,
     SolveSettings,
@@ -17,7 +16,7 @@ from placement.optimizer import (
     port_costs,
     solve,
 )
-from placement.plan import (
+from placement.engine.plan import (
     Baseline,
     CapacityUse,
     EstimateInUse,
@@ -29,7 +28,8 @@ from placement.plan import (
     SolverReport,
     WorkloadResult,
 )
-from placement.reservations import reservations
+from placement.engine.reservations import reservations
+from placement.inputs.models import FAMILIES, Catalog, Family, Portfolio, Source, Workload
 
 SHARE_TOL = 1e-6
 

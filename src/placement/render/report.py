@@ -13,9 +13,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.plan import Plan, WorkloadResult
+from placement.engine.plan import SCHEMA_VERSION, Plan, WorkloadResult
 
-SCHEMA_VERSION = "1"
 FORMATS = ("table", "markdown", "json", "csv")
 MARKS = {"estimate": " *", "measured": " (measured)", "sourced": ""}
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from placement.costing import estimates
-from placement.diagnose import explain_infeasible
+from placement.engine.costing import estimates
+from placement.engine.diagnose import explain_infeasible
+from placement.engine.optimizer import SolveSettings
+from placement.engine.plan import Plan
+from placement.engine.planner import make_plan
 from placement.errors import InfeasibleError, InputError, Problem
-from placement.models import FAMILIES, Catalog, Change, Family, Portfolio, Scenario
-from placement.optimizer import SolveSettings
-from placement.plan import Plan
-from placement.planner import make_plan
+from placement.inputs.models import FAMILIES, Catalog, Change, Family, Portfolio, Scenario
 
 INTEGER_FIELDS = {"capacity_instances", "inference_batch"}
 

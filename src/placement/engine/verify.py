@@ -22,9 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from placement.costing import estimate, port_weeks
-from placement.models import Catalog, Family, Portfolio, Workload
-from placement.report import SCHEMA_VERSION
+from placement.engine.costing import estimate, port_weeks
+from placement.engine.plan import SCHEMA_VERSION
+from placement.inputs.models import Catalog, Family, Portfolio, Workload
 
 CENT = 0.011  # JSON rounds USD to cents
 

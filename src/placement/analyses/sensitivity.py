@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from placement.costing import estimate
+from placement.analyses.scenarios import apply_scenario
+from placement.engine.costing import estimate
+from placement.engine.optimizer import SolveSettings
+from placement.engine.plan import Plan
+from placement.engine.planner import make_plan
 from placement.errors import InfeasibleError
-from placement.models import Catalog, Change, Portfolio, Scenario, Workload
-from placement.optimizer import SolveSettings
-from placement.plan import Plan
-from placement.planner import make_plan
-from placement.scenarios import apply_scenario
+from placement.inputs.models import Catalog, Change, Portfolio, Scenario, Workload
 
 BISECTION_STEPS = 10
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 
-from placement.plan import Plan
-from placement.scenarios import StressResult
+from placement.analyses.scenarios import StressResult
+from placement.engine.plan import Plan
 
 COLOURS = {"trainium": "#ff9900", "inferentia": "#3b7dd8", "gpu": "#76b900"}
 

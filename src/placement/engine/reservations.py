@@ -16,28 +16,10 @@ The placement itself is optimized at on-demand prices; this is advice on how to 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
-from placement.costing import EPS, Estimate
-from placement.models import Catalog, Family, Option, Portfolio
-from placement.plan import Placement
-
-
-@dataclass(frozen=True)
-class Reservation:
-    option: str
-    family: Family
-    term: str  # "3-year", "1-year" or "none"
-    committed_instances: int
-    on_demand_instances: int  # peak headroom for inference, on demand
-    burst_instance_hours: float  # training hours beyond the committed instances
-    burst_tier: str  # "Capacity Blocks" or "on-demand"
-    on_demand_usd: float  # what the plan pays on the option, all on demand
-    reserved_usd: float
-
-    @property
-    def saving_usd(self) -> float:
-        return self.on_demand_usd - self.reserved_usd
+from placement.engine.costing import EPS, Estimate
+from placement.engine.plan import Placement, Reservation
+from placement.inputs.models import Catalog, Option, Portfolio
 
 
 def _term(option: Option, horizon_months: float) -> tuple[str, float | None]:

@@ -7,8 +7,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.report import SCHEMA_VERSION, pct, usd, usd_signed
-from placement.sensitivity import Sensitivity
+from placement.analyses.sensitivity import Sensitivity
+from placement.engine.plan import SCHEMA_VERSION
+from placement.render.report import pct, usd, usd_signed
 
 
 def _money_or(value: float | None, none: str) -> str:

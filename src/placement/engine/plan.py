@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from placement.models import Family, Kind, Source
+from placement.inputs.models import Family, Kind, Source
 
-if TYPE_CHECKING:
-    from placement.reservations import Reservation
+# The version of the plan's JSON form (README "JSON schema"); the verifier reads the same version.
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    option: str
+    family: Family
+    term: str  # "3-year", "1-year" or "none"
+    committed_instances: int
+    on_demand_instances: int  # peak headroom for inference, on demand
+    burst_instance_hours: float  # training hours beyond the committed instances
+    burst_tier: str  # "Capacity Blocks" or "on-demand"
+    on_demand_usd: float  # what the plan pays on the option, all on demand
+    reserved_usd: float
+
+    @property
+    def saving_usd(self) -> float:
+        return self.on_demand_usd - self.reserved_usd
 
 
 @dataclass(frozen=True)

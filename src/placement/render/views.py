@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from placement.costing import Estimate, num, port_weeks
-from placement.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
-from placement.optimizer import codebases
+from placement.engine.costing import Estimate, num, port_weeks
+from placement.engine.optimizer import codebases
+from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
 
 
 def _cell(record: Sourced, field: str, value: object) -> str:

@@ -57,9 +57,9 @@ from importlib.metadata import version
 import highspy
 import pulp
 
-from placement.costing import Estimate, port_weeks, whole
+from placement.engine.costing import Estimate, port_weeks, whole
 from placement.errors import SolverError
-from placement.models import FAMILIES, Catalog, Family, Portfolio, Workload
+from placement.inputs.models import FAMILIES, Catalog, Family, Portfolio, Workload
 
 SOLVER_NAME = f"HiGHS {version('highspy')} via PuLP {version('pulp')}"
 DEFAULT_GAP = 1e-6

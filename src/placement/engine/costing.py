@@ -32,7 +32,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-from placement.models import (
+from placement.inputs.models import (
     BYTES_PER_PARAM,
     TRAINING_BYTES_PER_PARAM,
     Catalog,

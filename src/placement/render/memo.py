@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from placement.costing import Estimate, estimates, port_weeks
-from placement.models import Catalog, Family, Portfolio
-from placement.optimizer import codebases
-from placement.plan import Plan
-from placement.report import RESERVATION_HEADERS, _reservation_rows, pct, unit_cost, usd, usd_signed
-from placement.scenarios import StressResult
-from placement.sensitivity import ClaimCheck, PortabilityPrice
+from placement.analyses.scenarios import StressResult
+from placement.analyses.sensitivity import ClaimCheck, PortabilityPrice
+from placement.engine.costing import Estimate, estimates, port_weeks
+from placement.engine.optimizer import codebases
+from placement.engine.plan import Plan
+from placement.inputs.models import Catalog, Family, Portfolio
+from placement.render.report import RESERVATION_HEADERS, _reservation_rows, pct, unit_cost, usd, usd_signed
 
 
 @dataclass(frozen=True)

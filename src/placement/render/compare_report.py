@@ -15,9 +15,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.plan import Plan
-from placement.report import SCHEMA_VERSION, pct, plan_dict, usd, usd_signed
-from placement.scenarios import Comparison, Outcome, StressResult
+from placement.analyses.scenarios import Comparison, Outcome, StressResult
+from placement.engine.plan import SCHEMA_VERSION, Plan
+from placement.render.report import pct, plan_dict, usd, usd_signed
 
 
 def _change(base: float, new: float) -> str:

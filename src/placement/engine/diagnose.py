@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from placement.costing import Estimate
+from placement.engine.costing import Estimate
+from placement.engine.optimizer import build, solve, used_spend
 from placement.errors import InfeasibleError
-from placement.models import Catalog, Family, Portfolio
-from placement.optimizer import build, solve, used_spend
+from placement.inputs.models import Catalog, Family, Portfolio
 
 if TYPE_CHECKING:
-    from placement.optimizer import SolveSettings
+    from placement.engine.optimizer import SolveSettings
 
 
 def explain_infeasible(

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from placement.errors import InputError, Problem
-from placement.models import (
+from placement.inputs.models import (
     Catalog,
     Change,
     FieldError,
@@ -312,7 +312,7 @@ def default_catalog_document() -> Document:
     if shipped.is_file():
         return parse_yaml(shipped.read_bytes(), f"<default catalog {DEFAULT_CATALOG}>")
     # Running from a source checkout (editable install): the repo's catalogs/ folder.
-    return read_yaml(Path(__file__).resolve().parents[2] / "catalogs" / DEFAULT_CATALOG)
+    return read_yaml(Path(__file__).resolve().parents[3] / "catalogs" / DEFAULT_CATALOG)
 
 
 def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:

@@ -1,0 +1,1 @@
+"""Analyses built on the engine: what-if scenarios, comparisons, stress tests and sensitivity."""

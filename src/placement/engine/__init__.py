@@ -1,0 +1,1 @@
+"""The engine: costing, the optimizer, plan assembly, reservations, diagnosis and the verifier."""
