@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from placement.inputs.loading import load_catalog
+from placement.inputs.shipped import model_table
 from placement.inputs.models import Catalog, Option, Portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-CATALOGS = sorted((ROOT / "catalogs").glob("*.yaml"))
+CATALOGS = sorted(p for p in (ROOT / "catalogs").glob("*.yaml") if p.name != "models.yaml")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,9 +49,10 @@ def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
         "usd_per_hour": 10.0,
         "capacity_instances": 100,
         "training_mfu": 0.5,
-        "inference_mfu": 0.5,
+        "prefill_mfu": 0.5,
         "bandwidth_efficiency": 0.5,
-        "inference_batch": 8,
+        "decode_overhead_ms": 0.0,
+        "max_batch": 8,
         "hbm_usable_fraction": 1.0,
     }
     data.update(overrides)
@@ -73,7 +75,7 @@ def make_catalog(
                 if isinstance(value, str)
                 else {"weeks": value, "source": "test"}
             )
-    return Catalog.model_validate(
+    catalog = Catalog.model_validate(
         {
             "name": "test",
             "region": "test",
@@ -86,6 +88,7 @@ def make_catalog(
             },
         }
     )
+    return catalog.model_copy(update={"models": model_table().models})
 
 
 def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:

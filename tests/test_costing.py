@@ -11,102 +11,77 @@ from placement.inputs.models import Catalog
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 
-def test_training_70b_on_p5_matches_hand_arithmetic(catalog: Catalog) -> None:
-    # FLOPs = 6 · 70e9 · 1.4e12 = 5.88e23
+SHAPE_70B = {"params_b": 70, "layers": 80, "hidden_size": 8192, "kv_heads": 8, "head_dim": 128}
+H100ISH = {"chips": 8, "bf16_tflops": 989.0, "training_mfu": 0.4, "hbm_gib": 80.0, "hbm_usable_fraction": 0.9}
+
+
+def test_training_70b_matches_hand_arithmetic() -> None:
+    # FLOPs per token = 6 · 70e9 + 12 · 80 · 8192 · 4096 (default sequence) = 4.52212e11; · 1.4e12 = 6.33097e23
     # instance FLOP/s = 8 · 989e12 · 0.40 = 3.1648e15
-    # instance-hours = 5.88e23 / (3.1648e15 · 3600) = 51,609.4 h
-    # pace = 51,609.4 / (45 · 24 = 1080 h) = 47.79 → 48 instances at once
-    # memory floor = 70e9 · 16 / (8 · 74.51 · 2^30 · 0.9) = 1.743 (not binding)
-    # cost per run = 51,609.4 · 55.04 = $2,840,580; two runs = $5,681,159
+    # instance-hours = 6.33097e23 / (3.1648e15 · 3600) = 55,567.6 h
+    # pace = 55,567.6 / (45 · 24 = 1080 h) = 51.45 → 52 instances at once
+    # memory floor = 70e9 · 16 / (8 · 80 · 2^30 · 0.9) = 1.811 (not binding)
+    # cost per run = 55,567.6 · $10 = $555,676; two runs = $1,111,352
+    cat = make_catalog([option("h", **H100ISH)])
     p = make_portfolio(
-        [training("pre", framework="jax", model={"params_b": 70}, tokens="1.4T", runs=2, deadline_days=45)]
+        [training("pre", framework="jax", model=SHAPE_70B, tokens="1.4T", runs=2, deadline_days=45)]
     )
-    e = estimate(p, p.workloads[0], catalog.option("p5.48xlarge"), catalog)
+    e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert e.ok
-    assert e.instance_hours_per_run == pytest.approx(5.88e23 / (8 * 989e12 * 0.40 * 3600))
-    assert e.instance_hours_per_run == pytest.approx(51_609.4, abs=0.1)
-    assert e.instances_at_once == 48
-    assert e.cost_per_run_usd == pytest.approx(2_840_580, abs=1)
-    assert e.compute_usd == pytest.approx(5_681_159, abs=1)
+    per_token = 6 * 70e9 + 12 * 80 * 8192 * 4096
+    assert e.instance_hours_per_run == pytest.approx(1.4e12 * per_token / (8 * 989e12 * 0.40 * 3600))
+    assert e.instance_hours_per_run == pytest.approx(55_567.6, abs=0.1)
+    assert e.instances_at_once == 52
+    assert e.cost_per_run_usd == pytest.approx(555_676, abs=1)
+    assert e.compute_usd == pytest.approx(1_111_352, abs=2)
 
 
-def test_training_deadline_beyond_capacity_is_ruled_out_with_numbers(catalog: Catalog) -> None:
-    # trn2: 5.88e23 / (16 · 667e12 · 0.28 · 3600) = 54,656 h; / 1080 h = 50.6 → 51 > 8 available
-    p = make_portfolio([training("pre", model={"params_b": 70}, tokens="1.4T", deadline_days=45)])
-    e = estimate(p, p.workloads[0], catalog.option("trn2.48xlarge"), catalog)
+def test_training_deadline_beyond_capacity_is_ruled_out_with_numbers() -> None:
+    # as above on 8 instances of capacity: 52 needed at once
+    cat = make_catalog([option("h", capacity_instances=8, **H100ISH)])
+    p = make_portfolio([training("pre", model=SHAPE_70B, tokens="1.4T", deadline_days=45)])
+    e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert not e.ok
     assert e.reason == (
-        "deadline not reachable with the capacity there is: needs 51 instances at once, 8 available"
+        "deadline not reachable with the capacity there is: needs 52 instances at once, 8 available"
     )
 
 
 def test_training_memory_floor_and_default_deadline() -> None:
     # 100B params · 16 B = 1.6e12 B; one instance holds 80 GiB = 85.9e9 B → floor 18.63 → 19
-    # no deadline: 12 months · 730 h / 1 run = 8760 h; hours = 6·1e11·1e9/(1e14·0.5·3600)=3,333 h
-    # pace 3,333 / 8,760 = 0.38, so the memory floor decides: 19 instances
+    # no deadline: 12 months · 730 h / 1 run = 8760 h;
+    # hours = 1e9 · (6 · 1e11 + 12 · 80 · 8192 · 4096) / (1e14 · 0.5 · 3600) = 3,509.6 h
+    # pace 3,509.6 / 8,760 = 0.40, so the memory floor decides: 19 instances
     cat = make_catalog([option("a")])
-    p = make_portfolio([training("t", model={"params_b": 100}, tokens=1e9)])
+    shape = {**SHAPE_70B, "params_b": 100}
+    p = make_portfolio([training("t", model=shape, tokens=1e9)])
     e = estimate(p, p.workloads[0], cat.options[0], cat)
-    assert e.instance_hours_per_run == pytest.approx(6e20 / (1e14 * 0.5 * 3600))
+    hours = 1e9 * (6e11 + 12 * 80 * 8192 * 4096) / (1e14 * 0.5 * 3600)
+    assert e.instance_hours_per_run == pytest.approx(hours)
     assert e.instances_at_once == 19
     assert "hbm_gib" in e.inputs  # the floor binds, so its figures count
-    assert e.cost_per_run_usd == pytest.approx(3333.33 * 10, rel=1e-5)
-
-
-def test_inference_roofline_on_p4d_matches_hand_arithmetic(catalog: Catalog) -> None:
-    # 8B bf16 on p4d (8 × A100, 1.555 TB/s, 312 TF, bw eff 0.7, mfu 0.3, batch 32):
-    # t_mem = 2 · 8e9 / (8 · 1.555e12 · 0.7) = 1.8373 ms
-    # t_comp per token = 2 · 8e9 / (8 · 312e12 · 0.3) = 21.368 µs; · 32 = 0.6838 ms → memory-bound
-    # tokens/s = 32 / 1.8373 ms = 17,416.8
-    # peak = 30e9 / (730 · 3600) · 2.5 = 28,538.8 tokens/s → 1.6386 → 2 instances
-    # cost = 2 · 21.957642 · 730 · 12 = $384,698
-    p = make_portfolio(
-        [inference("chat", model={"params_b": 8}, tokens_per_month="30B", peak_to_average=2.5)]
-    )
-    e = estimate(p, p.workloads[0], catalog.option("p4d.24xlarge"), catalog)
-    t_mem = 2 * 8e9 / (8 * 1.555e12 * 0.7)
-    assert e.latency_ms == pytest.approx(t_mem * 1000)
-    assert e.tokens_per_second_per_instance == pytest.approx(32 / t_mem)
-    assert e.peak_tokens_per_second == pytest.approx(28_538.8, abs=0.1)
-    assert e.instances == 2
-    assert e.compute_usd == pytest.approx(384_698, abs=1)
-    assert "bandwidth_efficiency" in e.inputs and "inference_mfu" not in e.inputs
-
-
-def test_latency_target_lowers_the_batch() -> None:
-    # 10B params on 1 chip of 1 TF, mfu 0.5: t_comp = 2·1e10 / (1e12·0.5) = 40 ms per token;
-    # t_mem = 2·1e10 / (1e12·0.5) = 40 ms. Target 41 ms → batch floor(41/40) = 1 (catalog says 8);
-    # t = max(40, 1·40) = 40 ms → 25 tokens/s
-    cat = make_catalog([option("slow", bf16_tflops=1.0)])
-    p = make_portfolio([inference("i", model={"params_b": 10}, max_ms_per_token=41)])
-    e = estimate(p, p.workloads[0], cat.options[0], cat)
-    assert e.ok and e.batch == 1
-    assert e.latency_ms == pytest.approx(40.0)
-    assert e.tokens_per_second_per_instance == pytest.approx(25.0)
-
-
-def test_latency_target_unreachable_rules_option_out() -> None:
-    cat = make_catalog([option("a")])  # t_mem = 2·1e10 / (1e12 · 0.5) = 40 ms
-    p = make_portfolio([inference("i", model={"params_b": 10}, max_ms_per_token=30)])
-    e = estimate(p, p.workloads[0], cat.options[0], cat)
-    assert not e.ok
-    assert e.reason == "latency target not reachable: even batch 1 takes 40.00 ms per token, target 30 ms"
+    assert e.cost_per_run_usd == pytest.approx(hours * 10)
 
 
 def test_weights_must_fit_in_usable_hbm() -> None:
     cat = make_catalog([option("a", hbm_gib=10.0, hbm_usable_fraction=0.9)])
     p = make_portfolio([inference("i", model={"params_b": 8})])  # 16e9 B = 14.9 GiB > 9 GiB
     e = estimate(p, p.workloads[0], cat.options[0], cat)
-    assert e.reason == "memory does not fit: weights need 14.9 GiB, one instance has 9.0 GiB usable"
+    assert e.reason == (
+        "memory does not fit: weights need 14.9 GiB plus the KV cache of one request, one instance has "
+        "9.0 GiB usable"
+    )
 
 
 def test_fp8_on_a_chip_without_fp8_runs_bf16() -> None:
+    # memory-bound at batch 8: bytes per step halve with 1-byte weights and KV (2e9 + 8 · KV → 1e9 + 8 · KV / 2)
     cat = make_catalog([option("nofp8"), option("fp8", fp8_tflops=200.0)])
-    p = make_portfolio([inference("i", model={"params_b": 1}, precision="fp8")])
+    small = {"params_b": 1, "layers": 16, "hidden_size": 2048, "kv_heads": 8, "head_dim": 64}
+    p = make_portfolio([inference("i", model=small, precision="fp8")])
     no, yes = (estimate(p, p.workloads[0], o, cat) for o in cat.options)
-    # without FP8: 2 bytes/param → t_mem = 2e9 / 0.5e12 = 4 ms; with FP8: 1 byte → 2 ms
-    assert no.latency_ms == pytest.approx(4.0)
-    assert yes.latency_ms == pytest.approx(2.0)
+    kv = 2 * 16 * 8 * 64 * 2 * (1024 + 128)  # bytes per sequence at the mean context, 2-byte KV
+    assert no.latency_ms == pytest.approx((2e9 + 8 * kv) / 0.5e12 * 1000)
+    assert yes.latency_ms == pytest.approx(no.latency_ms / 2)
 
 
 def test_measured_throughput_replaces_the_estimate(catalog: Catalog) -> None:

@@ -22,14 +22,14 @@ from placement.engine.planner import make_plan
 from placement.errors import InfeasibleError, InputError, Problem
 from placement.inputs.models import FAMILIES, Catalog, Change, Family, Portfolio, Scenario
 
-INTEGER_FIELDS = {"capacity_instances", "inference_batch"}
+INTEGER_FIELDS = {"capacity_instances", "max_batch"}
 
 
 def _changed(old: float, change: Change, field: str) -> float:
     new = change.apply(old)
     if field == "capacity_instances":
         return math.floor(new + 1e-9)
-    if field == "inference_batch":
+    if field == "max_batch":
         return max(1, round(new))
     return new
 

@@ -1,26 +1,25 @@
 """The cost model: (workload, option) → Estimate, each figure with the arithmetic behind it.
 
-N = active parameters, D = tokens, peak = chip TFLOPS at the workload's precision (a chip without
-FP8 runs BF16, and then also stores 2 bytes per parameter), chips = chips per instance.
+The performance figures come from `placement.perf` (serving.py: replicas, batch, step time and
+tokens/s per instance; training.py: FLOPs per token; shapes.py: the model's shape); this module
+turns them into cost, instances and explanation steps.
 
 Training
-    FLOPs per run           = 6 · N · D
-    instance-hours per run  = FLOPs / (chips · peak · 1e12 · training_mfu · 3600)
+    instance-hours per run  = D · FLOPs per token / (chips · peak · 1e12 · training_mfu · 3600)
                               (a measured tokens/s per instance replaces this: D / (tps · 3600))
     memory floor            = N_total · 16 bytes / (chips · HBM · hbm_usable_fraction)
     instances at once       = ceil(max(memory floor, instance-hours / (deadline_days · 24)))
                               (no deadline: each run may take horizon / runs)
     cost per run            = instance-hours · usd_per_hour;  over the horizon: · runs
 
-Inference (decode roofline at batch b)
-    t_mem  = bytes_per_param · N / (chips · HBM bandwidth · bandwidth_efficiency)
-    t_comp = b · 2 · N / (chips · peak · 1e12 · inference_mfu)
-    t      = max(t_mem, t_comp);  tokens/s per instance = b / t;  latency per token = t
-    b is the catalog batch, lowered to the largest batch meeting max_ms_per_token.
-    weights bytes_per_param · N_total must fit in chips · HBM · hbm_usable_fraction.
-    peak tokens/s = tokens_per_month / (hours_per_month · 3600) · peak_to_average
-    instances     = ceil(peak tokens/s / tokens/s per instance)
-    cost          = instances · usd_per_hour · hours_per_month · horizon_months
+Inference
+    tokens/s per instance   = the best replica configuration (perf/serving.py), or a measured figure;
+                              the weights and the KV cache of one request must fit the instance
+                              either way (a measured figure does not change what fits)
+    peak tokens/s           = tokens_per_month / (hours_per_month · 3600) · peak_to_average
+                              (tokens_per_month counts generated tokens; prompts are in the request shape)
+    instances               = ceil(peak tokens/s / tokens/s per instance)
+    cost                    = instances · usd_per_hour · hours_per_month · horizon_months
 
 Migration: engineer-weeks of each item (framework, stack entries) · engineer_week_usd, paid once
 per (codebase, family); zero for a family the codebase is already on.
@@ -33,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 from placement.inputs.models import (
-    BYTES_PER_PARAM,
     TRAINING_BYTES_PER_PARAM,
     Catalog,
     Family,
@@ -42,6 +40,11 @@ from placement.inputs.models import (
     Portfolio,
     Workload,
 )
+
+from placement.perf import training
+from placement.perf.hardware import chip, efficiency, weight_bytes
+from placement.perf.serving import Serving, best_serving, configure
+from placement.perf.shapes import Shape, resolve
 
 EPS = 1e-9
 
@@ -100,6 +103,7 @@ class Estimate:
     instances_needed: float = 0.0  # fractional: peak tokens/s ÷ tokens/s per instance
     usd_per_instance_horizon: float = 0.0  # price of one instance over the horizon
     compute_usd: float = 0.0  # horizon compute cost, whole instances, workload alone
+    serving: Serving | None = None  # the replica configuration behind the estimate (not when measured)
 
     @property
     def instances(self) -> int:
@@ -174,8 +178,9 @@ def _runs(
 def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
     assert w.tokens is not None  # guaranteed by Workload's validator for kind training
     hpm = catalog.settings.hours_per_month
-    n, n_total, d = w.model.active_params, w.model.total_params, w.tokens
-    steps: list[Step] = []
+    shape = resolve(w.model, catalog.models)
+    d = w.tokens
+    steps: list[Step] = [_shape_step(shape)]
     inputs = ["usd_per_hour"]
     measured = w.measured.get(o.id)
     if measured is not None:
@@ -194,12 +199,21 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
         precision = o.effective_precision(w.precision)
         peak = o.peak_tflops(w.precision)
         assert o.training_mfu is not None
-        flops = 6 * n * d
+        seq = w.context
+        per_token = training.flops_per_token(shape, seq)
+        flops = per_token * d
         rate = o.chips * peak * 1e12 * o.training_mfu
         hours = flops / (rate * 3600)
         inputs += ["chips", f"{precision}_tflops", "training_mfu"]
         steps += [
-            Step("FLOPs per run", "6 · N · D", f"6 · {num(n)} · {num(d)}", flops, "FLOP"),
+            Step(
+                "FLOPs per token",
+                "6 · N + 12 · layers · hidden · sequence_length",
+                f"6 · {num(shape.active)} + 12 · {shape.layers} · {shape.hidden_size} · {seq}",
+                per_token,
+                "FLOP",
+            ),
+            Step("FLOPs per run", "FLOPs per token · D", f"{num(per_token)} · {num(d)}", flops, "FLOP"),
             Step(
                 "instance FLOP/s",
                 f"chips · peak {precision} · 1e12 · training_mfu",
@@ -216,12 +230,12 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
             ),
         ]
     usable = o.instance_hbm_bytes * o.hbm_usable_fraction
-    floor = n_total * TRAINING_BYTES_PER_PARAM / usable
+    floor = shape.params * TRAINING_BYTES_PER_PARAM / usable
     steps.append(
         Step(
             "memory floor",
             "N_total · 16 B / (chips · HBM GiB · 2^30 · usable)",
-            f"{num(n_total)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · {num(o.hbm_usable_fraction)})",
+            f"{num(shape.params)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · {num(o.hbm_usable_fraction)})",
             floor,
             "instances",
         )
@@ -295,14 +309,91 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
     )
 
 
+def _shape_step(shape: Shape) -> Step:
+    kind = "estimate: " if shape.estimated else ""
+    return Step(
+        "model shape",
+        f"{kind}{shape.basis}",
+        f"N = {num(shape.params)}, active {num(shape.active)}, layers {shape.layers}, hidden {shape.hidden_size}, "
+        f"KV heads {shape.kv_heads} × head dim {shape.head_dim}",
+        shape.params,
+        "parameters",
+    )
+
+
+def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int) -> list[Step]:
+    req = w.request_shape
+    eff = o.bandwidth_efficiency
+    return [
+        Step(
+            "replica",
+            "smallest group holding weights + KV of its batch with the most tokens/s per instance",
+            f"tp {s.tp} chips, {s.replicas} per instance; weights {num(s.weight_bytes / 2**30)} GiB, "
+            f"KV per sequence {num(s.kv_bytes_per_sequence / 2**30)} GiB",
+            s.tp,
+            "chips per replica",
+        ),
+        Step(
+            "batch per replica",
+            f"limited by {s.batch_limit}",
+            f"KV cache allows {s.kv_batch_limit}, evidence max_batch {o.max_batch}",
+            s.batch,
+            "sequences",
+        ),
+        Step(
+            "bytes per decode step",
+            "(weights + b · KV bytes/token · (prompt + generated/2)) / tp",
+            f"{wbytes} B/param weights, prompt {num(req.input_tokens)}, generated {num(req.output_tokens)}",
+            s.bytes_per_step,
+            "B per chip",
+        ),
+        Step(
+            "t_mem",
+            "bytes per step / (TB/s · 1e12 · bandwidth_efficiency)",
+            f"{num(s.bytes_per_step)} / ({num(o.hbm_tb_per_s)} · 1e12 · {num(eff)})",
+            s.t_mem_s,
+            "s",
+        ),
+        Step(
+            "t_comp",
+            "b · (2 · N_active + 4 · layers · hidden · context) / (tp · peak · 1e12 · prefill_mfu)",
+            f"batch {s.batch}, prefill_mfu {num(o.prefill_mfu)}",
+            s.t_comp_s,
+            "s",
+        ),
+        Step(
+            "step time (latency per token)",
+            "decode_overhead + max(t_mem, t_comp)",
+            f"{num(o.decode_overhead_ms / 1000)} + max({num(s.t_mem_s)}, {num(s.t_comp_s)})",
+            s.step_s,
+            "s",
+        ),
+        Step(
+            "prefill per request",
+            "(2 · N_active · prompt + 2 · layers · hidden · prompt²) / (tp · peak · 1e12 · prefill_mfu)",
+            f"prompt {num(req.input_tokens)}",
+            s.prefill_s,
+            "s",
+        ),
+        Step(
+            "tokens/s per instance",
+            "replicas · generated / (generated · step / b + prefill)",
+            f"{s.replicas} · {num(req.output_tokens)} / ({num(req.output_tokens)} · {num(s.step_s)} / {s.batch} "
+            f"+ {num(s.prefill_s)})",
+            s.tokens_per_s,
+            "tokens/s",
+        ),
+    ]
+
+
 def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
     assert w.tokens_per_month is not None  # guaranteed by Workload's validator for kind inference
     hpm = catalog.settings.hours_per_month
-    n, n_total = w.model.active_params, w.model.total_params
+    shape = resolve(w.model, catalog.models)
     precision = o.effective_precision(w.precision)
-    bpp = BYTES_PER_PARAM[precision]
+    wbytes = weight_bytes(o, w.precision)
     inputs = ["usd_per_hour"]
-    steps: list[Step] = []
+    steps: list[Step] = [_shape_step(shape)]
     peak_tps = w.tokens_per_month / (hpm * 3600) * w.peak_factor
     steps.append(
         Step(
@@ -313,86 +404,47 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
             "tokens/s",
         )
     )
+    limit = w.max_ms_per_token / 1000 if w.max_ms_per_token is not None else None
+    served = best_serving(
+        shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, limit
+    )
     measured = w.measured.get(o.id)
+    if served == "memory":
+        usable = o.instance_hbm_bytes * o.hbm_usable_fraction
+        weights = wbytes * shape.params
+        insist = " (a measured tokens/s does not change what fits)" if measured is not None else ""
+        return _ruled_out(
+            w,
+            o,
+            f"memory does not fit: weights need {weights / 2**30:,.1f} GiB plus the KV cache of one "
+            f"request, one instance has {usable / 2**30:,.1f} GiB usable{insist}",
+            steps,
+        )
     batch, latency_ms = 0, 0.0
     if measured is not None:
         tps = measured.tokens_per_second
         steps.append(Step("tokens/s per instance", "measured", num(tps), tps, "tokens/s"))
-    else:
-        weights = bpp * n_total
-        usable = o.instance_hbm_bytes * o.hbm_usable_fraction
-        steps.append(
-            Step(
-                "weights vs usable HBM",
-                f"{bpp} B · N_total ≤ chips · HBM · 2^30 · usable",
-                f"{num(weights)} B vs {num(usable)} B",
-                weights / usable,
-                "of usable HBM",
-            )
+    elif served == "latency":
+        one = configure(
+            shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, o.chips, batch=1
         )
-        if weights > usable:
-            return _ruled_out(
-                w,
-                o,
-                f"memory does not fit: weights need {weights / 2**30:,.1f} GiB, one instance has "
-                f"{usable / 2**30:,.1f} GiB usable",
-                steps,
-            )
-        peak = o.peak_tflops(w.precision)
-        t_mem = bpp * n / (o.chips * o.hbm_tb_per_s * 1e12 * o.bandwidth_efficiency)
-        t_one = 2 * n / (o.chips * peak * 1e12 * o.inference_mfu)
-        steps += [
-            Step(
-                "t_mem per step",
-                f"{bpp} B · N / (chips · TB/s · 1e12 · bandwidth_efficiency)",
-                f"{bpp} · {num(n)} / ({o.chips} · {num(o.hbm_tb_per_s)} · 1e12 · "
-                f"{num(o.bandwidth_efficiency)})",
-                t_mem,
-                "s",
-            ),
-            Step(
-                "t_comp per token",
-                f"2 · N / (chips · peak {precision} · 1e12 · inference_mfu)",
-                f"2 · {num(n)} / ({o.chips} · {num(peak)} · 1e12 · {num(o.inference_mfu)})",
-                t_one,
-                "s",
-            ),
-        ]
-        batch = o.inference_batch
-        if w.max_ms_per_token is not None:
-            limit = w.max_ms_per_token / 1000
-            if max(t_mem, t_one) > limit:
-                return _ruled_out(
-                    w,
-                    o,
-                    f"latency target not reachable: even batch 1 takes "
-                    f"{max(t_mem, t_one) * 1000:,.2f} ms per token, target {num(w.max_ms_per_token)} ms",
-                    steps,
-                )
-            batch = min(batch, max(1, math.floor(limit / t_one + EPS)))
-            steps.append(
-                Step(
-                    "batch",
-                    "min(inference_batch, floor(max_ms_per_token / t_comp))",
-                    f"min({o.inference_batch}, floor({num(limit)} / {num(t_one)}))",
-                    batch,
-                    "sequences",
-                )
-            )
-        t = max(t_mem, batch * t_one)
-        tps = batch / t
-        inputs += ["chips", "inference_batch"]
-        if t_mem >= batch * t_one:
-            inputs += ["hbm_tb_per_s", "bandwidth_efficiency"]
-        else:
-            inputs += [f"{precision}_tflops", "inference_mfu"]
-        latency_ms = t * 1000
-        steps += [
-            Step(
-                "step time t", "max(t_mem, b · t_comp)", f"max({num(t_mem)}, {batch} · {num(t_one)})", t, "s"
-            ),
-            Step("tokens/s per instance", "b / t", f"{batch} / {num(t)}", tps, "tokens/s"),
-        ]
+        assert not isinstance(one, str)
+        return _ruled_out(
+            w,
+            o,
+            f"latency target not reachable: even batch 1 on the whole instance ({o.chips} "
+            f"chip{'s' if o.chips > 1 else ''}) takes "
+            f"{one.latency_ms:,.2f} ms per token, target {num(w.max_ms_per_token or 0)} ms",
+            steps,
+        )
+    else:
+        assert not isinstance(served, str)
+        steps += _serving_steps(shape, o, w, served, wbytes)
+        tps, batch, latency_ms = served.tokens_per_s, served.batch, served.latency_ms
+        inputs += ["chips", "hbm_gib", "hbm_usable_fraction", "hbm_tb_per_s", "bandwidth_efficiency"]
+        inputs += [f"{precision}_tflops", "prefill_mfu", "decode_overhead_ms"]
+        if served.batch_limit == "max_batch evidence":
+            inputs.append("max_batch")
     needed = peak_tps / tps
     count = whole(needed)
     per_instance = o.usd_per_hour * hpm * portfolio.horizon_months
@@ -426,6 +478,7 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         instances_needed=needed,
         usd_per_instance_horizon=per_instance,
         compute_usd=total,
+        serving=served if measured is None else None,
     )
 
 

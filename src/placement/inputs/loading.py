@@ -301,10 +301,11 @@ def _validate(doc: Document, model: type[M]) -> M:
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Load a catalog file, or the default catalog shipped in the package."""
-    if path is None:
-        return _validate(default_catalog_document(), Catalog)
-    return _validate(read_yaml(path), Catalog)
+    """Load a catalog file, or the default catalog shipped in the package, completed with the
+    shipped architecture table and fitted efficiency constants (inputs/shipped.py)."""
+    from placement.inputs.shipped import complete
+
+    return complete(default_catalog_document() if path is None else read_yaml(path))
 
 
 def default_catalog_document() -> Document:

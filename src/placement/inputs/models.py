@@ -91,24 +91,63 @@ class Frozen(BaseModel):
 
 
 class ModelSize(Frozen):
-    params_b: Billions = Field(description="Total parameters, in billions.")
+    """A published architecture by name, or a size with an optional shape (README "Model shape")."""
+
+    name: Name | None = Field(
+        default=None, description="A published architecture from the shipped table (catalogs/models.yaml)."
+    )
+    params_b: Billions | None = Field(default=None, description="Total parameters, in billions.")
     active_params_b: Billions | None = Field(
         default=None, description="Active parameters per token for mixture-of-experts models."
     )
+    layers: Annotated[int, Field(ge=1, le=1000)] | None = None
+    hidden_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    kv_heads: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    head_dim: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+    SHAPE: ClassVar[tuple[str, ...]] = ("layers", "hidden_size", "kv_heads", "head_dim")
 
     @model_validator(mode="after")
-    def _active_within_total(self) -> ModelSize:
+    def _name_or_size(self) -> ModelSize:
+        given = [f for f in ("params_b", "active_params_b", *self.SHAPE) if getattr(self, f) is not None]
+        if self.name is not None:
+            if given:
+                raise FieldError(given[0], "give either a model name or its size and shape, not both")
+            return self
+        if self.params_b is None:
+            raise FieldError("params_b", "give a model name (e.g. llama-3.1-8b) or params_b")
+        shape = [f for f in self.SHAPE if getattr(self, f) is not None]
+        if shape and len(shape) != len(self.SHAPE):
+            missing = [f for f in self.SHAPE if getattr(self, f) is None]
+            raise FieldError(missing[0], "give all of layers, hidden_size, kv_heads and head_dim, or none")
         if self.active_params_b is not None and self.active_params_b > self.params_b:
             raise FieldError("active_params_b", "cannot exceed params_b")
         return self
 
     @property
     def active_params(self) -> float:
+        assert self.params_b is not None, "a named model is resolved by the loader"
         return (self.active_params_b or self.params_b) * 1e9
 
     @property
     def total_params(self) -> float:
+        assert self.params_b is not None, "a named model is resolved by the loader"
         return self.params_b * 1e9
+
+
+class Request(Frozen):
+    """The mean request of an inference service."""
+
+    input_tokens: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=10_000_000)] = Field(
+        description="Prompt tokens per request (system prompt, history and retrieved context included)."
+    )
+    output_tokens: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=10_000_000)] = Field(
+        description="Generated tokens per request."
+    )
+
+
+DEFAULT_REQUEST = Request(input_tokens=1024, output_tokens=256)
+DEFAULT_SEQUENCE_LENGTH = 4096
 
 
 class Measured(Frozen):
@@ -137,15 +176,21 @@ class Workload(Frozen):
     tokens_per_month: TokenCount | None = None
     peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=1000)] | None = None
     max_ms_per_token: Positive | None = None
+    request: Request | None = Field(
+        default=None, description="Mean request shape; tokens_per_month counts generated tokens."
+    )
     # training
     tokens: TokenCount | None = None
     runs: Annotated[int, Field(ge=1, le=10_000)] | None = None
     deadline_days: Annotated[float, BeforeValidator(_finite), Field(ge=0.01, le=3650)] | None = None
+    sequence_length: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
+        default=None, description="Training sequence length in tokens (attention FLOPs)."
+    )
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
-        inference_only = ("tokens_per_month", "peak_to_average", "max_ms_per_token")
-        training_only = ("tokens", "runs", "deadline_days")
+        inference_only = ("tokens_per_month", "peak_to_average", "max_ms_per_token", "request")
+        training_only = ("tokens", "runs", "deadline_days", "sequence_length")
         if self.kind == "inference":
             wrong, needed = training_only, "tokens_per_month"
         else:
@@ -165,6 +210,14 @@ class Workload(Frozen):
     @property
     def peak_factor(self) -> float:
         return self.peak_to_average or 1.0
+
+    @property
+    def request_shape(self) -> Request:
+        return self.request or DEFAULT_REQUEST
+
+    @property
+    def context(self) -> int:
+        return self.sequence_length or DEFAULT_SEQUENCE_LENGTH
 
     @property
     def run_count(self) -> int:
@@ -202,6 +255,7 @@ class Source(Frozen):
     title: Text
     address: Text = Field(description="URL, repository@commit path, or seed file name.")
     date_read: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    version: Text | None = Field(default=None, description="Version, release or commit of what was read.")
     note: Text | None = None
 
 
@@ -248,9 +302,10 @@ class Option(Sourced):
         "usd_per_hour",
         "capacity_instances",
         "training_mfu",
-        "inference_mfu",
+        "prefill_mfu",
         "bandwidth_efficiency",
-        "inference_batch",
+        "decode_overhead_ms",
+        "max_batch",
         "hbm_usable_fraction",
         "one_year_usd_per_hour",
         "three_year_usd_per_hour",
@@ -259,6 +314,11 @@ class Option(Sourced):
 
     id: Name
     accelerator: Name
+    hardware: Name | None = Field(
+        default=None,
+        description="Accelerator key (e.g. h100, trn1): the fitted efficiencies of its group fill the "
+        "efficiency fields this option leaves out (calibration/fit.yaml).",
+    )
     family: Family
     kinds: tuple[Kind, ...] = Field(min_length=1)
     chips: Annotated[int, Field(ge=1, le=1024)]
@@ -269,9 +329,14 @@ class Option(Sourced):
     usd_per_hour: Positive = Field(description="On-demand price of one instance.")
     capacity_instances: Annotated[int, Field(ge=0)] = Field(description="Instances obtainable at once.")
     training_mfu: Fraction | None = None
-    inference_mfu: Fraction
-    bandwidth_efficiency: Fraction
-    inference_batch: Annotated[int, Field(ge=1, le=4096)]
+    prefill_mfu: Fraction = Field(description="Share of peak FLOPS reached in prefill and decode compute.")
+    bandwidth_efficiency: Fraction = Field(description="Share of HBM bandwidth reached reading weights and KV.")
+    decode_overhead_ms: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=1000)] = Field(
+        description="Fixed cost of one decode step (kernel launches, collectives), ms."
+    )
+    max_batch: Annotated[int, Field(ge=1, le=65_536)] = Field(
+        description="Largest batch per replica with public evidence on this hardware."
+    )
     hbm_usable_fraction: Fraction
     one_year_usd_per_hour: Positive | None = Field(default=None, description="1-year commitment, per hour.")
     three_year_usd_per_hour: Positive | None = Field(default=None, description="3-year commitment, per hour.")
@@ -338,6 +403,48 @@ class Settings(Sourced):
     hours_per_month: Positive = 730
 
 
+class Architecture(Frozen):
+    """A published model architecture (catalogs/models.yaml), from its config file."""
+
+    params_b: Billions
+    active_params_b: Billions | None = None
+    layers: Annotated[int, Field(ge=1, le=1000)]
+    hidden_size: Annotated[int, Field(ge=1, le=1_000_000)]
+    attention_heads: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    kv_heads: Annotated[int, Field(ge=1, le=10_000)]
+    head_dim: Annotated[int, Field(ge=1, le=10_000)]
+    intermediate_size: Annotated[int, Field(ge=1)] | None = None
+    vocab_size: Annotated[int, Field(ge=1)] | None = None
+    max_context: Annotated[int, Field(ge=1)] | None = None
+    experts: Annotated[int, Field(ge=1)] | None = None
+    experts_per_token: Annotated[int, Field(ge=1)] | None = None
+    moe_intermediate_size: Annotated[int, Field(ge=1)] | None = None
+    tied_embeddings: bool | None = None
+    kv_lora_rank: Annotated[int, Field(ge=1)] | None = None
+    qk_rope_head_dim: Annotated[int, Field(ge=1)] | None = None
+    sliding_window: Annotated[int, Field(ge=1)] | None = None
+    source: Name
+    notes: Text | None = None
+
+    @property
+    def is_moe(self) -> bool:
+        return self.active_params_b is not None and self.active_params_b < self.params_b
+
+
+class ModelTable(Frozen):
+    sources: dict[Name, Source]
+    models: dict[Name, Architecture]
+
+    @model_validator(mode="after")
+    def _sourced(self) -> ModelTable:
+        if not self.models:
+            raise FieldError("models", "list at least one architecture")
+        for name, arch in self.models.items():
+            if arch.source not in self.sources:
+                raise FieldError(("models", name, "source"), f"source key {arch.source!r} is not in sources")
+        return self
+
+
 class Catalog(Frozen):
     name: Name
     region: Name
@@ -345,6 +452,11 @@ class Catalog(Frozen):
     sources: dict[Name, Source]
     options: tuple[Option, ...]
     migration: Migration
+    # Filled by the loader from the shipped files, not written in a catalog:
+    models: dict[Name, Architecture] = Field(default_factory=dict)
+    calibration: dict[Name, Text] = Field(
+        default_factory=dict, description="Per option id: how well its figures are calibrated."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Catalog:
@@ -423,6 +535,15 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
                         f"the catalog knows: {', '.join(known_items)}",
                     )
                 )
+        name = workload.model.name
+        if name is not None and name not in catalog.models:
+            known = sorted(catalog.models)
+            problems.append(
+                (
+                    ("workloads", index, "model", "name"),
+                    f"unknown model {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}",
+                )
+            )
         for option_id in workload.measured:
             if option_id not in options:
                 problems.append(
@@ -476,9 +597,10 @@ OptionField = Literal[
     "usd_per_hour",
     "capacity_instances",
     "training_mfu",
-    "inference_mfu",
+    "prefill_mfu",
     "bandwidth_efficiency",
-    "inference_batch",
+    "decode_overhead_ms",
+    "max_batch",
     "hbm_usable_fraction",
     "bf16_tflops",
     "fp8_tflops",

@@ -25,9 +25,10 @@ OPTION_COLUMNS = [
     ("usd_per_hour", "USD/h"),
     ("capacity_instances", "capacity"),
     ("training_mfu", "train MFU"),
-    ("inference_mfu", "inf MFU"),
+    ("prefill_mfu", "prefill MFU"),
     ("bandwidth_efficiency", "BW eff"),
-    ("inference_batch", "batch"),
+    ("decode_overhead_ms", "step ms"),
+    ("max_batch", "max batch"),
 ]
 
 
@@ -68,6 +69,30 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def model_label(workload: Workload) -> str:
+    m = workload.model
+    if m.name is not None:
+        return m.name
+    moe = f", {m.active_params_b:g}B active" if m.active_params_b is not None else ""
+    return f"{m.params_b:g}B params{moe}"
+
+
+def workload_assumptions(workload: Workload) -> list[str]:
+    """The defaults a workload relies on, in words (shown by explain and in every plan)."""
+    out = []
+    if workload.kind == "inference" and workload.request is None:
+        r = workload.request_shape
+        out.append(
+            f"request shape not given: {r.input_tokens:g} prompt and {r.output_tokens:g} generated tokens per "
+            "request (the default); tokens_per_month counts generated tokens"
+        )
+    if workload.kind == "training" and workload.sequence_length is None:
+        out.append(f"sequence_length not given: {workload.context} tokens (the default)")
+    if workload.model.name is None and workload.model.layers is None:
+        out.append("model shape not given: taken from the nearest published architecture (an estimate)")
+    return out
+
+
 def _provenance(record: Sourced, field: str) -> str:
     parts = []
     if field in record.sources:
@@ -84,10 +109,15 @@ def render_explain(
 ) -> str:
     out = [
         f"{workload.name} ({workload.kind}, {workload.framework}, "
-        f"{workload.model.params_b:g}B params, {workload.precision}) on {option.id} "
+        f"{model_label(workload)}, {workload.precision}) on {option.id} "
         f"({option.accelerator}, {option.family})",
         "",
     ]
+    out += [f"Assumption: {a}" for a in workload_assumptions(workload)]
+    if option.id in catalog.calibration:
+        out.append(f"Calibration of {option.id}: {catalog.calibration[option.id]}")
+    if len(out) > 2:
+        out.append("")
     if est.steps:
         rows = [[s.what, s.formula, s.arithmetic, f"{num(s.value)} {s.unit}"] for s in est.steps]
         out += [

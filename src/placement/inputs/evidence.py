@@ -1,0 +1,218 @@
+"""The evidence behind the performance model: published measurements and the constants fitted to them.
+
+- `calibration/measurements.yaml`: published, measured throughputs for named model × hardware
+  pairs, each with its source and its conditions (`MeasurementSet`).
+- `calibration/fit.yaml`: the efficiency constants `placement calibrate --fit` derives from them,
+  per hardware group, with the points used and the residuals (`Fit`).
+A catalog option names its `hardware`; the constants of that hardware's group fill the efficiency
+fields the option leaves out, each citing the fit (`fill_from_fit`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from placement.inputs.models import FieldError, Frozen, Name, Source, Text, _finite
+
+Count = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1e12)]
+Hardware = Literal["trn1", "trn2", "trn3", "inf2", "a100-40gb", "a100-80gb", "h100", "h200", "b200", "b300",
+                   "gb200", "l40s", "l4", "a10g"]
+MeasuredPrecision = Literal["bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+
+
+class Measurement(Frozen):
+    """One published, measured condition (README "Calibration")."""
+
+    id: Name
+    source: Name
+    kind: Literal["inference", "training"]
+    hardware: Hardware
+    option: Name | None = None
+    chips: Annotated[int, Field(ge=1, le=100_000)]
+    model: Name
+    params_b: Count
+    active_params_b: Count | None = None
+    precision: MeasuredPrecision
+    engine: Text | None = None
+    tp: Annotated[int, Field(ge=1)] | None = None
+    tp_unit: Literal["neuroncores", "chips"] | None = None
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    batch: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    output_tokens_per_s: Count | None = None
+    total_tokens_per_s: Count | None = None
+    tpot_ms: Count | None = None
+    ttft_ms: Count | None = None
+    nodes: Annotated[int, Field(ge=1)] | None = None
+    sequence_length: Annotated[int, Field(ge=1)] | None = None
+    global_batch_sequences: Count | None = None
+    tokens_per_s: Count | None = None
+    sequences_per_s: Count | None = None
+    mfu: Annotated[float, Field(gt=0, le=1)] | None = None
+    notes: Text | None = None
+
+    @model_validator(mode="after")
+    def _enough(self) -> Measurement:
+        if self.kind == "inference":
+            if self.input_tokens is None or self.output_tokens is None:
+                raise FieldError("input_tokens", "an inference measurement needs input_tokens and output_tokens")
+            if self.output_tokens_per_s is None and self.total_tokens_per_s is None and self.tpot_ms is None:
+                raise FieldError("output_tokens_per_s", "give output_tokens_per_s, total_tokens_per_s or tpot_ms")
+        else:
+            if self.sequence_length is None:
+                raise FieldError("sequence_length", "a training measurement needs its sequence_length")
+            if self.tokens_per_s is None and self.sequences_per_s is None:
+                raise FieldError("tokens_per_s", "give tokens_per_s or sequences_per_s")
+        return self
+
+    @property
+    def training_tokens_per_s(self) -> float:
+        if self.tokens_per_s is not None:
+            return self.tokens_per_s
+        assert self.sequences_per_s is not None and self.sequence_length is not None
+        return self.sequences_per_s * self.sequence_length
+
+
+class MeasurementSet(Frozen):
+    sources: dict[Name, Source]
+    measurements: tuple[Measurement, ...]
+    gaps: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _references(self) -> MeasurementSet:
+        seen: set[str] = set()
+        for index, m in enumerate(self.measurements):
+            if m.id in seen:
+                raise FieldError(("measurements", index, "id"), f"duplicate measurement id {m.id!r}")
+            seen.add(m.id)
+            if m.source not in self.sources:
+                raise FieldError(("measurements", index, "source"), f"source key {m.source!r} is not in sources")
+        return self
+
+
+class ServingFit(Frozen):
+    bandwidth_efficiency: Annotated[float, Field(gt=0, le=1)]
+    decode_overhead_ms: Annotated[float, Field(ge=0)]
+    collective_us: Annotated[float, Field(ge=0)] = 0.0
+    prefill_mfu: Annotated[float, Field(gt=0, le=1)]
+    max_batch: Annotated[int, Field(ge=1)]
+    max_batch_evidence: Text
+    points: tuple[Name, ...] = ()
+    fitted: tuple[str, ...] = ()  # which constants this group's own points determine
+    borrowed_from: Name | None = None  # the group the other constants come from
+    median_error: float | None = None  # median |predicted / measured − 1| over the points
+    worst_ratio: float | None = None  # the predicted / measured ratio furthest from 1
+
+
+class TrainingFit(Frozen):
+    training_mfu: Annotated[float, Field(gt=0, le=1)]
+    points: tuple[Name, ...] = ()
+    borrowed_from: Name | None = None
+    median_error: float | None = None
+    worst_ratio: float | None = None
+
+
+class FitGroup(Frozen):
+    hardware: tuple[Hardware, ...]
+    serving: ServingFit
+    training: TrainingFit
+
+
+class Fit(Frozen):
+    generated_by: Text
+    measurements_sha256: Name
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    groups: dict[Name, FitGroup]
+
+    def group_of(self, hardware: str) -> str | None:
+        for name, group in self.groups.items():
+            if hardware in group.hardware:
+                return name
+        return None
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:.0f}%"
+
+
+def serving_status(fit: Fit, group: str) -> str:
+    s = fit.groups[group].serving
+    if not s.points:
+        return f"serving: no public measurement; constants borrowed from {s.borrowed_from} (uncertainty ±50%)"
+    borrowed = f"; {', '.join(c for c in ('bandwidth_efficiency', 'prefill_mfu') if c not in s.fitted)} from " \
+               f"{s.borrowed_from}" if s.borrowed_from else ""
+    return f"serving: {len(s.points)} measurements, median error {_pct(s.median_error)}{borrowed}"
+
+
+def training_status(fit: Fit, group: str) -> str:
+    t = fit.groups[group].training
+    if not t.points:
+        return f"training: no public measurement; MFU borrowed from {t.borrowed_from} (uncertainty ±50%)"
+    return f"training: {len(t.points)} measurements, median error {_pct(t.median_error)}"
+
+
+FITTED_FIELDS = ("training_mfu", "prefill_mfu", "bandwidth_efficiency", "decode_overhead_ms", "max_batch")
+
+
+def fill_from_fit(data: dict[str, Any], fit: Fit, fit_address: str) -> dict[str, Any]:
+    """The catalog document with every option's missing efficiency fields taken from its hardware
+    group's fit, each citing the fit (a source key `fit-<group>` added to the sources block)."""
+    out = dict(data)
+    options = out.get("options")
+    if not isinstance(options, list):
+        return out
+    sources = dict(out.get("sources") or {}) if isinstance(out.get("sources"), dict) else out.get("sources")
+    filled: list[Any] = []
+    for option in options:
+        if not isinstance(option, dict) or not isinstance(option.get("hardware"), str):
+            filled.append(option)
+            continue
+        group = fit.group_of(option["hardware"])
+        if group is None:
+            filled.append(option)
+            continue
+        g = fit.groups[group]
+        values = {
+            "training_mfu": g.training.training_mfu,
+            "prefill_mfu": g.serving.prefill_mfu,
+            "bandwidth_efficiency": g.serving.bandwidth_efficiency,
+            "decode_overhead_ms": g.serving.decode_overhead_ms,
+            "max_batch": g.serving.max_batch,
+        }
+        option = dict(option)
+        cited = dict(option.get("sources") or {}) if isinstance(option.get("sources"), dict) else {}
+        estimates = dict(option.get("estimates") or {}) if isinstance(option.get("estimates"), dict) else {}
+        key = f"fit-{group}"
+        for field, value in values.items():
+            if field == "training_mfu" and "training" not in (option.get("kinds") or ()):
+                continue
+            if field in option:
+                continue
+            option[field] = value
+            part = g.training if field == "training_mfu" else g.serving
+            if part.points and (field == "training_mfu" or field in g.serving.fitted or field == "max_batch"):
+                cited[field] = key
+            else:
+                estimates[field] = (
+                    f"no public measurement for {group} fixes this; taken from group {part.borrowed_from} "
+                    f"(fit {fit.date}); uncertainty ±50%"
+                )
+        option["sources"] = cited
+        if estimates:
+            option["estimates"] = estimates
+        if isinstance(sources, dict):
+            hw = ", ".join(g.hardware)
+            sources[key] = {
+                "title": f"placement calibrate --fit, group {group} ({hw}): "
+                f"{serving_status(fit, group)}; {training_status(fit, group)}",
+                "address": fit_address,
+                "date_read": fit.date,
+            }
+        filled.append(option)
+    out["options"] = filled
+    if isinstance(sources, dict):
+        out["sources"] = sources
+    return out
