@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from placement.inputs.loading import load_catalog
-from placement.inputs.shipped import model_table
 from placement.inputs.models import Catalog, Option, Portfolio
+from placement.inputs.shipped import model_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -95,12 +95,20 @@ def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:
     return Portfolio.model_validate({"workloads": workloads, **top})
 
 
+# A 1B model whose KV cache and attention are negligible (1 layer of width 1), and requests of
+# one generated token with no prompt: serving is then the plain decode roofline, so the optimizer
+# tests can work with round throughputs (2e9 weight bytes at 0.5 TB/s, batch 8 → 2,000 tokens/s).
+PLAIN_1B = {"params_b": 1, "layers": 1, "hidden_size": 1, "kv_heads": 1, "head_dim": 1}
+PLAIN_REQUEST = {"input_tokens": 0, "output_tokens": 1}
+
+
 def training(name: str, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": name,
         "kind": "training",
         "framework": "pytorch",
-        "model": {"params_b": 1},
+        "model": PLAIN_1B,
+        "sequence_length": 1,
         "tokens": 1e10,
     }
     data.update(overrides)
@@ -112,7 +120,8 @@ def inference(name: str, **overrides: Any) -> dict[str, Any]:
         "name": name,
         "kind": "inference",
         "framework": "pytorch",
-        "model": {"params_b": 1},
+        "model": PLAIN_1B,
+        "request": PLAIN_REQUEST,
         "tokens_per_month": 1e9,
     }
     data.update(overrides)

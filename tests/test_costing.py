@@ -10,7 +10,6 @@ from placement.engine.costing import estimate, port_weeks
 from placement.inputs.models import Catalog
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
-
 SHAPE_70B = {"params_b": 70, "layers": 80, "hidden_size": 8192, "kv_heads": 8, "head_dim": 128}
 H100ISH = {"chips": 8, "bf16_tflops": 989.0, "training_mfu": 0.4, "hbm_gib": 80.0, "hbm_usable_fraction": 0.9}
 
@@ -24,7 +23,17 @@ def test_training_70b_matches_hand_arithmetic() -> None:
     # cost per run = 55,567.6 · $10 = $555,676; two runs = $1,111,352
     cat = make_catalog([option("h", **H100ISH)])
     p = make_portfolio(
-        [training("pre", framework="jax", model=SHAPE_70B, tokens="1.4T", runs=2, deadline_days=45)]
+        [
+            training(
+                "pre",
+                framework="jax",
+                model=SHAPE_70B,
+                tokens="1.4T",
+                runs=2,
+                deadline_days=45,
+                sequence_length=None,
+            )
+        ]
     )
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert e.ok
@@ -39,7 +48,9 @@ def test_training_70b_matches_hand_arithmetic() -> None:
 def test_training_deadline_beyond_capacity_is_ruled_out_with_numbers() -> None:
     # as above on 8 instances of capacity: 52 needed at once
     cat = make_catalog([option("h", capacity_instances=8, **H100ISH)])
-    p = make_portfolio([training("pre", model=SHAPE_70B, tokens="1.4T", deadline_days=45)])
+    p = make_portfolio(
+        [training("pre", model=SHAPE_70B, tokens="1.4T", deadline_days=45, sequence_length=None)]
+    )
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert not e.ok
     assert e.reason == (
@@ -54,7 +65,7 @@ def test_training_memory_floor_and_default_deadline() -> None:
     # pace 3,509.6 / 8,760 = 0.40, so the memory floor decides: 19 instances
     cat = make_catalog([option("a")])
     shape = {**SHAPE_70B, "params_b": 100}
-    p = make_portfolio([training("t", model=shape, tokens=1e9)])
+    p = make_portfolio([training("t", model=shape, tokens=1e9, sequence_length=None)])
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     hours = 1e9 * (6e11 + 12 * 80 * 8192 * 4096) / (1e14 * 0.5 * 3600)
     assert e.instance_hours_per_run == pytest.approx(hours)
@@ -77,7 +88,9 @@ def test_fp8_on_a_chip_without_fp8_runs_bf16() -> None:
     # memory-bound at batch 8: bytes per step halve with 1-byte weights and KV (2e9 + 8 · KV → 1e9 + 8 · KV / 2)
     cat = make_catalog([option("nofp8"), option("fp8", fp8_tflops=200.0)])
     small = {"params_b": 1, "layers": 16, "hidden_size": 2048, "kv_heads": 8, "head_dim": 64}
-    p = make_portfolio([inference("i", model=small, precision="fp8")])
+    p = make_portfolio(
+        [inference("i", model=small, precision="fp8", request={"input_tokens": 1024, "output_tokens": 256})]
+    )
     no, yes = (estimate(p, p.workloads[0], o, cat) for o in cat.options)
     kv = 2 * 16 * 8 * 64 * 2 * (1024 + 128)  # bytes per sequence at the mean context, 2-byte KV
     assert no.latency_ms == pytest.approx((2e9 + 8 * kv) / 0.5e12 * 1000)

@@ -7,12 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from placement.engine.costing import estimate
-from placement.perf.serving import Chip, Efficiency, Request, best_serving
+from placement.inputs.models import Request
+from placement.perf.serving import Chip, Efficiency, best_serving
 from placement.perf.shapes import Shape
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 SHAPE_8B = {"params_b": 8, "layers": 32, "hidden_size": 4096, "kv_heads": 8, "head_dim": 128}
 SHAPE_70B = {"params_b": 70, "layers": 80, "hidden_size": 8192, "kv_heads": 8, "head_dim": 128}
+DEFAULT = {"input_tokens": 1024, "output_tokens": 256}  # the documented default request
 GPU = {
     "chips": 8,
     "bf16_tflops": 989.0,
@@ -53,7 +55,13 @@ def test_gpu_replica_batch_and_step_by_hand() -> None:
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     s = e.serving
     assert e.ok and s is not None
-    assert (s.tp, s.replicas, s.batch, s.batch_limit, s.kv_batch_limit) == (1, 8, 64, "max_batch evidence", 389)
+    assert (s.tp, s.replicas, s.batch, s.batch_limit, s.kv_batch_limit) == (
+        1,
+        8,
+        64,
+        "max_batch evidence",
+        389,
+    )
     t_mem = (16e9 + 64 * 131_072 * 1_100) / (3.35e12 * 0.6)
     assert s.t_mem_s == pytest.approx(t_mem) and t_mem == pytest.approx(12.551e-3, abs=1e-6)
     assert s.t_comp_s == pytest.approx(64 * (16e9 + 4 * 32 * 4096 * 1100) / (989e12 * 0.5))
@@ -73,7 +81,9 @@ def test_neuron_replica_spans_the_instance_by_hand() -> None:
     # prefill = (2 · 70e9 · 256 + 2 · 80 · 8192 · 256²) / (12 · 190e12 · 0.3) = 52.523 ms
     # tokens/s = 128 / (128 · 38.323 ms / 8 + 52.523 ms) = 192.3
     cat = make_catalog([option("neuron", family="inferentia", kinds=["inference"], **NEURON)])
-    p = make_portfolio([inference("big", model=SHAPE_70B, request={"input_tokens": 256, "output_tokens": 128})])
+    p = make_portfolio(
+        [inference("big", model=SHAPE_70B, request={"input_tokens": 256, "output_tokens": 128})]
+    )
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     s = e.serving
     assert e.ok and s is not None
@@ -90,7 +100,9 @@ def test_kv_cache_limits_the_batch() -> None:
     # one 24 GiB chip, usable 1.0: room = 24 · 2^30 − 16e9 = 9,769,803,776 B; a sequence of 8,192 + 1,024
     # tokens holds 131,072 · 9,216 = 1,207,959,552 B → 8 sequences fit (8.09), below max_batch 64
     cat = make_catalog([option("small", hbm_gib=24.0, max_batch=64)])
-    p = make_portfolio([inference("rag", model=SHAPE_8B, request={"input_tokens": 8192, "output_tokens": 1024})])
+    p = make_portfolio(
+        [inference("rag", model=SHAPE_8B, request={"input_tokens": 8192, "output_tokens": 1024})]
+    )
     s = estimate(p, p.workloads[0], cat.options[0], cat).serving
     assert s is not None and (s.batch, s.batch_limit) == (8, "KV cache")
 
@@ -101,7 +113,7 @@ def test_latency_target_lowers_the_batch() -> None:
     # = 32 ms + b · 0.302 ms (memory-bound while b · 16.3 GFLOP / 50 TF/s stays below it).
     # target 35 ms: b ≤ (35 − 32) / 0.30199 = 9.93 → 9
     cat = make_catalog([option("a", max_batch=64)])
-    p = make_portfolio([inference("i", model=SHAPE_8B, max_ms_per_token=35)])
+    p = make_portfolio([inference("i", model=SHAPE_8B, request=DEFAULT, max_ms_per_token=35)])
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert e.ok and e.serving is not None
     assert (e.batch, e.serving.batch_limit) == (9, "latency target")
@@ -112,7 +124,7 @@ def test_latency_target_lowers_the_batch() -> None:
 def test_latency_target_unreachable_rules_option_out() -> None:
     # batch 1 on the whole (1-chip) instance: (16e9 + 131,072 · 1,152) / 0.5e12 = 32.30 ms > 30 ms
     cat = make_catalog([option("a")])
-    p = make_portfolio([inference("i", model=SHAPE_8B, max_ms_per_token=30)])
+    p = make_portfolio([inference("i", model=SHAPE_8B, request=DEFAULT, max_ms_per_token=30)])
     e = estimate(p, p.workloads[0], cat.options[0], cat)
     assert not e.ok
     assert e.reason == (
@@ -137,7 +149,7 @@ def test_mixture_of_experts_reads_only_touched_experts() -> None:
     shape = Shape(40e9, 10e9, 32, 4096, 8, 128, 0, "given", False)
     chip = Chip(chips=1, hbm_bytes=200 * 2**30, bandwidth=1e12, peak_flops=1e15)
     eff = Efficiency(1.0, 0.0, 1.0, 1)
-    s = best_serving(shape, chip, eff, Request(1, 1), 2, 2)
+    s = best_serving(shape, chip, eff, Request(input_tokens=1, output_tokens=1), 2, 2)
     assert not isinstance(s, str)
     assert s.bytes_per_step == pytest.approx(20e9 + 131_072 * 1.5)
 
@@ -154,12 +166,18 @@ def test_mixture_of_experts_reads_only_touched_experts() -> None:
     generated=st.integers(1, 4000),
 )
 def test_more_hbm_or_bandwidth_never_lowers_tokens_per_second(
-    params: float, hbm: float, more_hbm: float, bandwidth: float, more_bandwidth: float, chips: int,
-    prompt: int, generated: int,
+    params: float,
+    hbm: float,
+    more_hbm: float,
+    bandwidth: float,
+    more_bandwidth: float,
+    chips: int,
+    prompt: int,
+    generated: int,
 ) -> None:
     shape = Shape(params * 1e9, params * 1e9, 64, 8192, 8, 128, 0, "given", False)
     eff = Efficiency(0.5, 0.002, 0.4, 128)
-    request = Request(prompt, generated)
+    request = Request(input_tokens=prompt, output_tokens=generated)
 
     def tps(hbm_gib: float, tb: float) -> float:
         got = best_serving(shape, Chip(chips, hbm_gib * 2**30, tb * 1e12, 500e12), eff, request, 2, 2)

@@ -425,7 +425,9 @@ def calibrate(
     catalog: CatalogOpt = None,
     measurements: Annotated[
         Path | None,
-        typer.Option("--measurements", help="Measurement set; default: the shipped calibration/measurements.yaml."),
+        typer.Option(
+            "--measurements", help="Measurement set; default: the shipped calibration/measurements.yaml."
+        ),
     ] = None,
     fit: Annotated[
         bool, typer.Option("--fit", help="Fit the constants from the measurements and print the fit file.")
@@ -433,7 +435,9 @@ def calibrate(
     tolerance: Annotated[
         float | None,
         typer.Option(
-            "--tolerance", min=0.0, help="Exit 1 when a prediction is off by more than this fraction (e.g. 0.35)."
+            "--tolerance",
+            min=0.0,
+            help="Exit 1 when a prediction is off by more than this fraction (e.g. 0.35).",
         ),
     ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, markdown or json.")] = "table",
@@ -442,19 +446,33 @@ def calibrate(
     """Check the performance model against published measurements: predicted vs published for
     every point, per hardware group, and a leave-one-source-out score; or, with --fit, refit the
     efficiency constants (calibration/fit.yaml)."""
-    from placement.inputs.shipped import digest, load_measurements, measurements_bytes, model_table, shipped_fit
-    from placement.perf.calibration import calibrate as run, fit as refit, option_finder
+    from placement.inputs.shipped import (
+        digest,
+        load_measurements,
+        measurements_bytes,
+        model_table,
+        shipped_fit,
+    )
+    from placement.perf.calibration import calibrate as run
+    from placement.perf.calibration import fit as refit
+    from placement.perf.calibration import option_finder
     from placement.render.calibration_report import render_calibration, render_calibration_json, render_fit
 
     def body() -> int:
         if format not in ("table", "markdown", "json"):
-            raise InputError([Problem("<command line>", None, "--format", "choose one of table, markdown, json")])
+            raise InputError(
+                [Problem("<command line>", None, "--format", "choose one of table, markdown, json")]
+            )
         cat = load_catalog(catalog)
         evidence = load_measurements(measurements)
         sha = digest(measurements_bytes(measurements))
         table = model_table().models
         if fit:
-            _emit(render_fit(refit(evidence, option_finder(cat.options), table, sha)), out, [catalog, measurements])
+            _emit(
+                render_fit(refit(evidence, option_finder(cat.options), table, sha)),
+                out,
+                [catalog, measurements],
+            )
             return 0
         result = run(evidence, cat.options, shipped_fit(), table, sha)
         limit = 0.35 if tolerance is None else tolerance
@@ -462,14 +480,21 @@ def calibrate(
             text = render_calibration_json(result.predictions, result.loso, limit)
         else:
             text = render_calibration(
-                result.predictions, result.loso, shipped_fit(), limit, evidence.gaps, result.skipped,
-                result.stale, markdown=format == "markdown",
+                result.predictions,
+                result.loso,
+                shipped_fit(),
+                limit,
+                evidence.gaps,
+                result.skipped,
+                result.stale,
+                markdown=format == "markdown",
             )
         _emit(text, out, [catalog, measurements])
         outside = [p.measurement.id for p in result.predictions if not p.error <= limit]
         if tolerance is not None and outside:
             typer.echo(
-                f"placement: {len(outside)} measurement(s) outside ±{limit * 100:g}%: {', '.join(outside)}", err=True
+                f"placement: {len(outside)} measurement(s) outside ±{limit * 100:g}%: {', '.join(outside)}",
+                err=True,
             )
             return 1
         return 0

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from placement.inputs.models import (
     TRAINING_BYTES_PER_PARAM,
@@ -40,7 +41,6 @@ from placement.inputs.models import (
     Portfolio,
     Workload,
 )
-
 from placement.perf import training
 from placement.perf.hardware import chip, efficiency, weight_bytes
 from placement.perf.serving import Serving, best_serving, configure
@@ -159,7 +159,7 @@ def _ruled_out(w: Workload, o: Option, reason: str, steps: list[Step]) -> Estima
 
 
 def _runs(
-    w: Workload, o: Option, steps: list[Step], inputs: list[str], measured: bool, **figures: float
+    w: Workload, o: Option, steps: list[Step], inputs: list[str], measured: bool, **figures: Any
 ) -> Estimate:
     """An estimate for a pair that can run: the arithmetic, the catalog inputs used, the figures."""
     return Estimate(
@@ -171,7 +171,7 @@ def _runs(
         steps=tuple(steps),
         inputs=tuple(sorted(set(inputs))),
         measured=measured,
-        **figures,  # type: ignore[arg-type]
+        **figures,
     )
 
 
@@ -235,7 +235,8 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
         Step(
             "memory floor",
             "N_total · 16 B / (chips · HBM GiB · 2^30 · usable)",
-            f"{num(shape.params)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · {num(o.hbm_usable_fraction)})",
+            f"{num(shape.params)} · 16 / ({o.chips} · {num(o.hbm_gib)} · 2^30 · "
+            f"{num(o.hbm_usable_fraction)})",
             floor,
             "instances",
         )
@@ -314,8 +315,8 @@ def _shape_step(shape: Shape) -> Step:
     return Step(
         "model shape",
         f"{kind}{shape.basis}",
-        f"N = {num(shape.params)}, active {num(shape.active)}, layers {shape.layers}, hidden {shape.hidden_size}, "
-        f"KV heads {shape.kv_heads} × head dim {shape.head_dim}",
+        f"N = {num(shape.params)}, active {num(shape.active)}, layers {shape.layers}, "
+        f"hidden {shape.hidden_size}, KV heads {shape.kv_heads} × head dim {shape.head_dim}",
         shape.params,
         "parameters",
     )
@@ -378,8 +379,8 @@ def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int
         Step(
             "tokens/s per instance",
             "replicas · generated / (generated · step / b + prefill)",
-            f"{s.replicas} · {num(req.output_tokens)} / ({num(req.output_tokens)} · {num(s.step_s)} / {s.batch} "
-            f"+ {num(s.prefill_s)})",
+            f"{s.replicas} · {num(req.output_tokens)} / ({num(req.output_tokens)} · {num(s.step_s)} "
+            f"/ {s.batch} + {num(s.prefill_s)})",
             s.tokens_per_s,
             "tokens/s",
         ),
@@ -405,9 +406,7 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         )
     )
     limit = w.max_ms_per_token / 1000 if w.max_ms_per_token is not None else None
-    served = best_serving(
-        shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, limit
-    )
+    served = best_serving(shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, limit)
     measured = w.measured.get(o.id)
     if served == "memory":
         usable = o.instance_hbm_bytes * o.hbm_usable_fraction
@@ -478,7 +477,7 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         instances_needed=needed,
         usd_per_instance_horizon=per_instance,
         compute_usd=total,
-        serving=served if measured is None else None,
+        serving=served if measured is None and not isinstance(served, str) else None,
     )
 
 

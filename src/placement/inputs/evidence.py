@@ -17,8 +17,22 @@ from pydantic import BeforeValidator, Field, model_validator
 from placement.inputs.models import FieldError, Frozen, Name, Source, Text, _finite
 
 Count = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1e12)]
-Hardware = Literal["trn1", "trn2", "trn3", "inf2", "a100-40gb", "a100-80gb", "h100", "h200", "b200", "b300",
-                   "gb200", "l40s", "l4", "a10g"]
+Hardware = Literal[
+    "trn1",
+    "trn2",
+    "trn3",
+    "inf2",
+    "a100-40gb",
+    "a100-80gb",
+    "h100",
+    "h200",
+    "b200",
+    "b300",
+    "gb200",
+    "l40s",
+    "l4",
+    "a10g",
+]
 MeasuredPrecision = Literal["bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 
 
@@ -58,9 +72,13 @@ class Measurement(Frozen):
     def _enough(self) -> Measurement:
         if self.kind == "inference":
             if self.input_tokens is None or self.output_tokens is None:
-                raise FieldError("input_tokens", "an inference measurement needs input_tokens and output_tokens")
+                raise FieldError(
+                    "input_tokens", "an inference measurement needs input_tokens and output_tokens"
+                )
             if self.output_tokens_per_s is None and self.total_tokens_per_s is None and self.tpot_ms is None:
-                raise FieldError("output_tokens_per_s", "give output_tokens_per_s, total_tokens_per_s or tpot_ms")
+                raise FieldError(
+                    "output_tokens_per_s", "give output_tokens_per_s, total_tokens_per_s or tpot_ms"
+                )
         else:
             if self.sequence_length is None:
                 raise FieldError("sequence_length", "a training measurement needs its sequence_length")
@@ -89,7 +107,9 @@ class MeasurementSet(Frozen):
                 raise FieldError(("measurements", index, "id"), f"duplicate measurement id {m.id!r}")
             seen.add(m.id)
             if m.source not in self.sources:
-                raise FieldError(("measurements", index, "source"), f"source key {m.source!r} is not in sources")
+                raise FieldError(
+                    ("measurements", index, "source"), f"source key {m.source!r} is not in sources"
+                )
         return self
 
 
@@ -142,8 +162,12 @@ def serving_status(fit: Fit, group: str) -> str:
     s = fit.groups[group].serving
     if not s.points:
         return f"serving: no public measurement; constants borrowed from {s.borrowed_from} (uncertainty ±50%)"
-    borrowed = f"; {', '.join(c for c in ('bandwidth_efficiency', 'prefill_mfu') if c not in s.fitted)} from " \
-               f"{s.borrowed_from}" if s.borrowed_from else ""
+    borrowed = (
+        f"; {', '.join(c for c in ('bandwidth_efficiency', 'prefill_mfu') if c not in s.fitted)} from "
+        f"{s.borrowed_from}"
+        if s.borrowed_from
+        else ""
+    )
     return f"serving: {len(s.points)} measurements, median error {_pct(s.median_error)}{borrowed}"
 
 

@@ -330,7 +330,9 @@ class Option(Sourced):
     capacity_instances: Annotated[int, Field(ge=0)] = Field(description="Instances obtainable at once.")
     training_mfu: Fraction | None = None
     prefill_mfu: Fraction = Field(description="Share of peak FLOPS reached in prefill and decode compute.")
-    bandwidth_efficiency: Fraction = Field(description="Share of HBM bandwidth reached reading weights and KV.")
+    bandwidth_efficiency: Fraction = Field(
+        description="Share of HBM bandwidth reached reading weights and KV."
+    )
     decode_overhead_ms: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=1000)] = Field(
         description="Fixed cost of one decode step (kernel launches, collectives), ms."
     )

@@ -8,7 +8,14 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-from placement.inputs.evidence import FITTED_FIELDS, Fit, MeasurementSet, fill_from_fit, serving_status, training_status
+from placement.inputs.evidence import (
+    FITTED_FIELDS,
+    Fit,
+    MeasurementSet,
+    fill_from_fit,
+    serving_status,
+    training_status,
+)
 from placement.inputs.loading import Document, _validate, parse_yaml, read_yaml
 from placement.inputs.models import Catalog, ModelTable
 
@@ -61,7 +68,9 @@ def complete(doc: Document, fit: Fit | None = None) -> Catalog:
     """Validate a catalog document after filling its options' efficiency fields from the fit, and
     attach the architecture table and each option's calibration status."""
     fit = fit or shipped_fit()
-    data = fill_from_fit(doc.data, fit, "calibration/fit.yaml (placement calibrate --fit on calibration/measurements.yaml)")
+    data = fill_from_fit(
+        doc.data, fit, "calibration/fit.yaml (placement calibrate --fit on calibration/measurements.yaml)"
+    )
     catalog = _validate(Document(doc.path, data, doc.lines), Catalog)
     given = {o.get("id"): o for o in doc.data.get("options", []) if isinstance(o, dict)}
     status: dict[str, str] = {}
@@ -69,7 +78,9 @@ def complete(doc: Document, fit: Fit | None = None) -> Catalog:
         group = fit.group_of(option.hardware) if option.hardware else None
         own = [f for f in FITTED_FIELDS if f in given.get(option.id, {})]
         if group is None:
-            status[option.id] = "efficiency constants set in the catalog, not fitted to published measurements"
+            status[option.id] = (
+                "efficiency constants set in the catalog, not fitted to published measurements"
+            )
             continue
         text = f"{group}: {serving_status(fit, group)}"
         if "training" in option.kinds:

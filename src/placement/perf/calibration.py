@@ -23,6 +23,7 @@ import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from placement.inputs.evidence import (
     Fit,
@@ -32,9 +33,9 @@ from placement.inputs.evidence import (
     ServingFit,
     TrainingFit,
 )
-from placement.inputs.models import Architecture, ModelSize, Option
+from placement.inputs.models import Architecture, ModelSize, Option, Request
 from placement.perf import training
-from placement.perf.serving import Chip, Efficiency, Request, configure, best_serving
+from placement.perf.serving import Chip, Efficiency, best_serving, configure
 from placement.perf.shapes import Shape, from_architecture, resolve
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -59,7 +60,9 @@ SATURATED_BATCH = 256  # vLLM's default max_num_seqs: what a saturated run with 
 WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
 KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 2.0, "fp4": 1.0, "int4": 2.0}
 FP8_COMPUTE = {"fp8", "fp4"}
-START = Efficiency(bandwidth_efficiency=0.5, decode_overhead_s=0.002, prefill_mfu=0.4, max_batch=SATURATED_BATCH)
+START = Efficiency(
+    bandwidth_efficiency=0.5, decode_overhead_s=0.002, prefill_mfu=0.4, max_batch=SATURATED_BATCH
+)
 # Priors (weak; see _prior): memory-bound kernels reach roughly 70% of peak HBM bandwidth, dense
 # matmuls about half of peak FLOPS, a decode step costs a few milliseconds of launches and scheduling,
 # and one all-reduce of a decode step's activations some tens of microseconds on a fast fabric.
@@ -125,7 +128,7 @@ def predict(
         detail = f"{m.chips} chips, seq {m.sequence_length}, mfu {training_mfu:.3f}"
         return Prediction(m, group, "training tokens/s", m.training_tokens_per_s, tps, detail)
     assert m.input_tokens is not None and m.output_tokens is not None
-    request = Request(m.input_tokens, m.output_tokens)
+    request = Request(input_tokens=m.input_tokens, output_tokens=m.output_tokens)
     wbytes, kv = WEIGHT_BYTES[m.precision], KV_BYTES[m.precision]
     tp = max(1, m.chips // (m.replicas or 1))
     served = configure(shape, chip, eff, request, wbytes, kv, tp, batch=m.batch)
@@ -170,7 +173,9 @@ def _prior(eff: Efficiency) -> float:
     )
 
 
-def _loss(points: Sequence[Measurement], eff: Efficiency, option_for: OptionFor, table: Mapping[str, Architecture]) -> float:
+def _loss(
+    points: Sequence[Measurement], eff: Efficiency, option_for: OptionFor, table: Mapping[str, Architecture]
+) -> float:
     total = _prior(eff)
     for m in points:
         p = predict(m, option_for(m), eff, 0.3, table)
@@ -179,11 +184,18 @@ def _loss(points: Sequence[Measurement], eff: Efficiency, option_for: OptionFor,
 
 
 def _descend(
-    points: Sequence[Measurement], start: Efficiency, free: tuple[str, ...], option_for: OptionFor,
+    points: Sequence[Measurement],
+    start: Efficiency,
+    free: tuple[str, ...],
+    option_for: OptionFor,
     table: Mapping[str, Architecture],
 ) -> Efficiency:
-    grids = {"bandwidth_efficiency": GRID_EFF, "prefill_mfu": GRID_MFU, "decode_overhead_s": GRID_T0,
-             "collective_s": GRID_COLL}
+    grids = {
+        "bandwidth_efficiency": GRID_EFF,
+        "prefill_mfu": GRID_MFU,
+        "decode_overhead_s": GRID_T0,
+        "collective_s": GRID_COLL,
+    }
     eff = start
     best = _loss(points, eff, option_for, table)
     for _ in range(8):
@@ -191,17 +203,22 @@ def _descend(
         for name in free:
             grid = grids[name]
             coarse = range(0, len(grid), 5)
-            scores = {i: _loss(points, replace(eff, **{name: grid[i]}), option_for, table) for i in coarse}
+            scores = {i: _loss(points, _with(eff, name, grid[i]), option_for, table) for i in coarse}
             centre = min(scores, key=lambda i: (scores[i], i))
             for i in range(max(0, centre - 5), min(len(grid), centre + 6)):
                 if i not in scores:
-                    scores[i] = _loss(points, replace(eff, **{name: grid[i]}), option_for, table)
+                    scores[i] = _loss(points, _with(eff, name, grid[i]), option_for, table)
             pick = min(scores, key=lambda i: (scores[i], i))
             if scores[pick] < best - 1e-12:
-                best, eff = scores[pick], replace(eff, **{name: grid[pick]})
+                best, eff = scores[pick], _with(eff, name, grid[pick])
         if best >= before - 1e-12:
             break
     return eff
+
+
+def _with(eff: Efficiency, name: str, value: float) -> Efficiency:
+    changes: dict[str, Any] = {name: value}
+    return replace(eff, **changes)
 
 
 def _max_batch(points: Sequence[Measurement], parent: FitGroup | None) -> tuple[int, str]:
@@ -223,7 +240,13 @@ def _summary(predictions: Sequence[Prediction]) -> tuple[float | None, float | N
     if not predictions:
         return None, None
     errors = sorted(p.error for p in predictions)
-    worst = max(predictions, key=lambda p: (abs(math.log(p.ratio)) if p.ratio > 0 and math.isfinite(p.ratio) else math.inf, p.measurement.id))
+    worst = max(
+        predictions,
+        key=lambda p: (
+            abs(math.log(p.ratio)) if p.ratio > 0 and math.isfinite(p.ratio) else math.inf,
+            p.measurement.id,
+        ),
+    )
     return round(statistics.median(errors), 4), round(worst.ratio, 4) if math.isfinite(worst.ratio) else None
 
 
@@ -241,19 +264,32 @@ def fit(
     groups: dict[str, FitGroup] = {}
     for name in order:
         members = GROUPS[name]
-        serve_pts = sorted((m for m in usable if m.kind == "inference" and m.hardware in members), key=lambda m: m.id)
-        train_pts = sorted((m for m in usable if m.kind == "training" and m.hardware in members), key=lambda m: m.id)
+        serve_pts = sorted(
+            (m for m in usable if m.kind == "inference" and m.hardware in members), key=lambda m: m.id
+        )
+        train_pts = sorted(
+            (m for m in usable if m.kind == "training" and m.hardware in members), key=lambda m: m.id
+        )
         parent = groups.get(PARENT.get(name, ""))
         base = START if parent is None else _eff(parent.serving)
         if len(serve_pts) >= MIN_POINTS or (parent is None and serve_pts):
-            free: tuple[str, ...] = ("bandwidth_efficiency", "decode_overhead_s", "prefill_mfu", "collective_s")
+            free: tuple[str, ...] = (
+                "bandwidth_efficiency",
+                "decode_overhead_s",
+                "prefill_mfu",
+                "collective_s",
+            )
             borrowed = None
         elif serve_pts:
             free, borrowed = ("decode_overhead_s",), PARENT[name]
         else:
             free, borrowed = (), PARENT.get(name)
         batch, why = _max_batch(serve_pts, parent)
-        eff = _descend(serve_pts, replace(base, max_batch=batch), free, option_for, table) if free else replace(base, max_batch=batch)
+        eff = (
+            _descend(serve_pts, replace(base, max_batch=batch), free, option_for, table)
+            if free
+            else replace(base, max_batch=batch)
+        )
         if train_pts:
             implied = [_implied_mfu(m, option_for(m), table) for m in train_pts]
             mfu = math.exp(sum(math.log(x) for x in implied) / len(implied))
@@ -265,7 +301,12 @@ def fit(
         train_pred = [predict(m, option_for(m), eff, mfu, table) for m in train_pts]
         s_med, s_worst = _summary(serve_pred)
         t_med, t_worst = _summary(train_pred)
-        fitted = tuple(sorted({"decode_overhead_s": "decode_overhead_ms", "collective_s": "collective_us"}.get(f, f) for f in free))
+        fitted = tuple(
+            sorted(
+                {"decode_overhead_s": "decode_overhead_ms", "collective_s": "collective_us"}.get(f, f)
+                for f in free
+            )
+        )
         groups[name] = FitGroup(
             hardware=members,  # type: ignore[arg-type]
             serving=ServingFit(
@@ -327,7 +368,9 @@ def _implied_mfu(m: Measurement, option: Option, table: Mapping[str, Architectur
     return m.training_tokens_per_s * training.flops_per_token(shape, m.sequence_length) / (m.chips * peak)
 
 
-def predict_all(evidence: MeasurementSet, fitted: Fit, option_for: OptionFor, table: Mapping[str, Architecture]) -> list[Prediction]:
+def predict_all(
+    evidence: MeasurementSet, fitted: Fit, option_for: OptionFor, table: Mapping[str, Architecture]
+) -> list[Prediction]:
     out = []
     for m in evidence.measurements:
         if not _has_option(m, option_for):
@@ -379,12 +422,14 @@ class Calibration:
 
 
 def calibrate(
-    evidence: MeasurementSet, options: Sequence[Option], in_use: Fit, table: Mapping[str, Architecture], digest: str
+    evidence: MeasurementSet,
+    options: Sequence[Option],
+    in_use: Fit,
+    table: Mapping[str, Architecture],
+    digest: str,
 ) -> Calibration:
     find = option_finder(options)
-    skipped = tuple(
-        f"{m.id}: {m.hardware}" for m in evidence.measurements if not _has_option(m, find)
-    )
+    skipped = tuple(f"{m.id}: {m.hardware}" for m in evidence.measurements if not _has_option(m, find))
     return Calibration(
         predictions=tuple(predict_all(evidence, in_use, find, table)),
         loso=tuple(leave_one_source_out(evidence, find, table, digest)),

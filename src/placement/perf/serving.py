@@ -14,7 +14,8 @@ kv = KV bytes per token, ctx = prompt + generated tokens):
     t_comp           b · (2 · N_active + 4 · layers · hidden · ctx_mean) / (tp · peak · prefill_mfu)
     overhead         decode_overhead + 2 · layers · collective   (two all-reduces per layer when tp > 1)
     step time        t_step = overhead + max(t_mem, t_comp)        (= latency per token)
-    prefill          t_pre = (2 · N_active · prompt + 2 · layers · hidden · prompt²) / (tp · peak · prefill_mfu)
+    prefill          t_pre = (2 · N_active · prompt + 2 · layers · hidden · prompt²)
+                             / (tp · peak · prefill_mfu)
     per replica      one request holds the replica for generated · t_step / b + t_pre seconds
     tokens/s         replicas · generated / (generated · t_step / b + t_pre)     (generated tokens)
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from placement.inputs.models import Request
 from placement.perf.shapes import Shape
 
 EPS = 1e-9
@@ -55,12 +57,6 @@ class Efficiency:
     prefill_mfu: float
     max_batch: int
     collective_s: float = 0.0  # latency of one all-reduce across a tensor-parallel group
-
-
-@dataclass(frozen=True)
-class Request:
-    input_tokens: float
-    output_tokens: float
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,9 @@ def configure(
     if batch is not None:
         b, limit = batch, "given"
     else:
-        b, limit = (kv_limit, "KV cache") if kv_limit < eff.max_batch else (eff.max_batch, "max_batch evidence")
+        b, limit = (
+            (kv_limit, "KV cache") if kv_limit < eff.max_batch else (eff.max_batch, "max_batch evidence")
+        )
         if max_latency_s is not None:
             if step_time(shape, chip, eff, request, tp, 1, wbytes, kv)[3] > max_latency_s + EPS:
                 return "latency"
@@ -168,7 +166,9 @@ def configure(
     t_pre = prefill_time(shape, chip, eff, request, tp)
     out = request.output_tokens
     tps = replicas * out / (out * t_step / b + t_pre)
-    return Serving(tp, replicas, b, limit, kv_limit, weight_bytes, per_sequence, moved, t_mem, t_comp, t_step, t_pre, tps)
+    return Serving(
+        tp, replicas, b, limit, kv_limit, weight_bytes, per_sequence, moved, t_mem, t_comp, t_step, t_pre, tps
+    )
 
 
 def best_serving(

@@ -38,7 +38,9 @@ class Shape:
         return 2 * self.layers * self.kv_heads * self.head_dim * kv_bytes
 
 
-def from_architecture(name: str, a: Architecture, params: float | None = None, active: float | None = None) -> Shape:
+def from_architecture(
+    name: str, a: Architecture, params: float | None = None, active: float | None = None
+) -> Shape:
     latent = (a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)
     return Shape(
         params=params if params is not None else a.params_b * 1e9,

@@ -23,5 +23,7 @@ def attention_flops_per_token(shape: Shape, sequence_length: float) -> float:
     return 12 * shape.layers * shape.hidden_size * sequence_length
 
 
-def tokens_per_second(shape: Shape, sequence_length: float, chips: int, peak_flops: float, mfu: float) -> float:
+def tokens_per_second(
+    shape: Shape, sequence_length: float, chips: int, peak_flops: float, mfu: float
+) -> float:
     return chips * peak_flops * mfu / flops_per_token(shape, sequence_length)

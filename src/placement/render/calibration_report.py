@@ -80,22 +80,33 @@ def render_calibration(
     fmt = "github" if markdown else "simple"
     out: list[str] = []
     head = "## " if markdown else ""
-    out.append(f"{head}Calibration: the performance model against {len(predictions)} published measurements\n")
+    out.append(
+        f"{head}Calibration: the performance model against {len(predictions)} published measurements\n"
+    )
     if stale:
         out.append(
-            "WARNING: the fit file was made from a different measurements file; run `placement calibrate --fit`.\n"
+            "WARNING: the fit file was made from a different measurements file; "
+            "run `placement calibrate --fit`.\n"
         )
     inside, total, geo = score(predictions, tolerance)
     l_in, l_total, l_geo = score(loso, 0.5)
     out.append(
-        f"In-sample: {inside} of {total} within ±{tolerance * 100:.0f}%, geometric-mean error {geo * 100:.1f}%. "
+        f"In-sample: {inside} of {total} within ±{tolerance * 100:.0f}%, "
+        f"geometric-mean error {geo * 100:.1f}%. "
         f"Leave-one-source-out: {l_in} of {l_total} within ±50%, geometric-mean error {l_geo * 100:.1f}%.\n"
     )
     out.append(f"{head}Per hardware group\n")
     out.append(
         tabulate(
             summary_rows(predictions, tolerance),
-            headers=["group", "kind", "points", "median error", "worst ratio", f"within ±{tolerance * 100:.0f}%"],
+            headers=[
+                "group",
+                "kind",
+                "points",
+                "median error",
+                "worst ratio",
+                f"within ±{tolerance * 100:.0f}%",
+            ],
             tablefmt=fmt,
         )
     )
@@ -118,7 +129,16 @@ def render_calibration(
     out.append(
         tabulate(
             rows,
-            headers=["group", "hardware", "bw eff", "overhead ms", "prefill mfu", "max batch", "train mfu", "basis"],
+            headers=[
+                "group",
+                "hardware",
+                "bw eff",
+                "overhead ms",
+                "prefill mfu",
+                "max batch",
+                "train mfu",
+                "basis",
+            ],
             tablefmt=fmt,
         )
     )
@@ -146,8 +166,19 @@ def render_calibration(
     out.append(
         tabulate(
             rows,
-            headers=["id", "source", "hardware", "model", "conditions", "metric", "published", "predicted",
-                     "ratio", "LOSO ratio", "model's configuration"],
+            headers=[
+                "id",
+                "source",
+                "hardware",
+                "model",
+                "conditions",
+                "metric",
+                "published",
+                "predicted",
+                "ratio",
+                "LOSO ratio",
+                "model's configuration",
+            ],
             tablefmt=fmt,
             disable_numparse=True,
         )
@@ -161,7 +192,9 @@ def render_calibration(
     return "\n".join(out) + "\n"
 
 
-def _basis(serve: int, fitted: Sequence[str], borrowed: str | None, train: int, t_borrowed: str | None) -> str:
+def _basis(
+    serve: int, fitted: Sequence[str], borrowed: str | None, train: int, t_borrowed: str | None
+) -> str:
     parts = []
     if serve and not borrowed:
         parts.append(f"serving fitted on {serve}")
@@ -173,7 +206,9 @@ def _basis(serve: int, fitted: Sequence[str], borrowed: str | None, train: int, 
     return "; ".join(parts)
 
 
-def calibration_dict(predictions: Sequence[Prediction], loso: Sequence[Prediction], tolerance: float) -> dict[str, Any]:
+def calibration_dict(
+    predictions: Sequence[Prediction], loso: Sequence[Prediction], tolerance: float
+) -> dict[str, Any]:
     loso_by_id = {p.measurement.id: p for p in loso}
 
     def num(x: float) -> float | None:
@@ -196,7 +231,9 @@ def calibration_dict(predictions: Sequence[Prediction], loso: Sequence[Predictio
                 "published": p.measured,
                 "predicted": num(p.predicted),
                 "ratio": num(p.ratio),
-                "loso_ratio": num(loso_by_id[p.measurement.id].ratio) if p.measurement.id in loso_by_id else None,
+                "loso_ratio": num(loso_by_id[p.measurement.id].ratio)
+                if p.measurement.id in loso_by_id
+                else None,
                 "configuration": p.detail,
             }
             for p in predictions
@@ -204,14 +241,17 @@ def calibration_dict(predictions: Sequence[Prediction], loso: Sequence[Predictio
     }
 
 
-def render_calibration_json(predictions: Sequence[Prediction], loso: Sequence[Prediction], tolerance: float) -> str:
+def render_calibration_json(
+    predictions: Sequence[Prediction], loso: Sequence[Prediction], tolerance: float
+) -> str:
     return json.dumps(calibration_dict(predictions, loso, tolerance), indent=2) + "\n"
 
 
 def render_fit(fit: Fit) -> str:
     """The fit file: JSON, which is also YAML, so the loader reads it like every other input."""
     header = (
-        "# Generated by `placement calibrate --fit` from calibration/measurements.yaml: do not edit by hand.\n"
+        "# Generated by `placement calibrate --fit` from calibration/measurements.yaml;\n"
+        "# do not edit by hand.\n"
         "# Each group's constants, the measurements they were fitted on, and the residuals.\n"
     )
     return header + json.dumps(fit.model_dump(mode="json"), indent=2) + "\n"

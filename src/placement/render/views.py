@@ -83,8 +83,8 @@ def workload_assumptions(workload: Workload) -> list[str]:
     if workload.kind == "inference" and workload.request is None:
         r = workload.request_shape
         out.append(
-            f"request shape not given: {r.input_tokens:g} prompt and {r.output_tokens:g} generated tokens per "
-            "request (the default); tokens_per_month counts generated tokens"
+            f"request shape not given: {r.input_tokens:g} prompt and {r.output_tokens:g} generated "
+            "tokens per request (the default); tokens_per_month counts generated tokens"
         )
     if workload.kind == "training" and workload.sequence_length is None:
         out.append(f"sequence_length not given: {workload.context} tokens (the default)")
