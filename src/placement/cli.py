@@ -167,10 +167,12 @@ def explain(
     workload: Annotated[str, typer.Argument(help="Workload name.", show_default=False)],
     option: Annotated[str, typer.Argument(help="Option id, e.g. trn2.48xlarge.", show_default=False)],
     catalog: CatalogOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Show the arithmetic behind one workload's cost on one option, with sources."""
     from placement.engine.costing import estimate
-    from placement.render.views import render_explain
+    from placement.render.report import json_text
+    from placement.render.views import explain_dict, render_explain
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
@@ -198,9 +200,15 @@ def explain(
                     )
                 ]
             )
+        if format not in ("table", "json"):
+            raise InputError([Problem("<command line>", None, "--format", "choose one of table, json")])
         w = portfolio.workloads[names.index(workload)]
         o = cat.option(option)
-        sys.stdout.write(render_explain(portfolio, cat, w, o, estimate(portfolio, w, o, cat)))
+        est = estimate(portfolio, w, o, cat)
+        if format == "json":
+            sys.stdout.write(json_text(explain_dict(cat, w, o, est)))
+        else:
+            sys.stdout.write(render_explain(portfolio, cat, w, o, est))
         return 0
 
     _run(body)

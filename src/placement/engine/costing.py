@@ -328,7 +328,7 @@ def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int
     return [
         Step(
             "replica",
-            "smallest group holding weights + KV of its batch with the most tokens/s per instance",
+            "tensor-parallel group with the most tokens/s per instance (weights + KV of its batch fit)",
             f"tp {s.tp} chips, {s.replicas} per instance; weights {num(s.weight_bytes / 2**30)} GiB, "
             f"KV per sequence {num(s.kv_bytes_per_sequence / 2**30)} GiB",
             s.tp,

@@ -143,6 +143,8 @@ class Plan:
     measured: tuple[tuple[str, str], ...]  # (workload, option) pairs priced from measurements
     sources: tuple[tuple[str, Source], ...]
     reservations: tuple[Reservation, ...] = ()
+    calibration: tuple[tuple[str, str], ...] = ()  # (option used, how well its figures are calibrated)
+    defaults: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (default assumed, workloads relying on it)
 
     @property
     def total_usd(self) -> float:

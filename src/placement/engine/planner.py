@@ -180,7 +180,21 @@ def assemble(
         ),
         sources=_sources_cited(catalog, results, migrations, ests),
         reservations=reservations(portfolio, catalog, [p for r in results for p in r.placements], ests),
+        calibration=tuple(
+            (o.id, catalog.calibration[o.id])
+            for o in catalog.options
+            if o.id in {p.option for r in results for p in r.placements} and o.id in catalog.calibration
+        ),
+        defaults=_defaults(portfolio),
     )
+
+
+def _defaults(portfolio: Portfolio) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    relying: dict[str, list[str]] = {}
+    for w in portfolio.workloads:
+        for text in w.defaults_used():
+            relying.setdefault(text, []).append(w.name)
+    return tuple((text, tuple(names)) for text, names in relying.items())
 
 
 def _basis(catalog: Catalog, est: Estimate) -> str:

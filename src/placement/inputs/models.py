@@ -211,6 +211,21 @@ class Workload(Frozen):
     def peak_factor(self) -> float:
         return self.peak_to_average or 1.0
 
+    def defaults_used(self) -> list[str]:
+        """The documented defaults this workload relies on, in words (explain and every plan show them)."""
+        out = []
+        if self.kind == "inference" and self.request is None:
+            r = DEFAULT_REQUEST
+            out.append(
+                f"request shape not given: {r.input_tokens:g} prompt and {r.output_tokens:g} generated "
+                "tokens per request (the default); tokens_per_month counts generated tokens"
+            )
+        if self.kind == "training" and self.sequence_length is None:
+            out.append(f"sequence_length not given: {DEFAULT_SEQUENCE_LENGTH} tokens (the default)")
+        if self.model.name is None and self.model.layers is None:
+            out.append("model shape not given: taken from the nearest published architecture (an estimate)")
+        return out
+
     @property
     def request_shape(self) -> Request:
         return self.request or DEFAULT_REQUEST

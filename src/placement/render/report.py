@@ -195,7 +195,16 @@ def _assumption_lines(plan: Plan) -> list[str]:
             f"Policy: no family above {pct(plan.max_family_share)} of the spend its traffic "
             "uses (before rounding to whole instances: 'share of used spend')."
         )
+    for text, names in plan.defaults:
+        lines.append(f"{text[0].upper()}{text[1:]}: {', '.join(names)}.")
     return lines
+
+
+CALIBRATION_HEADERS = ["option", "how well its performance figures are calibrated"]
+
+
+def calibration_rows(plan: Plan) -> list[list[str]]:
+    return [[option, text] for option, text in plan.calibration]
 
 
 def _heading(plan: Plan) -> str:
@@ -234,6 +243,9 @@ def render_markdown(plan: Plan) -> str:
             ),
             "",
         ]
+    if plan.calibration:
+        out += ["## Calibration of the options used", ""]
+        out += [tabulate(calibration_rows(plan), headers=CALIBRATION_HEADERS, tablefmt="github"), ""]
     out += ["## Assumptions", ""] + [f"- {line}" for line in _assumption_lines(plan)]
     out += [f"- {line}" for line in _solver_lines(plan)] + [""]
     if plan.estimates:
@@ -274,6 +286,8 @@ def render_table(plan: Plan) -> str:
     )
     if plan.reservations:
         out += block("Reserved capacity", _reservation_rows(plan), RESERVATION_HEADERS)
+    if plan.calibration:
+        out += block("Calibration of the options used", calibration_rows(plan), CALIBRATION_HEADERS)
     out += ["Assumptions"] + [f"  - {line}" for line in _assumption_lines(plan) + _solver_lines(plan)]
     out += [""]
     if plan.estimates:
@@ -398,6 +412,8 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             {"subject": e.subject, "field": e.field, "reasoning": e.reasoning} for e in plan.estimates
         ],
         "measured": [{"workload": w, "option": o} for w, o in plan.measured],
+        "calibration": [{"option": o, "status": text} for o, text in plan.calibration],
+        "defaults": [{"assumption": text, "workloads": list(names)} for text, names in plan.defaults],
         "sources": [
             {"key": k, "title": s.title, "address": s.address, "date_read": s.date_read}
             for k, s in plan.sources

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tabulate import tabulate
 
 from placement.engine.costing import Estimate, num, port_weeks
+from placement.engine.plan import SCHEMA_VERSION
 from placement.engine.optimizer import codebases
 from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
 
@@ -77,22 +80,6 @@ def model_label(workload: Workload) -> str:
     return f"{m.params_b:g}B params{moe}"
 
 
-def workload_assumptions(workload: Workload) -> list[str]:
-    """The defaults a workload relies on, in words (shown by explain and in every plan)."""
-    out = []
-    if workload.kind == "inference" and workload.request is None:
-        r = workload.request_shape
-        out.append(
-            f"request shape not given: {r.input_tokens:g} prompt and {r.output_tokens:g} generated "
-            "tokens per request (the default); tokens_per_month counts generated tokens"
-        )
-    if workload.kind == "training" and workload.sequence_length is None:
-        out.append(f"sequence_length not given: {workload.context} tokens (the default)")
-    if workload.model.name is None and workload.model.layers is None:
-        out.append("model shape not given: taken from the nearest published architecture (an estimate)")
-    return out
-
-
 def _provenance(record: Sourced, field: str) -> str:
     parts = []
     if field in record.sources:
@@ -113,7 +100,7 @@ def render_explain(
         f"({option.accelerator}, {option.family})",
         "",
     ]
-    out += [f"Assumption: {a}" for a in workload_assumptions(workload)]
+    out += [f"Assumption: {a}" for a in workload.defaults_used()]
     if option.id in catalog.calibration:
         out.append(f"Calibration of {option.id}: {catalog.calibration[option.id]}")
     if len(out) > 2:
@@ -175,3 +162,54 @@ def render_explain(
             for k in cited
         ]
     return "\n".join(out) + "\n"
+
+
+def explain_dict(catalog: Catalog, workload: Workload, option: Option, est: Estimate) -> dict[str, Any]:
+    """`placement explain --format json`: the same steps as data (README "explain JSON")."""
+    s = est.serving
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "workload": workload.name,
+        "kind": workload.kind,
+        "option": option.id,
+        "family": option.family,
+        "runs": est.ok,
+        "reason": est.reason or None,
+        "measured": est.measured,
+        "assumptions": workload.defaults_used(),
+        "calibration": catalog.calibration.get(option.id),
+        "steps": [
+            {
+                "what": st.what,
+                "formula": st.formula,
+                "arithmetic": st.arithmetic,
+                "value": st.value,
+                "unit": st.unit,
+            }
+            for st in est.steps
+        ],
+        "compute_usd": round(est.compute_usd, 2) if est.ok else None,
+    }
+    if workload.kind == "inference":
+        data["serving"] = (
+            {
+                "tp": s.tp,
+                "replicas": s.replicas,
+                "batch": s.batch,
+                "batch_limited_by": s.batch_limit,
+                "kv_cache_batch_limit": s.kv_batch_limit,
+                "step_ms": s.step_s * 1000,
+                "prefill_ms_per_request": s.prefill_s * 1000,
+                "latency_ms_per_token": s.latency_ms,
+                "tokens_per_second_per_instance": s.tokens_per_s,
+            }
+            if s is not None
+            else None
+        )
+        data["tokens_per_second_per_instance"] = est.tokens_per_second_per_instance if est.ok else None
+        data["peak_tokens_per_second"] = est.peak_tokens_per_second if est.ok else None
+        data["instances"] = est.instances if est.ok else None
+    else:
+        data["instance_hours_per_run"] = est.instance_hours_per_run if est.ok else None
+        data["instances_at_once"] = est.instances_at_once if est.ok else None
+    return data
