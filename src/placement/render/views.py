@@ -7,8 +7,8 @@ from typing import Any
 from tabulate import tabulate
 
 from placement.engine.costing import Estimate, num, port_weeks
-from placement.engine.plan import SCHEMA_VERSION
 from placement.engine.optimizer import codebases
+from placement.engine.plan import SCHEMA_VERSION
 from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
 
 
