@@ -76,15 +76,29 @@ def test_price_of_portability_is_the_difference_of_two_plans() -> None:
 
 
 def test_vendor_claim_arithmetic_by_hand() -> None:
-    # Trn2: 6·70e9·1e12 / (16 · 667e12 · 0.28 · 3600) = 39,044.4 h · $35.76 = $1,396,229
-    # H100: 6·70e9·1e12 / (8 · 989e12 · 0.40 · 3600) = 36,863.5 h · $55.04 = $2,028,968
-    claims = vendor_claims(load_catalog(None))
-    trn2 = claims[0]
-    assert trn2.implied_advantage == pytest.approx(
-        1 - (4.2e23 / (16 * 667e12 * 0.28 * 3600) * 35.76) / (4.2e23 / (8 * 989e12 * 0.40 * 3600) * 55.04)
+    # Llama 3.1 70B (80 layers, hidden 8192) at sequence 8,192: FLOPs per token
+    # = 6 · 70.55e9 + 12 · 80 · 8192 · 8192 = 4.233e11 + 6.442e10 = 4.877e11; × 1e12 tokens.
+    # Trn2: FLOPs / (16 · 667e12 · mfu_trn2 · 3600) h · $35.76; H100: FLOPs / (8 · 989e12 · mfu_h100 · 3600) h · $55.04
+    catalog = load_catalog(None)
+    trn2, p5 = catalog.option("trn2.48xlarge"), catalog.option("p5.48xlarge")
+    arch = catalog.models["llama-3.1-70b"]
+    flops = (6 * arch.params_b * 1e9 + 12 * arch.layers * arch.hidden_size * 8192) * 1e12
+    assert trn2.training_mfu is not None and p5.training_mfu is not None
+    ours = flops / (16 * 667e12 * trn2.training_mfu * 3600) * trn2.usd_per_hour
+    theirs = flops / (8 * 989e12 * p5.training_mfu * 3600) * p5.usd_per_hour
+    claims = vendor_claims(catalog)
+    assert claims[0].implied_advantage == pytest.approx(1 - ours / theirs)
+    advantage = 1 - ours / theirs
+    expected = (
+        "agrees"
+        if abs(advantage - 0.30) <= 0.1
+        else "catalog more favourable than the claim"
+        if advantage > 0.30
+        else "catalog less favourable than the claim"
     )
-    assert trn2.verdict == "agrees"
-    assert claims[3].verdict == "disagrees"  # Inferentia per-token cost, with the catalog's efficiencies
+    assert claims[0].verdict == expected
+    assert claims[3].verdict == "disagrees"  # Inferentia per-token cost, with the calibrated efficiencies
+    assert claims[3].previous_verdict is None  # the same verdict as before the calibration
 
 
 def test_sensitivity_cli(update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,6 +63,20 @@ class ClaimCheck:
     ours: str
     implied_advantage: float | None  # fraction: 0.3 = 30% cheaper for the same work
     verdict: str
+    previous_verdict: str | None = None  # under placement 0.1's uncalibrated model, when it differs
+
+
+# The verdicts placement 0.1 gave with its uncalibrated serving model (hand-set batch 32 and one
+# bandwidth efficiency for every option; tests/golden/memo-enterprise.md before the calibration).
+# A memo says so plainly where the calibrated model changes one.
+PREVIOUS_VERDICTS = {
+    "Trn2: ~30% better price-performance than H100 for transformer training": "agrees",
+    "Trn3 matches or exceeds H200 for LLM training, keeping Trn2's cost advantage": (
+        "catalog less favourable than the claim"
+    ),
+    "(same claim, FP8 training)": "catalog more favourable than the claim",
+    "Inferentia: lower per-token cost than A100/H100 inference": "disagrees",
+}
 
 
 @dataclass(frozen=True)
@@ -214,22 +228,23 @@ def price_of_portability(
 
 _REFERENCE_TRAINING = Workload.model_validate(
     {
-        "name": "reference: 70B, 1T tokens",
+        "name": "reference: Llama 3.1 70B, 1T tokens",
         "kind": "training",
         "framework": "pytorch",
-        "model": {"params_b": 70},
+        "model": {"name": "llama-3.1-70b"},
         "tokens": 1e12,
+        "sequence_length": 8192,
     }
 )
 
 
-def _reference_inference(params_b: float) -> Workload:
+def _reference_inference(model: str) -> Workload:
     return Workload.model_validate(
         {
-            "name": f"reference: {params_b:g}B serving",
+            "name": f"reference: {model} serving",
             "kind": "inference",
             "framework": "pytorch",
-            "model": {"params_b": params_b},
+            "model": {"name": model},
             "tokens_per_month": 1e12,
         }
     )
@@ -256,6 +271,7 @@ def _claim(
         return ClaimCheck(claim, source, "not computable with this catalog", None, "cannot check")
     advantage = 1 - ours / theirs
     detail = f"{ours_label}: ${ours:,.0f} vs ${theirs:,.0f}"
+    previous = PREVIOUS_VERDICTS.get(claim)
     if claimed is None:
         verdict = "agrees" if advantage > 0 else "disagrees"
     else:
@@ -268,12 +284,12 @@ def _claim(
                 else "catalog less favourable than the claim"
             )
         )
-    return ClaimCheck(claim, source, detail, advantage, verdict)
+    return ClaimCheck(claim, source, detail, advantage, verdict, previous if previous != verdict else None)
 
 
 def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
     train = _REFERENCE_TRAINING
-    serve = _reference_inference(8)
+    serve = _reference_inference("llama-3.1-8b")
     gpu_serving = [
         o.id for o in catalog.options if o.family == "gpu" and o.accelerator.startswith(("A100", "H100"))
     ]
@@ -287,7 +303,7 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "Trn2: ~30% better price-performance than H100 for transformer training",
             "seed-000",
-            "70B × 1T tokens, BF16, trn2.48xlarge vs p5.48xlarge",
+            "Llama 3.1 70B × 1T tokens at 8k, BF16, trn2.48xlarge vs p5.48xlarge",
             _cost(train, "trn2.48xlarge", catalog),
             _cost(train, "p5.48xlarge", catalog),
             0.30,
@@ -295,7 +311,7 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "Trn3 matches or exceeds H200 for LLM training, keeping Trn2's cost advantage",
             "seed-000",
-            "70B × 1T tokens, BF16, Trn3 UltraServer vs p5en.48xlarge",
+            "Llama 3.1 70B × 1T tokens at 8k, BF16, Trn3 UltraServer vs p5en.48xlarge",
             _cost(train, "trn3-ultraserver-gen1", catalog),
             _cost(train, "p5en.48xlarge", catalog),
             0.30,
@@ -303,7 +319,7 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "(same claim, FP8 training)",
             "seed-000",
-            "70B × 1T tokens, FP8, Trn3 UltraServer vs p5en.48xlarge",
+            "Llama 3.1 70B × 1T tokens at 8k, FP8, Trn3 UltraServer vs p5en.48xlarge",
             _cost(train, "trn3-ultraserver-gen1", catalog, "fp8"),
             _cost(train, "p5en.48xlarge", catalog, "fp8"),
             0.30,
@@ -311,7 +327,7 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "Inferentia: lower per-token cost than A100/H100 inference",
             "seed-000",
-            "8B BF16 at 1T tokens/month, cheapest Inf2 vs cheapest A100/H100 option",
+            "Llama 3.1 8B BF16, 1T generated tokens/month (1,024 in / 256 out), cheapest Inf2 vs cheapest A100/H100",
             min(inf_costs) if inf_costs else None,
             min(gpu_costs) if gpu_costs else None,
             None,

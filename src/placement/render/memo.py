@@ -237,12 +237,21 @@ def _claims(m: MemoInputs) -> list[str]:
         [c.claim, c.ours, "-" if c.implied_advantage is None else pct(c.implied_advantage), c.verdict]
         for c in m.claims
     ]
-    return [
+    out = [
         "## Vendor claims against our catalog",
         "",
         _table(rows, ["claim", "our arithmetic", "implied advantage", "verdict"]),
         "",
     ]
+    changed = [c for c in m.claims if c.previous_verdict is not None]
+    if changed:
+        out += ["The performance model calibrated against published measurements changes these verdicts:", ""]
+        out += [
+            f'- {c.claim}: now "{c.verdict}"; the earlier, uncalibrated model said "{c.previous_verdict}".'
+            for c in changed
+        ]
+        out.append("")
+    return out
 
 
 def _sources(m: MemoInputs) -> list[str]:
