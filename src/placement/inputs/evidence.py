@@ -125,6 +125,9 @@ class ServingFit(Frozen):
     borrowed_from: Name | None = None  # the group the other constants come from
     median_error: float | None = None  # median |predicted / measured − 1| over the points
     worst_ratio: float | None = None  # the predicted / measured ratio furthest from 1
+    by_hardware: dict[Name, int] = Field(default_factory=dict)  # points per hardware of the group
+    largest_batch: int | None = None  # the largest batch per replica the group's own points state
+    precisions: tuple[Name, ...] = ()  # the weight precisions the points ran
 
 
 class TrainingFit(Frozen):
@@ -133,6 +136,7 @@ class TrainingFit(Frozen):
     borrowed_from: Name | None = None
     median_error: float | None = None
     worst_ratio: float | None = None
+    by_hardware: dict[Name, int] = Field(default_factory=dict)
 
 
 class FitGroup(Frozen):
@@ -158,24 +162,54 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x * 100:.0f}%"
 
 
-def serving_status(fit: Fit, group: str) -> str:
+WIDER = "uncertainty ±50%"
+
+
+def serving_status(fit: Fit, group: str, hardware: str) -> str:
+    """How well serving figures on this hardware are calibrated, in words (every plan shows it)."""
     s = fit.groups[group].serving
+    own = s.by_hardware.get(hardware, 0)
     if not s.points:
-        return f"serving: no public measurement; constants borrowed from {s.borrowed_from} (uncertainty ±50%)"
-    borrowed = (
-        f"; {', '.join(c for c in ('bandwidth_efficiency', 'prefill_mfu') if c not in s.fitted)} from "
-        f"{s.borrowed_from}"
-        if s.borrowed_from
-        else ""
-    )
-    return f"serving: {len(s.points)} measurements, median error {_pct(s.median_error)}{borrowed}"
+        return f"serving: no public measurement; constants borrowed from group {s.borrowed_from} ({WIDER})"
+    others = ", ".join(h for h in s.by_hardware if h != hardware)
+    if not own:
+        return (
+            f"serving: no public measurement on {hardware}; constants fitted on {others} "
+            f"({len(s.points)} measurements) ({WIDER})"
+        )
+    text = f"serving: {own} measurements on {hardware}"
+    if len(s.points) > own:
+        text += f" ({len(s.points)} in group {group})"
+    text += f", median error {_pct(s.median_error)}, measured at {'/'.join(s.precisions)}"
+    if s.borrowed_from:
+        text += (
+            f"; {', '.join(c for c in ('bandwidth_efficiency', 'prefill_mfu') if c not in s.fitted)} from "
+            f"group {s.borrowed_from}"
+        )
+    if s.largest_batch is not None and s.largest_batch < s.max_batch:
+        text += f"; batches above {s.largest_batch} are extrapolated (no public measurement; {WIDER})"
+    return text
 
 
-def training_status(fit: Fit, group: str) -> str:
+def training_status(fit: Fit, group: str, hardware: str) -> str:
     t = fit.groups[group].training
+    own = t.by_hardware.get(hardware, 0)
     if not t.points:
-        return f"training: no public measurement; MFU borrowed from {t.borrowed_from} (uncertainty ±50%)"
-    return f"training: {len(t.points)} measurements, median error {_pct(t.median_error)}"
+        return f"training: no public measurement; MFU borrowed from group {t.borrowed_from} ({WIDER})"
+    if not own:
+        others = ", ".join(t.by_hardware)
+        return f"training: no public measurement on {hardware}; MFU fitted on {others} ({WIDER})"
+    return f"training: {own} measurements on {hardware}, median error {_pct(t.median_error)}"
+
+
+def measured_on(fit: Fit, group: str, hardware: str, field: str) -> bool:
+    """Whether this field's value rests on measurements of this very hardware."""
+    g = fit.groups[group]
+    if field == "training_mfu":
+        return g.training.by_hardware.get(hardware, 0) > 0
+    if not g.serving.by_hardware.get(hardware, 0):
+        return False
+    return field == "max_batch" or field in g.serving.fitted
 
 
 FITTED_FIELDS = ("training_mfu", "prefill_mfu", "bandwidth_efficiency", "decode_overhead_ms", "max_batch")
@@ -216,22 +250,21 @@ def fill_from_fit(data: dict[str, Any], fit: Fit, fit_address: str) -> dict[str,
             if field in option:
                 continue
             option[field] = value
-            part = g.training if field == "training_mfu" else g.serving
-            if part.points and (field == "training_mfu" or field in g.serving.fitted or field == "max_batch"):
+            if measured_on(fit, group, option["hardware"], field):
                 cited[field] = key
             else:
-                estimates[field] = (
-                    f"no public measurement for {group} fixes this; taken from group {part.borrowed_from} "
-                    f"(fit {fit.date}); uncertainty ±50%"
+                status = (training_status if field == "training_mfu" else serving_status)(
+                    fit, group, option["hardware"]
                 )
+                estimates[field] = f"{status.split(': ', 1)[1]} (fit {fit.date})"
         option["sources"] = cited
         if estimates:
             option["estimates"] = estimates
         if isinstance(sources, dict):
             hw = ", ".join(g.hardware)
             sources[key] = {
-                "title": f"placement calibrate --fit, group {group} ({hw}): "
-                f"{serving_status(fit, group)}; {training_status(fit, group)}",
+                "title": f"placement calibrate --fit, group {group} ({hw}): {len(g.serving.points)} serving "
+                f"and {len(g.training.points)} training measurements",
                 "address": fit_address,
                 "date_read": fit.date,
             }

@@ -82,9 +82,10 @@ def complete(doc: Document, fit: Fit | None = None) -> Catalog:
                 "efficiency constants set in the catalog, not fitted to published measurements"
             )
             continue
-        text = f"{group}: {serving_status(fit, group)}"
+        assert option.hardware is not None
+        text = serving_status(fit, group, option.hardware)
         if "training" in option.kinds:
-            text += f"; {training_status(fit, group)}"
+            text += f"; {training_status(fit, group, option.hardware)}"
         if own:
             text += f"; set in the catalog instead of the fit: {', '.join(own)}"
         status[option.id] = text

@@ -321,6 +321,9 @@ def fit(
                 borrowed_from=borrowed,
                 median_error=s_med,
                 worst_ratio=s_worst,
+                by_hardware=_count(serve_pts),
+                largest_batch=max((m.batch for m in serve_pts if m.batch is not None), default=None),
+                precisions=tuple(sorted({m.precision for m in serve_pts})),
             ),
             training=TrainingFit(
                 training_mfu=round(mfu, 4),
@@ -328,6 +331,7 @@ def fit(
                 borrowed_from=train_borrow,
                 median_error=t_med,
                 worst_ratio=t_worst,
+                by_hardware=_count(train_pts),
             ),
         )
     dates = sorted(s.date_read for s in evidence.sources.values())
@@ -337,6 +341,13 @@ def fit(
         date=dates[-1] if dates else "1970-01-01",
         groups={g: groups[g] for g in GROUPS},
     )
+
+
+def _count(points: Sequence[Measurement]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in points:
+        out[m.hardware] = out.get(m.hardware, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _depth(group: str) -> int:
