@@ -327,7 +327,8 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "Inferentia: lower per-token cost than A100/H100 inference",
             "seed-000",
-            "Llama 3.1 8B BF16, 1T generated tokens/month (1,024 in / 256 out), cheapest Inf2 vs cheapest A100/H100",
+            "Llama 3.1 8B BF16, 1T generated tokens/month (1,024 in / 256 out), "
+            "cheapest Inf2 vs cheapest A100/H100",
             min(inf_costs) if inf_costs else None,
             min(gpu_costs) if gpu_costs else None,
             None,

@@ -253,10 +253,16 @@ def fill_from_fit(data: dict[str, Any], fit: Fit, fit_address: str) -> dict[str,
             if measured_on(fit, group, option["hardware"], field):
                 cited[field] = key
             else:
-                status = (training_status if field == "training_mfu" else serving_status)(
-                    fit, group, option["hardware"]
-                )
-                estimates[field] = f"{status.split(': ', 1)[1]} (fit {fit.date})"
+                hw = option["hardware"]
+                if field != "training_mfu" and g.serving.by_hardware.get(hw, 0):
+                    reason = (
+                        f"the {g.serving.by_hardware[hw]} measurements on {hw} do not determine it; taken "
+                        f"from group {g.serving.borrowed_from} ({WIDER})"
+                    )
+                else:
+                    status = (training_status if field == "training_mfu" else serving_status)(fit, group, hw)
+                    reason = status.split(": ", 1)[1]
+                estimates[field] = f"{reason} (fit {fit.date})"
         option["sources"] = cited
         if estimates:
             option["estimates"] = estimates
