@@ -70,7 +70,7 @@ def test_plan_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     workloads.write_bytes(original)
     code, out, err = run("plan", str(workloads), "--out", str(workloads))
     assert code == 2 and out == ""
-    assert err == f"placement: {workloads}: refusing to overwrite an input file; choose another --out\n"
+    assert err == f"{workloads}: refusing to overwrite an input file; choose another --out\n"
     assert workloads.read_bytes() == original
 
 
