@@ -130,6 +130,35 @@ def port_weeks(catalog: Catalog, workloads: list[Workload], family: Family) -> t
     return sum(effort(catalog, i, family).weeks or 0.0 for i in counted), counted
 
 
+def weights_fit(w: Workload, o: Option) -> tuple[Step, str | None]:
+    """Inference: the weights (bytes_per_param · N_total) against one instance's usable HBM; the
+    step, and the reason the option is ruled out if they do not fit. It holds whether or not the
+    workload gives a `measured` tokens/s for the option: a measurement cannot shrink the weights,
+    and a measured figure for an instance they do not fit on is most likely a mistyped name."""
+    bpp = BYTES_PER_PARAM[o.effective_precision(w.precision)]
+    weights = bpp * w.model.total_params
+    usable = o.instance_hbm_bytes * o.hbm_usable_fraction
+    step = Step(
+        "weights vs usable HBM",
+        f"{bpp} B · N_total ≤ chips · HBM · 2^30 · usable",
+        f"{num(weights)} B vs {num(usable)} B",
+        weights / usable,
+        "of usable HBM",
+    )
+    if weights <= usable:
+        return step, None
+    reason = (
+        f"memory does not fit: weights need {weights / 2**30:,.1f} GiB, one instance has "
+        f"{usable / 2**30:,.1f} GiB usable"
+    )
+    if o.id in w.measured:
+        reason += (
+            f" (the measured tokens/s given for {o.id} cannot make them fit: check the instance "
+            "name in `measured`, or quantize the model and set its precision)"
+        )
+    return step, reason
+
+
 def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: Catalog) -> Estimate:
     """Estimate one (workload, option) pair, or say in the user's terms why it cannot run."""
 
@@ -298,7 +327,7 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
 def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
     assert w.tokens_per_month is not None  # guaranteed by Workload's validator for kind inference
     hpm = catalog.settings.hours_per_month
-    n, n_total = w.model.active_params, w.model.total_params
+    n = w.model.active_params
     precision = o.effective_precision(w.precision)
     bpp = BYTES_PER_PARAM[precision]
     inputs = ["usd_per_hour"]
@@ -315,29 +344,14 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     )
     measured = w.measured.get(o.id)
     batch, latency_ms = 0, 0.0
+    fit, unfit = weights_fit(w, o)
+    steps.append(fit)
+    if unfit is not None:  # a measured tokens/s does not make the weights fit (README "Rules")
+        return _ruled_out(w, o, unfit, steps)
     if measured is not None:
         tps = measured.tokens_per_second
         steps.append(Step("tokens/s per instance", "measured", num(tps), tps, "tokens/s"))
     else:
-        weights = bpp * n_total
-        usable = o.instance_hbm_bytes * o.hbm_usable_fraction
-        steps.append(
-            Step(
-                "weights vs usable HBM",
-                f"{bpp} B · N_total ≤ chips · HBM · 2^30 · usable",
-                f"{num(weights)} B vs {num(usable)} B",
-                weights / usable,
-                "of usable HBM",
-            )
-        )
-        if weights > usable:
-            return _ruled_out(
-                w,
-                o,
-                f"memory does not fit: weights need {weights / 2**30:,.1f} GiB, one instance has "
-                f"{usable / 2**30:,.1f} GiB usable",
-                steps,
-            )
         peak = o.peak_tflops(w.precision)
         t_mem = bpp * n / (o.chips * o.hbm_tb_per_s * 1e12 * o.bandwidth_efficiency)
         t_one = 2 * n / (o.chips * peak * 1e12 * o.inference_mfu)
