@@ -110,9 +110,13 @@ def effort(catalog: Catalog, item: str, family: Family) -> PortEffort:
     return catalog.migration.items[item][family]
 
 
-def blocked_item(catalog: Catalog, workload: Workload, family: Family) -> tuple[str, str] | None:
-    """The first (item, reason) that cannot be ported to the family today, if any."""
-    if family in workload.already_on:
+def blocked_item(
+    catalog: Catalog, workload: Workload, family: Family, waive: bool = True
+) -> tuple[str, str] | None:
+    """The first (item, reason) that cannot be ported to the family today, if any. A workload that
+    lists the family in `already_on` runs there today, so nothing blocks it (`waive=False`: the
+    block it overrides)."""
+    if waive and family in workload.already_on:
         return None
     for item in workload.port_items:
         blocked = effort(catalog, item, family).blocked
@@ -122,7 +126,8 @@ def blocked_item(catalog: Catalog, workload: Workload, family: Family) -> tuple[
 
 
 def port_weeks(catalog: Catalog, workloads: list[Workload], family: Family) -> tuple[float, tuple[str, ...]]:
-    """Engineer-weeks to port one codebase (these workloads) to a family, and the items counted."""
+    """Engineer-weeks to port one codebase (these workloads) to a family, and the items counted;
+    none if any of them lists the family in `already_on` (the codebase is the unit of porting)."""
     if any(family in w.already_on for w in workloads):
         return 0.0, ()
     items = sorted({item for w in workloads for item in w.port_items})

@@ -130,7 +130,9 @@ class Workload(Frozen):
     precision: Precision = "bf16"
     portability: Literal["any", "gpu-only"] = "any"
     already_on: tuple[Family, ...] = Field(
-        default=(), description="Families this code already runs on (no migration cost)."
+        default=(),
+        description="Families this workload already runs on today: its codebase pays no port there, "
+        "and a blocked port does not rule the family out for this workload (README 'Rules').",
     )
     measured: dict[Name, Measured] = Field(default_factory=dict)
     # inference
@@ -421,6 +423,16 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
                         ("workloads", index, "stack", position),
                         f"unknown stack item {item!r}{did_you_mean(item, known_items)}; "
                         f"the catalog knows: {', '.join(known_items)}",
+                    )
+                )
+        for position, family in enumerate(workload.already_on):
+            if not any(family == o.family and workload.kind in o.kinds for o in catalog.options):
+                problems.append(
+                    (
+                        ("workloads", index, "already_on", position),
+                        f"no {family} option in catalog {catalog.name!r} runs {workload.kind}, so this "
+                        f"{workload.kind} workload cannot already run on {family}; list the family on "
+                        "the workload that runs there",
                     )
                 )
         for option_id in workload.measured:

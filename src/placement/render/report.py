@@ -13,7 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.engine.plan import SCHEMA_VERSION, Plan, WorkloadResult
+from placement.engine.plan import SCHEMA_VERSION, AlreadyOn, Plan, WorkloadResult
 
 FORMATS = ("table", "markdown", "json", "csv")
 MARKS = {"estimate": " *", "measured": " (measured)", "sourced": ""}
@@ -195,7 +195,23 @@ def _assumption_lines(plan: Plan) -> list[str]:
             f"Policy: no family above {pct(plan.max_family_share)} of the spend its traffic "
             "uses (before rounding to whole instances: 'share of used spend')."
         )
+    lines += [already_on_line(a) for a in plan.already_on]
     return lines
+
+
+def already_on_line(a: AlreadyOn) -> str:
+    """What one `already_on` entry overrides, in words (plan assumptions and `explain`)."""
+    line = (
+        f"{a.workload} is already on {a.family} (already_on): codebase {a.codebase} pays no port "
+        f"to {a.family}"
+        + (f" (waives {a.waived_weeks:g} engineer-weeks)" if a.waived_weeks else " (none was due)")
+    )
+    if a.unblocked is not None:
+        line += (
+            f"; {a.workload} may run on {a.family} although {a.unblocked[0]} is blocked there "
+            f"({a.unblocked[1]}); the codebase's other workloads that use it stay blocked"
+        )
+    return line + "."
 
 
 def _heading(plan: Plan) -> str:
