@@ -250,3 +250,19 @@ def test_any_changed_number_is_noticed(
         assert problems, f"{_dotted(path)}: {before} -> {holder[path[-1]]} went unnoticed"
     else:
         assert problems == []  # documented as unchecked: prove it really is not checked
+
+
+def test_verify_cli_rejects_a_nan_in_a_saved_plan(
+    tmp_path: Path, enterprise: tuple[dict[str, Any], Any, Any]
+) -> None:
+    data = json.loads(json.dumps(enterprise[0]))
+    data["placements"][0]["share"] = math.nan
+    bad = tmp_path / "nan.json"
+    bad.write_text(json.dumps(data))  # Python writes the NaN literal, which json.loads accepts
+    assert '"share": NaN' in bad.read_text()
+    code, out, err = run("verify", str(bad), str(ENTERPRISE))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"placement: {bad}: the plan does not hold (1 problem(s))\n"
+        "  - placements[0].share: not a finite number (NaN or infinity); nothing else checked\n"
+    )

@@ -158,6 +158,7 @@ def plan(
     ] = 1e-6,
 ) -> None:
     """Place every workload at the lowest total cost and explain the plan."""
+    from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
     from placement.engine.verify import verify
@@ -166,9 +167,11 @@ def plan(
     def body() -> int:
         _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
-        result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        ests = estimates(portfolio, cat)  # costed once, for the plan and for its check
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        result = make_plan(portfolio, cat, str(workloads), settings, ests)
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
-        problems = verify(data, portfolio, cat)
+        problems = verify(data, portfolio, cat, ests)
         if problems:  # the optimizer produced something its independent check rejects: a bug
             typer.echo(
                 f"placement: internal error: the plan failed its independent check ({REPORT_HINT}):",

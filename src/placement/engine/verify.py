@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,34 @@ def _differs(claimed: Any, actual: float, tolerance: float) -> bool:
     return not abs(claimed - actual) <= tolerance + 1e-9 * abs(actual)
 
 
-def verify(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list[str]:
-    """Every problem found, in words; an empty list means the plan holds."""
+class _Costs:
+    """`estimate` for (workload, option) pairs, each computed once per check. `known` may hold
+    estimates already computed for these same inputs (`placement plan` passes the ones it planned
+    with: the same pure function of the same inputs, so nothing of the optimizer is trusted)."""
+
+    def __init__(
+        self, portfolio: Portfolio, catalog: Catalog, known: dict[tuple[str, str], Estimate] | None
+    ) -> None:
+        self.portfolio, self.catalog = portfolio, catalog
+        self.known = known or {}
+        self.made: dict[tuple[str, str], Estimate] = {}
+
+    def __call__(self, w: Workload, o: Option) -> Estimate:
+        key = (w.name, o.id)
+        found = self.known.get(key) or self.made.get(key)
+        if found is None:
+            found = self.made[key] = estimate(self.portfolio, w, o, self.catalog)
+        return found
+
+
+def verify(
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    ests: dict[tuple[str, str], Estimate] | None = None,
+) -> list[str]:
+    """Every problem found, in words; an empty list means the plan holds. `ests`: estimates
+    already computed for exactly these inputs, if any (see `_Costs`)."""
     if data.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"]
     if data.get("catalog") != catalog.name:
@@ -115,21 +142,27 @@ def verify(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list
         else:
             by_workload[p["workload"]].append(p)
     tally = _Tally()
+    costs = _Costs(portfolio, catalog, ests)
     for name, w in workloads.items():
-        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally)
+        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
     problems += _capacity(data, tally.used, options)
     problems += _migration(data, portfolio, catalog, tally.families)
     problems += _totals(data, tally.compute)
     problems += _policy(portfolio, tally.used_spend)
     problems += _families(data, tally)
-    problems += _workload_rows(data, portfolio, catalog, tally)
-    problems += _baseline(data, portfolio, catalog)
+    problems += _workload_rows(data, portfolio, catalog, tally, costs)
+    problems += _baseline(data, portfolio, catalog, costs)
     problems += _reservations(data, portfolio, catalog, by_workload, tally)
     return problems
 
 
 def _check_workload(
-    w: Workload, rows: list[dict[str, Any]], portfolio: Portfolio, catalog: Catalog, tally: _Tally
+    w: Workload,
+    rows: list[dict[str, Any]],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    tally: _Tally,
+    costs: _Costs,
 ) -> list[str]:
     if not rows:
         return [f"{w.name}: not placed"]
@@ -140,15 +173,15 @@ def _check_workload(
     if w.kind == "training" and len(rows) != 1:
         problems.append(f"{w.name}: a training run is split over {len(rows)} options")
     for r in rows:
-        problems += _check_placement(w, r, portfolio, catalog, tally)
+        problems += _check_placement(w, r, portfolio, catalog, tally, costs)
     return problems
 
 
 def _check_placement(
-    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
 ) -> list[str]:
     option = catalog.option(r["option"])
-    est = estimate(portfolio, w, option, catalog)
+    est = costs(w, option)
     where = f"{w.name} on {option.id}"
     unfit = weights_fit(w, option)[1] if w.kind == "inference" else None
     if unfit is not None:  # checked on its own as well: a measured figure does not waive it
@@ -313,7 +346,9 @@ def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
     return problems
 
 
-def _workload_rows(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally) -> list[str]:
+def _workload_rows(
+    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+) -> list[str]:
     """Per workload: compute, unit cost, migration weeks and the runner-up."""
     rows = {r.get("workload"): r for r in data.get("workloads", [])}
     names = [w.name for w in portfolio.workloads]
@@ -323,13 +358,23 @@ def _workload_rows(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog,
     for w in portfolio.workloads:
         members[w.codebase_name].append(w)
     ported = {(m["codebase"], m["family"]) for m in data["migrations"]}
+    ports: dict[tuple[str, Family], float] = {}
+
+    def weeks_to(codebase: str, family: Family) -> float:
+        if (codebase, family) not in ports:
+            ports[(codebase, family)] = port_weeks(catalog, members[codebase], family)[0]
+        return ports[(codebase, family)]
+
+    placed: dict[str, set[str]] = defaultdict(set)
+    for p in data["placements"]:
+        placed[p["workload"]].add(p["option"])
     problems = []
     for w in portfolio.workloads:
         row = rows[w.name]
         compute = tally.compute_by_workload.get(w.name, 0.0)
-        chosen = {p["option"] for p in data["placements"] if p["workload"] == w.name}
+        chosen = placed.get(w.name, set())
         families = {catalog.option(o).family for o in chosen if o in catalog.option_ids}
-        weeks = sum(port_weeks(catalog, members[w.codebase_name], g)[0] for g in families)
+        weeks = sum(weeks_to(w.codebase_name, g) for g in families)
         expected: dict[str, tuple[Any, float]] = {
             "compute_usd": (compute, CENT * (len(chosen) + 1)),
             "migration_weeks": (weeks, 1e-9),
@@ -345,7 +390,7 @@ def _workload_rows(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog,
         for key, (value, tolerance) in expected.items():
             if _differs(row.get(key), value, tolerance):
                 problems.append(f"{w.name}: {key} is {row.get(key)}, the placements give {value:,.6g}")
-        problems += _runner_up(w, row.get("runner_up"), chosen, compute, portfolio, catalog, members, ported)
+        problems += _runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
     return problems
 
 
@@ -354,9 +399,9 @@ def _runner_up(
     claimed: Any,
     chosen: set[str],
     compute: float,
-    portfolio: Portfolio,
     catalog: Catalog,
-    members: dict[str, list[Workload]],
+    costs: _Costs,
+    weeks_to: Callable[[str, Family], float],
     ported: set[tuple[Any, Any]],
 ) -> list[str]:
     """The runner-up is the cheapest option not in the plan for the workload, alone, with any port
@@ -365,12 +410,12 @@ def _runner_up(
     for option in catalog.options:
         if option.id in chosen:
             continue
-        est = estimate(portfolio, w, option, catalog)
+        est = costs(w, option)
         if not est.ok:
             continue
         port = 0.0
         if (w.codebase_name, option.family) not in ported:
-            port = port_weeks(catalog, members[w.codebase_name], option.family)[0]
+            port = weeks_to(w.codebase_name, option.family)
             port *= catalog.migration.engineer_week_usd
         extras[option.id] = est.compute_usd + port - compute
     if claimed is None:
@@ -396,7 +441,7 @@ def _runner_up(
 
 
 def _gpu_baseline(
-    portfolio: Portfolio, catalog: Catalog
+    portfolio: Portfolio, catalog: Catalog, costs_of: _Costs
 ) -> tuple[dict[str, dict[str, float]], list[str], float]:
     """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
     GPU ports of the codebases that have a workload on GPUs."""
@@ -404,7 +449,7 @@ def _gpu_baseline(
     fits: dict[str, dict[str, float]] = {}
     missing = []
     for w in portfolio.workloads:
-        costs = {o.id: e.compute_usd for o in gpu if (e := estimate(portfolio, w, o, catalog)).ok}
+        costs = {o.id: e.compute_usd for o in gpu if (e := costs_of(w, o)).ok}
         if costs:
             fits[w.name] = costs
         else:
@@ -420,10 +465,10 @@ def _gpu_baseline(
     return fits, missing, migration
 
 
-def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list[str]:
+def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, costs: _Costs) -> list[str]:
     """Re-derive the all-GPU baseline (every workload alone on its cheapest feasible GPU option;
     each codebase with a workload on GPUs pays its GPU port) and the saving against the plan."""
-    fits, missing, migration = _gpu_baseline(portfolio, catalog)
+    fits, missing, migration = _gpu_baseline(portfolio, catalog, costs)
     cheapest = {name: min(costs.values()) for name, costs in fits.items()}
     compute = sum(cheapest.values())
     base = data.get("baseline")
@@ -437,8 +482,8 @@ def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> l
     if set(choices) != set(cheapest) or len(choices) != len(base.get("choices", [])):
         problems.append("baseline: not one choice per workload with a GPU option")
     for name, option_id in sorted(choices.items(), key=lambda kv: str(kv[0])):
-        costs = fits.get(name, {})
-        if option_id not in costs or costs[option_id] > cheapest[name] + CENT:
+        feasible = fits.get(name, {})
+        if option_id not in feasible or feasible[option_id] > cheapest[name] + CENT:
             problems.append(f"baseline: {option_id} is not {name}'s cheapest feasible GPU option")
     for key, value in (("compute_usd", compute), ("migration_usd", migration)):
         if _differs(base.get(key), value, tolerance):
