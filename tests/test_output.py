@@ -156,17 +156,19 @@ def test_out_through_a_dangling_symlink_creates_its_target(tmp_path: Path) -> No
     assert link.is_symlink() and (tmp_path / "made.csv").read_text() == plan_text()
 
 
-@pytest.mark.parametrize("kind", ["symlink", "hardlink"])
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "input-is-the-link"])
 def test_a_link_to_an_input_is_refused(kind: str, tmp_path: Path) -> None:
     workloads = tmp_path / "w.yaml"
     original = Path(STARTUP).read_bytes()
     workloads.write_bytes(original)
     alias = tmp_path / "alias.yaml"
-    if kind == "symlink":
-        alias.symlink_to(workloads)
-    else:
+    if kind == "hardlink":
         os.link(workloads, alias)
-    code, out, err = run("plan", str(workloads), "--out", str(alias))
+    else:
+        alias.symlink_to(workloads)
+    given, target = (alias, workloads) if kind == "input-is-the-link" else (workloads, alias)
+    code, out, err = run("plan", str(given), "--out", str(target))
+    alias, workloads = target, given
     assert (code, out) == (2, "")
     assert err == f"{alias}: refusing to overwrite an input file; choose another --out\n"
     assert workloads.read_bytes() == original and alias.read_bytes() == original
