@@ -17,7 +17,8 @@ Inference (decode roofline at batch b)
     t_comp = b · 2 · N / (chips · peak · 1e12 · inference_mfu)
     t      = max(t_mem, t_comp);  tokens/s per instance = b / t;  latency per token = t
     b is the catalog batch, lowered to the largest batch meeting max_ms_per_token.
-    weights bytes_per_param · N_total must fit in chips · HBM · hbm_usable_fraction.
+    weights bytes_per_param · N_total must fit in chips · HBM · hbm_usable_fraction (a measured
+    tokens/s does not waive this: see weights_fit).
     peak tokens/s = tokens_per_month / (hours_per_month · 3600) · peak_to_average
     instances     = ceil(peak tokens/s / tokens/s per instance)
     cost          = instances · usd_per_hour · hours_per_month · horizon_months
