@@ -52,6 +52,7 @@ def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
         "prefill_mfu": 0.5,
         "bandwidth_efficiency": 0.5,
         "decode_overhead_ms": 0.0,
+        "collective_us": 0.0,
         "max_batch": 8,
         "hbm_usable_fraction": 1.0,
     }

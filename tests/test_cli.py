@@ -70,7 +70,7 @@ def test_plan_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     workloads.write_bytes(original)
     code, out, err = run("plan", str(workloads), "--out", str(workloads))
     assert code == 2 and out == ""
-    assert err == f"placement: {workloads}: refusing to overwrite an input file; choose another --out\n"
+    assert err == f"{workloads}: refusing to overwrite an input file; choose another --out\n"
     assert workloads.read_bytes() == original
 
 
@@ -91,7 +91,8 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
     lines = err.splitlines()
     assert lines[0] == "no plan: 1 workload(s) cannot run on any option in catalog 'aws-us-east-1'"
     assert (
-        "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB, one instance has 28.8 GiB usable" in err
+        "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB plus the KV cache of one request, "
+        "one instance has 28.8 GiB usable" in err
     )
     assert "trn3-ultraserver-gen1: memory does not fit" in err
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from placement.cli import app
@@ -93,6 +97,42 @@ TAMPERING = {
         lambda d: _first(d, "summarizer").update(share=0.5),
         "summarizer: shares add up to 0.500000, not 1",
     ),
+    "total NaN": (
+        lambda d: d.update(total_usd=math.nan),
+        "total_usd: not a finite number (NaN or infinity); nothing else checked",
+    ),
+    "placement cost NaN": (
+        lambda d: d["placements"][2].update(compute_usd=math.nan),
+        "placements[2].compute_usd: not a finite number (NaN or infinity); nothing else checked",
+    ),
+    "share NaN": (
+        lambda d: d["placements"][0].update(share=math.nan),
+        "placements[0].share: not a finite number (NaN or infinity); nothing else checked",
+    ),
+    "family NaN": (
+        lambda d: d["families"][1].update(compute_usd=math.nan),
+        "families[1].compute_usd: not a finite number (NaN or infinity); nothing else checked",
+    ),
+    "solver infinity": (
+        lambda d: d["solver"].update(gap_proven=math.inf),
+        "solver.gap_proven: not a finite number (NaN or infinity); nothing else checked",
+    ),
+    "baseline inflated": (
+        lambda d: d.update(baseline_usd=1e9),
+        "baseline_usd is 1000000000.0, the inputs give ",
+    ),
+    "saving inflated": (
+        lambda d: d.update(savings_usd=1e9),
+        "savings_usd is 1000000000.0, baseline − total gives ",
+    ),
+    "family total off": (
+        lambda d: d["families"][0].update(compute_usd=d["families"][0]["compute_usd"] + 1000),
+        "families: trainium compute_usd is ",
+    ),
+    "reservation saving off": (
+        lambda d: d["reservations"][0].update(saving_usd=d["reservations"][0]["saving_usd"] + 1000),
+        "reservations: ",
+    ),
 }
 
 
@@ -103,7 +143,8 @@ def test_tampering_is_caught(case: str, enterprise: tuple[dict[str, Any], Any, A
     tampered = json.loads(json.dumps(data))
     change, expected = TAMPERING[case]
     change(tampered)
-    assert expected in verify(tampered, portfolio, catalog)
+    problems = verify(tampered, portfolio, catalog)
+    assert any(p.startswith(expected) for p in problems), problems
 
 
 def test_verify_cli_failure_exit_code_and_bad_files(
@@ -115,7 +156,7 @@ def test_verify_cli_failure_exit_code_and_bad_files(
     bad.write_text(json.dumps(data))
     code, _, err = run("verify", str(bad), str(ENTERPRISE))
     assert code == 1
-    assert err.splitlines()[0] == f"placement: {bad}: the plan does not hold (1 problem(s))"
+    assert err.splitlines()[0] == f"placement: {bad}: the plan does not hold (2 problem(s))"  # total, saving
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "schema_version": "1",\n  oops\n}\n')
     code, _, err = run("verify", str(broken), str(ENTERPRISE))
@@ -131,3 +172,97 @@ def test_verify_cli_failure_exit_code_and_bad_files(
     other.write_text(json.dumps({**enterprise[0], "catalog": "my-quote"}))
     code, _, err = run("verify", str(other), str(ENTERPRISE))
     assert code == 1 and "made with catalog 'my-quote', not 'aws-us-east-1': pass it with --catalog" in err
+
+
+# Numbers the verifier cannot re-derive from the inputs, on purpose (README "placement verify"):
+# the solver block reports how the solve went (gap limit and proven gap, time limit, model size).
+UNCHECKED = ("solver.",)
+
+
+def _numbers(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _numbers(item, (*path, i))
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+@pytest.fixture(scope="module")
+def numbers(enterprise: tuple[dict[str, Any], Any, Any]) -> list[tuple[Any, ...]]:
+    return sorted(_numbers(enterprise[0]), key=_dotted)
+
+
+def test_every_number_of_the_plan_is_listed(numbers: list[tuple[Any, ...]]) -> None:
+    assert len(numbers) > 250  # placements, workloads, families, capacity, reservations, baseline
+    assert {_dotted(p) for p in numbers if _dotted(p).startswith(UNCHECKED)} == {
+        "solver.gap_limit",
+        "solver.gap_proven",
+        "solver.time_limit_s",
+        "solver.variables",
+        "solver.integer_variables",
+        "solver.constraints",
+    }
+
+
+MUTATIONS = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+    st.tuples(st.sampled_from([1, -1]), st.floats(min_value=1.0, max_value=1e7)),
+    st.tuples(st.just(0), st.sampled_from([0.5, 2.0, -1.0, 10.0])),
+)
+
+
+def _mutated(value: float, how: Any) -> float:
+    if isinstance(how, float):
+        return how
+    sign, amount = how
+    if sign == 0:  # scale; a number the scale leaves alone (zero) moves by one instead
+        return value * amount if value * amount != value else value + 1
+    changed = value + sign * amount
+    return round(changed) if isinstance(value, int) else changed
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_changed_number_is_noticed(
+    data: st.DataObject, enterprise: tuple[dict[str, Any], Any, Any], numbers: list[tuple[Any, ...]]
+) -> None:
+    plan, portfolio, catalog = enterprise
+    path = data.draw(st.sampled_from(numbers), label="number")
+    how = data.draw(MUTATIONS, label="mutation")
+    tampered = json.loads(json.dumps(plan))
+    holder = tampered
+    for key in path[:-1]:
+        holder = holder[key]
+    before = holder[path[-1]]
+    holder[path[-1]] = _mutated(before, how)
+    assert holder[path[-1]] != before
+    problems = verify(tampered, portfolio, catalog)
+    if isinstance(how, float) or not _dotted(path).startswith(UNCHECKED):
+        assert problems, f"{_dotted(path)}: {before} -> {holder[path[-1]]} went unnoticed"
+    else:
+        assert problems == []  # documented as unchecked: prove it really is not checked
+
+
+def test_verify_cli_rejects_a_nan_in_a_saved_plan(
+    tmp_path: Path, enterprise: tuple[dict[str, Any], Any, Any]
+) -> None:
+    data = json.loads(json.dumps(enterprise[0]))
+    data["placements"][0]["share"] = math.nan
+    bad = tmp_path / "nan.json"
+    bad.write_text(json.dumps(data))  # Python writes the NaN literal, which json.loads accepts
+    assert '"share": NaN' in bad.read_text()
+    code, out, err = run("verify", str(bad), str(ENTERPRISE))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"placement: {bad}: the plan does not hold (1 problem(s))\n"
+        "  - placements[0].share: not a finite number (NaN or infinity); nothing else checked\n"
+    )

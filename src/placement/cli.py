@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 
-from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError, Problem
-from placement.inputs.loading import load_catalog, load_portfolio
+from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, OutputError, PlacementError, Problem
+from placement.inputs.loading import load_catalog, load_portfolio, shipped_catalog_paths
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
-from placement.output import write_atomic
+from placement.output import check_output, is_special, write_all
 from placement.render.report import FORMATS, RENDERERS
 
 app = typer.Typer(
@@ -32,7 +32,8 @@ app = typer.Typer(
 catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(catalog_app, name="catalog")
 
-REPORT_URL = "https://github.com/placement-tool/placement/issues"
+# No public issue tracker exists yet: the hint names none rather than invent an address.
+REPORT_HINT = "please report it to the maintainers of placement with the command and input files"
 
 WorkloadsArg = Annotated[
     Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")
@@ -56,6 +57,9 @@ def _run(action: Callable[[], int]) -> None:
         for reason in exc.reasons:
             typer.echo(f"  - {reason}", err=True)
         raise typer.Exit(exc.exit_code) from None
+    except OutputError as exc:  # `file: message`, like every other located problem
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
     except PlacementError as exc:
         typer.echo(f"placement: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
@@ -64,8 +68,7 @@ def _run(action: Callable[[], int]) -> None:
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: one line, no traceback, and where to report it
         typer.echo(
-            f"placement: internal error: {type(exc).__name__}: {exc} "
-            f"(please report it at {REPORT_URL} with the command and input files)",
+            f"placement: internal error: {type(exc).__name__}: {exc} ({REPORT_HINT})",
             err=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
@@ -77,11 +80,23 @@ def _load(workloads: Path, catalog_path: Path | None) -> tuple[Portfolio, Catalo
     return load_portfolio(workloads, catalog), catalog
 
 
-def _emit(text: str, out: Path | None, inputs: list[Path | None]) -> None:
+def _protected(inputs: list[Path | None]) -> list[Path]:
+    """Files `--out` must never replace: the command's inputs and the catalogs shipped in the
+    package (the default catalog is an input even when no --catalog is given)."""
+    return [p for p in inputs if p is not None] + shipped_catalog_paths()
+
+
+def _check_out(out: str | None, inputs: list[Path | None]) -> None:
+    """Refuse a bad --out before any solve (a folder, a missing folder, an input file)."""
+    if out is not None:
+        check_output(out, _protected(inputs))
+
+
+def _emit(text: str, out: str | None, inputs: list[Path | None]) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        write_atomic(out, text, [p for p in inputs if p is not None])
+        write_all([(out, text)], _protected(inputs))
 
 
 def _check_format(value: str) -> str:
@@ -107,7 +122,10 @@ ScenariosOpt = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="table, markdown, json or csv.", callback=_check_format)
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (atomically).")]
+OutOpt = Annotated[
+    str | None,
+    typer.Option("--out", "-o", help="Write to this file (atomically; see README 'Output files')."),
+]
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
 ]
@@ -120,8 +138,12 @@ def plan(
     catalog: CatalogOpt = None,
     format: FormatOpt = "table",
     out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Write to this file (atomically) instead of standard output."),
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write to this file (atomically; see README 'Output files') instead of standard output.",
+        ),
     ] = None,
     time_limit: Annotated[
         float,
@@ -136,20 +158,23 @@ def plan(
     ] = 1e-6,
 ) -> None:
     """Place every workload at the lowest total cost and explain the plan."""
+    from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
     from placement.engine.verify import verify
     from placement.render.report import json_text, plan_dict
 
     def body() -> int:
+        _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
-        result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        ests = estimates(portfolio, cat)  # costed once, for the plan and for its check
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        result = make_plan(portfolio, cat, str(workloads), settings, ests)
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
-        problems = verify(data, portfolio, cat)
+        problems = verify(data, portfolio, cat, ests)
         if problems:  # the optimizer produced something its independent check rejects: a bug
             typer.echo(
-                "placement: internal error: the plan failed its independent check "
-                f"(please report it at {REPORT_URL}):",
+                f"placement: internal error: the plan failed its independent check ({REPORT_HINT}):",
                 err=True,
             )
             for problem in problems:
@@ -245,6 +270,7 @@ def compare(
                     )
                 ]
             )
+        _check_out(out, [workloads, *catalogs, *scenarios])
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         base_catalog = load_catalog(catalogs[0] if catalogs else None)
         portfolio = load_portfolio(workloads, base_catalog)
@@ -285,6 +311,7 @@ def stress(
     from placement.render.compare_report import render_comparisons_csv, render_stress, render_stress_json
 
     def body() -> int:
+        _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         base, results = run_stress(portfolio, cat, str(workloads), settings)
@@ -329,6 +356,7 @@ def sensitivity(
                     )
                 ]
             )
+        _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
         result = analyse(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
         title = f"Sensitivity: {workloads} on catalog {cat.name}"
@@ -348,9 +376,11 @@ def memo(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--out", "-o", help="Write the memo here (atomically); the chart goes beside it as <name>.png."
+            "--out",
+            "-o",
+            help="Write the memo here (Markdown, atomically); the chart goes beside it as <name>.png.",
         ),
     ] = None,
     chart: Annotated[
@@ -369,13 +399,18 @@ def memo(
     from placement.render.memo import MemoInputs, render_memo
 
     def body() -> int:
+        inputs = [workloads, catalog]
+        _check_out(out, inputs)
+        beside = _memo_chart_path(out)
+        chart_path = beside if chart else None
+        if chart_path is not None:
+            check_output(chart_path, _protected(inputs))
         portfolio, cat = _load(workloads, catalog)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
         results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
-        picture = family_chart(plan_, results) if chart and out is not None else None
-        chart_path = out.with_suffix(".png") if out is not None else None
-        inputs = MemoInputs(
+        picture = family_chart(plan_, results) if chart_path is not None else None
+        inputs_ = MemoInputs(
             portfolio,
             cat,
             workloads.stem,
@@ -385,15 +420,34 @@ def memo(
             tuple(vendor_claims(cat)),
             chart_path.name if picture is not None and chart_path is not None else None,
         )
-        text = render_memo(inputs)
-        if picture is not None and chart_path is not None:
-            write_atomic(chart_path, picture, [p for p in (workloads, catalog) if p is not None])
-        elif chart and out is not None:
+        text = render_memo(inputs_)
+        if out is None:
+            sys.stdout.write(text)
+            return 0
+        if chart_path is not None and picture is None:
             typer.echo("placement: no chart: install the 'chart' extra (matplotlib) to draw one", err=True)
-        _emit(text, out, [workloads, catalog])
+        files: list[tuple[str | Path, str | bytes]] = [(out, text)]
+        if picture is not None and chart_path is not None:
+            files.append((chart_path, picture))
+        write_all(files, _protected(inputs))  # both or neither
         return 0
 
     _run(body)
+
+
+def _memo_chart_path(out: str | None) -> Path | None:
+    """Where the memo's chart goes: beside the memo as <name>.png; none without --out or when the
+    memo goes to a device or pipe. A memo named *.png is refused: the memo is Markdown, and the
+    chart would take that very name."""
+    if out is None or is_special(out):
+        return None
+    path = Path(out)
+    if path.suffix.lower() == ".png":
+        raise OutputError(
+            f"{out}: the memo is Markdown and its chart goes beside it as <name>.png; "
+            "give the memo a name such as memo.md"
+        )
+    return path.with_suffix(".png")
 
 
 @app.command(name="verify")

@@ -114,9 +114,13 @@ def effort(catalog: Catalog, item: str, family: Family) -> PortEffort:
     return catalog.migration.items[item][family]
 
 
-def blocked_item(catalog: Catalog, workload: Workload, family: Family) -> tuple[str, str] | None:
-    """The first (item, reason) that cannot be ported to the family today, if any."""
-    if family in workload.already_on:
+def blocked_item(
+    catalog: Catalog, workload: Workload, family: Family, waive: bool = True
+) -> tuple[str, str] | None:
+    """The first (item, reason) that cannot be ported to the family today, if any. A workload that
+    lists the family in `already_on` runs there today, so nothing blocks it (`waive=False`: the
+    block it overrides)."""
+    if waive and family in workload.already_on:
         return None
     for item in workload.port_items:
         blocked = effort(catalog, item, family).blocked
@@ -126,12 +130,45 @@ def blocked_item(catalog: Catalog, workload: Workload, family: Family) -> tuple[
 
 
 def port_weeks(catalog: Catalog, workloads: list[Workload], family: Family) -> tuple[float, tuple[str, ...]]:
-    """Engineer-weeks to port one codebase (these workloads) to a family, and the items counted."""
+    """Engineer-weeks to port one codebase (these workloads) to a family, and the items counted;
+    none if any of them lists the family in `already_on` (the codebase is the unit of porting)."""
     if any(family in w.already_on for w in workloads):
         return 0.0, ()
     items = sorted({item for w in workloads for item in w.port_items})
     counted = tuple(i for i in items if effort(catalog, i, family).weeks)
     return sum(effort(catalog, i, family).weeks or 0.0 for i in counted), counted
+
+
+def weights_fit(w: Workload, o: Option, catalog: Catalog) -> tuple[Step, str | None]:
+    """Inference: the weights plus the KV cache of one request against one instance's usable HBM;
+    the step, and the reason the option is ruled out if they do not fit. It holds whether or not the
+    workload gives a `measured` tokens/s for the option: a measurement cannot shrink the weights,
+    and a measured figure for an instance they do not fit on is most likely a mistyped name."""
+    shape = resolve(w.model, catalog.models)
+    wbytes = weight_bytes(o, w.precision)
+    weights = wbytes * shape.params
+    r = w.request_shape
+    kv = shape.kv_bytes_per_token(wbytes) * (r.input_tokens + r.output_tokens)
+    usable = o.instance_hbm_bytes * o.hbm_usable_fraction
+    step = Step(
+        "weights + one request's KV vs usable HBM",
+        f"{wbytes} B · N_total + KV bytes/token · (prompt + generated) ≤ chips · HBM · 2^30 · usable",
+        f"{num(weights)} B + {num(kv)} B vs {num(usable)} B",
+        (weights + kv) / usable,
+        "of usable HBM",
+    )
+    if weights + kv <= usable:
+        return step, None
+    reason = (
+        f"memory does not fit: weights need {weights / 2**30:,.1f} GiB plus the KV cache of one "
+        f"request, one instance has {usable / 2**30:,.1f} GiB usable"
+    )
+    if o.id in w.measured:
+        reason += (
+            f" (the measured tokens/s given for {o.id} cannot make them fit: check the instance "
+            "name in `measured`, or quantize the model and set its precision)"
+        )
+    return step, reason
 
 
 def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: Catalog) -> Estimate:
@@ -364,8 +401,9 @@ def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int
         ),
         Step(
             "step time (latency per token)",
-            "decode_overhead + max(t_mem, t_comp)",
-            f"{num(o.decode_overhead_ms / 1000)} + max({num(s.t_mem_s)}, {num(s.t_comp_s)})",
+            "decode_overhead + 2 · layers · collective (tp > 1) + max(t_mem, t_comp)",
+            f"{num(o.decode_overhead_ms / 1000)} + {2 * shape.layers if s.tp > 1 else 0} · "
+            f"{num(o.collective_us / 1e6)} + max({num(s.t_mem_s)}, {num(s.t_comp_s)})",
             s.step_s,
             "s",
         ),
@@ -408,18 +446,12 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     limit = w.max_ms_per_token / 1000 if w.max_ms_per_token is not None else None
     served = best_serving(shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, limit)
     measured = w.measured.get(o.id)
-    if served == "memory":
-        usable = o.instance_hbm_bytes * o.hbm_usable_fraction
-        weights = wbytes * shape.params
-        insist = " (a measured tokens/s does not change what fits)" if measured is not None else ""
-        return _ruled_out(
-            w,
-            o,
-            f"memory does not fit: weights need {weights / 2**30:,.1f} GiB plus the KV cache of one "
-            f"request, one instance has {usable / 2**30:,.1f} GiB usable{insist}",
-            steps,
-        )
     batch, latency_ms = 0, 0.0
+    fit, unfit = weights_fit(w, o, catalog)
+    steps.append(fit)
+    if unfit is not None:  # a measured tokens/s does not make the weights fit (README "Rules")
+        return _ruled_out(w, o, unfit, steps)
+    assert served != "memory"  # the whole instance is a candidate group: it fits when weights_fit holds
     if measured is not None:
         tps = measured.tokens_per_second
         steps.append(Step("tokens/s per instance", "measured", num(tps), tps, "tokens/s"))
@@ -442,6 +474,8 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         tps, batch, latency_ms = served.tokens_per_s, served.batch, served.latency_ms
         inputs += ["chips", "hbm_gib", "hbm_usable_fraction", "hbm_tb_per_s", "bandwidth_efficiency"]
         inputs += [f"{precision}_tflops", "prefill_mfu", "decode_overhead_ms"]
+        if served.tp > 1:
+            inputs.append("collective_us")
         if served.batch_limit == "max_batch evidence":
             inputs.append("max_batch")
     needed = peak_tps / tps

@@ -125,6 +125,17 @@ class EstimateInUse:
 
 
 @dataclass(frozen=True)
+class AlreadyOn:
+    """One `already_on` entry and what it overrides (README "Rules")."""
+
+    workload: str
+    codebase: str
+    family: Family
+    waived_weeks: float  # the codebase's port to the family that is not charged
+    unblocked: tuple[str, str] | None  # (item, reason) that would block this workload there
+
+
+@dataclass(frozen=True)
 class Plan:
     portfolio: str  # file name as given, never resolved to an absolute path
     catalog: str
@@ -145,6 +156,7 @@ class Plan:
     reservations: tuple[Reservation, ...] = ()
     calibration: tuple[tuple[str, str], ...] = ()  # (option used, how well its figures are calibrated)
     defaults: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (default assumed, workloads relying on it)
+    already_on: tuple[AlreadyOn, ...] = ()
 
     @property
     def total_usd(self) -> float:

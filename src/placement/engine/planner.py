@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from placement.engine.costing import Estimate, estimates
+from placement.engine.costing import Estimate, blocked_item, estimates, port_weeks
 from placement.engine.diagnose import explain_infeasible
 from placement.engine.optimizer import (
     SOLVER_NAME,
@@ -17,6 +17,7 @@ from placement.engine.optimizer import (
     solve,
 )
 from placement.engine.plan import (
+    AlreadyOn,
     Baseline,
     CapacityUse,
     EstimateInUse,
@@ -186,6 +187,7 @@ def assemble(
             if o.id in {p.option for r in results for p in r.placements} and o.id in catalog.calibration
         ),
         defaults=_defaults(portfolio),
+        already_on=already_on(portfolio, catalog),
     )
 
 
@@ -195,6 +197,23 @@ def _defaults(portfolio: Portfolio) -> tuple[tuple[str, tuple[str, ...]], ...]:
         for text in w.defaults_used():
             relying.setdefault(text, []).append(w.name)
     return tuple((text, tuple(names)) for text, names in relying.items())
+
+
+def already_on(portfolio: Portfolio, catalog: Catalog) -> tuple[AlreadyOn, ...]:
+    """Each `already_on` entry with the port it waives for its codebase and the block it lifts for
+    its own workload (both shown in the assumptions and by `placement explain`)."""
+    groups = codebases(portfolio)
+    out = []
+    for w in portfolio.workloads:
+        members = [m.model_copy(update={"already_on": ()}) for m in groups[w.codebase_name]]
+        for family in w.already_on:
+            weeks = port_weeks(catalog, members, family)[0]
+            out.append(
+                AlreadyOn(
+                    w.name, w.codebase_name, family, weeks, blocked_item(catalog, w, family, waive=False)
+                )
+            )
+    return tuple(out)
 
 
 def _basis(catalog: Catalog, est: Estimate) -> str:

@@ -13,18 +13,33 @@ Checked:
   weeks · engineer_week_usd;
 - each placement's cost recomputed from the catalog price (instances · USD/h · hours · months, or
   runs · instance-hours · USD/h); totals, compute, migration and the family split adding up;
-- the max_family_share policy on the spend traffic uses.
+- the max_family_share policy on the spend traffic uses;
+- every number finite (a NaN compares false with everything, so it would pass every check): the
+  first non-finite number is reported by its place in the JSON and nothing else is checked;
+- the all-GPU baseline and the saving re-derived from the inputs (each workload alone on its
+  cheapest feasible GPU option, the GPU ports its codebases need);
+- every figure the plan prints beside the placements: per workload (compute, cost per million
+  tokens or per run, migration weeks, runner-up and its extra cost), per family (compute,
+  migration, both shares), the capacity table (used, available, binding), the reservations (re-
+  derived from the placements with the rules in reservations.py, written out again here), and the
+  horizon and policy the plan states.
+
+Deliberately not checked (README "placement verify"): the `solver` block (name, status, gap limit
+and proven gap, time limit, model size) reports how the solve went, which no input determines; it
+is still required to be finite. Text fields (`basis`, notes, estimates, sources) are not numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from placement.engine.costing import estimate, port_weeks
+from placement.engine.costing import Estimate, estimate, port_weeks, weights_fit
 from placement.engine.plan import SCHEMA_VERSION
-from placement.inputs.models import Catalog, Family, Portfolio, Workload
+from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
 
 CENT = 0.011  # JSON rounds USD to cents
 
@@ -37,10 +52,64 @@ class _Tally:
     families: set[tuple[str, Family]] = field(default_factory=set)
     used_spend: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
     compute: float = 0.0
+    compute_by_family: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
+    compute_by_workload: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    compute_by_option: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    estimates: dict[tuple[str, str], Estimate] = field(default_factory=dict)
 
 
-def verify(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list[str]:
-    """Every problem found, in words; an empty list means the plan holds."""
+def non_finite(value: Any, where: str = "") -> str | None:
+    """The place of the first NaN or infinity in a JSON value (`placements[3].share`), if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "the plan"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = non_finite(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = non_finite(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _differs(claimed: Any, actual: float, tolerance: float) -> bool:
+    """Whether a claimed figure is off (a missing or non-numeric figure is off too)."""
+    if isinstance(claimed, bool) or not isinstance(claimed, int | float):
+        return True
+    return not abs(claimed - actual) <= tolerance + 1e-9 * abs(actual)
+
+
+class _Costs:
+    """`estimate` for (workload, option) pairs, each computed once per check. `known` may hold
+    estimates already computed for these same inputs (`placement plan` passes the ones it planned
+    with: the same pure function of the same inputs, so nothing of the optimizer is trusted)."""
+
+    def __init__(
+        self, portfolio: Portfolio, catalog: Catalog, known: dict[tuple[str, str], Estimate] | None
+    ) -> None:
+        self.portfolio, self.catalog = portfolio, catalog
+        self.known = known or {}
+        self.made: dict[tuple[str, str], Estimate] = {}
+
+    def __call__(self, w: Workload, o: Option) -> Estimate:
+        key = (w.name, o.id)
+        found = self.known.get(key) or self.made.get(key)
+        if found is None:
+            found = self.made[key] = estimate(self.portfolio, w, o, self.catalog)
+        return found
+
+
+def verify(
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    ests: dict[tuple[str, str], Estimate] | None = None,
+) -> list[str]:
+    """Every problem found, in words; an empty list means the plan holds. `ests`: estimates
+    already computed for exactly these inputs, if any (see `_Costs`)."""
     if data.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"]
     if data.get("catalog") != catalog.name:
@@ -48,9 +117,22 @@ def verify(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list
             f"the plan was made with catalog {data.get('catalog')!r}, not {catalog.name!r}: "
             "pass it with --catalog"
         ]
+    bad = non_finite(data)
+    if bad is not None:
+        return [f"{bad}: not a finite number (NaN or infinity); nothing else checked"]
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     problems: list[str] = []
+    if _differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
+        problems.append(
+            f"horizon_months: the plan says {data.get('horizon_months')}, the workload file "
+            f"{portfolio.horizon_months}"
+        )
+    if data.get("policy", {}).get("max_family_share") != portfolio.policy.max_family_share:
+        problems.append(
+            f"policy.max_family_share: the plan says {data.get('policy', {}).get('max_family_share')}, "
+            f"the workload file {portfolio.policy.max_family_share}"
+        )
     by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in data["placements"]:
         if p["workload"] not in workloads:
@@ -60,42 +142,60 @@ def verify(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog) -> list
         else:
             by_workload[p["workload"]].append(p)
     tally = _Tally()
+    costs = _Costs(portfolio, catalog, ests)
     for name, w in workloads.items():
-        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally)
+        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
     problems += _capacity(data, tally.used, options)
     problems += _migration(data, portfolio, catalog, tally.families)
     problems += _totals(data, tally.compute)
     problems += _policy(portfolio, tally.used_spend)
+    problems += _families(data, tally)
+    problems += _workload_rows(data, portfolio, catalog, tally, costs)
+    problems += _baseline(data, portfolio, catalog, costs)
+    problems += _reservations(data, portfolio, catalog, by_workload, tally)
     return problems
 
 
 def _check_workload(
-    w: Workload, rows: list[dict[str, Any]], portfolio: Portfolio, catalog: Catalog, tally: _Tally
+    w: Workload,
+    rows: list[dict[str, Any]],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    tally: _Tally,
+    costs: _Costs,
 ) -> list[str]:
     if not rows:
         return [f"{w.name}: not placed"]
     problems = []
     share = sum(r["share"] for r in rows)
-    if abs(share - 1) > 1e-5:
+    if not abs(share - 1) <= 1e-5:
         problems.append(f"{w.name}: shares add up to {share:.6f}, not 1")
     if w.kind == "training" and len(rows) != 1:
         problems.append(f"{w.name}: a training run is split over {len(rows)} options")
     for r in rows:
-        problems += _check_placement(w, r, portfolio, catalog, tally)
+        problems += _check_placement(w, r, portfolio, catalog, tally, costs)
     return problems
 
 
 def _check_placement(
-    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
 ) -> list[str]:
     option = catalog.option(r["option"])
-    est = estimate(portfolio, w, option, catalog)
+    est = costs(w, option)
     where = f"{w.name} on {option.id}"
+    unfit = weights_fit(w, option, catalog)[1] if w.kind == "inference" else None
+    if unfit is not None:  # checked on its own as well: a measured figure does not waive it
+        return [f"{where}: not allowed ({unfit})"]
     if not est.ok:
         return [f"{where}: not allowed ({est.reason})"]
+    tally.estimates[(w.name, option.id)] = est
     problems = []
     if r["family"] != option.family:
         problems.append(f"{where}: family {r['family']!r}, catalog says {option.family!r}")
+    if r.get("kind") != w.kind:
+        problems.append(f"{where}: kind {r.get('kind')!r}, the workload is {w.kind}")
+    if not 0 <= r["share"] <= 1 + 1e-6:
+        problems.append(f"{where}: share {r['share']} is not between 0 and 1")
     tally.used[option.id] += r["instances"]
     tally.families.add((w.codebase_name, option.family))
     hours = portfolio.horizon_months * catalog.settings.hours_per_month
@@ -119,9 +219,12 @@ def _check_placement(
                 f"{where}: {r['instances']} instances serve less than the {needed:.4f} its share "
                 "of peak demand needs"
             )
-    if abs(expected - r["compute_usd"]) > CENT + 1e-9 * expected:
+    if _differs(r["compute_usd"], expected, CENT):
         problems.append(f"{where}: cost {r['compute_usd']:,.2f}, the formulas give {expected:,.2f}")
     tally.compute += r["compute_usd"]
+    tally.compute_by_family[option.family] += r["compute_usd"]
+    tally.compute_by_workload[w.name] += r["compute_usd"]
+    tally.compute_by_option[option.id] += r["compute_usd"]
     return problems
 
 
@@ -145,12 +248,24 @@ def _capacity(data: dict[str, Any], used: dict[str, int], options: dict[str, Any
                 f"capacity of {option_id}: {count} instances placed, "
                 f"{options[option_id].capacity_instances} available"
             )
-    for row in data.get("capacity", []):
-        if row["used"] != used.get(row["option"], 0):
+    rows = {row.get("option"): row for row in data.get("capacity", [])}
+    if set(rows) != set(options) or len(rows) != len(data.get("capacity", [])):
+        problems.append("capacity table: not one row per catalog option")
+    for option_id, row in sorted(rows.items(), key=lambda kv: str(kv[0])):
+        if option_id not in options:
+            continue
+        if row["used"] != used.get(option_id, 0):
             problems.append(
-                f"capacity table says {row['used']} {row['option']} used, placements hold "
-                f"{used.get(row['option'], 0)}"
+                f"capacity table says {row['used']} {option_id} used, placements hold "
+                f"{used.get(option_id, 0)}"
             )
+        available = options[option_id].capacity_instances
+        if row.get("available") != available:
+            problems.append(
+                f"capacity table says {row.get('available')} {option_id} available, the catalog {available}"
+            )
+        if row.get("binding") is not (available > 0 and used.get(option_id, 0) >= available):
+            problems.append(f"capacity table: {option_id} marked binding={row.get('binding')}, wrongly")
     return problems
 
 
@@ -161,12 +276,21 @@ def _migration(
     for w in portfolio.workloads:
         members[w.codebase_name].append(w)
     expected = {}
+    expected_weeks = {}
     for codebase, family in families_used:
         weeks, _ = port_weeks(catalog, members[codebase], family)
         if weeks > 0:
             expected[(codebase, family)] = weeks * catalog.migration.engineer_week_usd
+            expected_weeks[(codebase, family)] = weeks
     charged = {(m["codebase"], m["family"]): m["usd"] for m in data["migrations"]}
     problems = []
+    for m in data["migrations"]:
+        key = (m["codebase"], m["family"])
+        if key in expected_weeks and _differs(m.get("weeks"), expected_weeks[key], 1e-9):
+            problems.append(
+                f"migration of {key[0]} to {key[1]}: {m.get('weeks')} weeks, the catalog gives "
+                f"{expected_weeks[key]}"
+            )
     for key in sorted(set(expected) | set(charged)):
         if key not in charged:
             problems.append(
@@ -174,7 +298,7 @@ def _migration(
             )
         elif key not in expected:
             problems.append(f"migration of {key[0]} to {key[1]} is charged but not used")
-        elif abs(charged[key] - expected[key]) > CENT:
+        elif _differs(charged[key], expected[key], CENT):
             problems.append(
                 f"migration of {key[0]} to {key[1]}: charged {charged[key]:,.2f}, the catalog gives "
                 f"{expected[key]:,.2f}"
@@ -192,6 +316,267 @@ def _totals(data: dict[str, Any], compute: float) -> list[str]:
         ("total_usd", data["total_usd"], compute + migration),
         ("families", sum(f["compute_usd"] for f in data.get("families", [])), compute),
     ):
-        if abs(claimed - actual) > tolerance:
+        if _differs(claimed, actual, tolerance):
             problems.append(f"{label}: the plan says {claimed:,.2f}, its parts add up to {actual:,.2f}")
+    return problems
+
+
+def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
+    """Each family row against the placements and migrations of that family."""
+    rows = {f.get("family"): f for f in data.get("families", [])}
+    if set(rows) != set(FAMILIES) or len(rows) != len(data.get("families", [])):
+        return [f"families: not one row for each of {', '.join(FAMILIES)}"]
+    problems = []
+    compute = sum(tally.compute_by_family.values())
+    spend = sum(tally.used_spend.values())
+    for family in FAMILIES:
+        row = rows[family]
+        migration = sum(m["usd"] for m in data["migrations"] if m["family"] == family)
+        expected = {
+            "compute_usd": (tally.compute_by_family.get(family, 0.0), CENT * (len(data["placements"]) + 1)),
+            "migration_usd": (migration, CENT * (len(data["migrations"]) + 1)),
+            "share": (tally.compute_by_family.get(family, 0.0) / compute if compute else 0.0, 1e-5),
+            "policy_share": (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5),
+        }
+        for key, (value, tolerance) in expected.items():
+            if _differs(row.get(key), value, tolerance):
+                problems.append(
+                    f"families: {family} {key} is {row.get(key)}, the placements give {value:,.6g}"
+                )
+    return problems
+
+
+def _workload_rows(
+    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+) -> list[str]:
+    """Per workload: compute, unit cost, migration weeks and the runner-up."""
+    rows = {r.get("workload"): r for r in data.get("workloads", [])}
+    names = [w.name for w in portfolio.workloads]
+    if set(rows) != set(names) or len(rows) != len(data.get("workloads", [])):
+        return ["workloads: not one row per workload of the workload file"]
+    members: dict[str, list[Workload]] = defaultdict(list)
+    for w in portfolio.workloads:
+        members[w.codebase_name].append(w)
+    ported = {(m["codebase"], m["family"]) for m in data["migrations"]}
+    ports: dict[tuple[str, Family], float] = {}
+
+    def weeks_to(codebase: str, family: Family) -> float:
+        if (codebase, family) not in ports:
+            ports[(codebase, family)] = port_weeks(catalog, members[codebase], family)[0]
+        return ports[(codebase, family)]
+
+    placed: dict[str, set[str]] = defaultdict(set)
+    for p in data["placements"]:
+        placed[p["workload"]].add(p["option"])
+    problems = []
+    for w in portfolio.workloads:
+        row = rows[w.name]
+        compute = tally.compute_by_workload.get(w.name, 0.0)
+        chosen = placed.get(w.name, set())
+        families = {catalog.option(o).family for o in chosen if o in catalog.option_ids}
+        weeks = sum(weeks_to(w.codebase_name, g) for g in families)
+        expected: dict[str, tuple[Any, float]] = {
+            "compute_usd": (compute, CENT * (len(chosen) + 1)),
+            "migration_weeks": (weeks, 1e-9),
+        }
+        if w.kind == "inference":
+            assert w.tokens_per_month is not None
+            expected["usd_per_million_tokens"] = (
+                compute / (w.tokens_per_month * portfolio.horizon_months / 1e6),
+                1e-4,
+            )
+        else:
+            expected["cost_per_run_usd"] = (compute / w.run_count, CENT)
+        for key, (value, tolerance) in expected.items():
+            if _differs(row.get(key), value, tolerance):
+                problems.append(f"{w.name}: {key} is {row.get(key)}, the placements give {value:,.6g}")
+        problems += _runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
+    return problems
+
+
+def _runner_up(
+    w: Workload,
+    claimed: Any,
+    chosen: set[str],
+    compute: float,
+    catalog: Catalog,
+    costs: _Costs,
+    weeks_to: Callable[[str, Family], float],
+    ported: set[tuple[Any, Any]],
+) -> list[str]:
+    """The runner-up is the cheapest option not in the plan for the workload, alone, with any port
+    it would need; its extra cost is that minus the workload's cost in the plan."""
+    extras: dict[str, float] = {}
+    for option in catalog.options:
+        if option.id in chosen:
+            continue
+        est = costs(w, option)
+        if not est.ok:
+            continue
+        port = 0.0
+        if (w.codebase_name, option.family) not in ported:
+            port = weeks_to(w.codebase_name, option.family)
+            port *= catalog.migration.engineer_week_usd
+        extras[option.id] = est.compute_usd + port - compute
+    if claimed is None:
+        return (
+            [f"{w.name}: no runner-up given, {min(extras, key=extras.__getitem__)} can run it"]
+            if extras
+            else []
+        )
+    option_id = claimed.get("option") if isinstance(claimed, dict) else None
+    if option_id not in extras:
+        return [f"{w.name}: runner-up {option_id!r} is not an option the workload could move to"]
+    tolerance = CENT * (len(chosen) + 2)
+    problems = []
+    if _differs(claimed.get("extra_usd"), extras[option_id], tolerance):
+        problems.append(
+            f"{w.name}: runner-up {option_id} extra cost {claimed.get('extra_usd')}, the formulas give "
+            f"{extras[option_id]:,.2f}"
+        )
+    cheapest = min(extras.values())
+    if extras[option_id] > cheapest + tolerance:
+        problems.append(f"{w.name}: runner-up {option_id} is not the cheapest option left")
+    return problems
+
+
+def _gpu_baseline(
+    portfolio: Portfolio, catalog: Catalog, costs_of: _Costs
+) -> tuple[dict[str, dict[str, float]], list[str], float]:
+    """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
+    GPU ports of the codebases that have a workload on GPUs."""
+    gpu = [o for o in catalog.options if o.family == "gpu"]
+    fits: dict[str, dict[str, float]] = {}
+    missing = []
+    for w in portfolio.workloads:
+        costs = {o.id: e.compute_usd for o in gpu if (e := costs_of(w, o)).ok}
+        if costs:
+            fits[w.name] = costs
+        else:
+            missing.append(w.name)
+    members: dict[str, list[Workload]] = defaultdict(list)
+    for w in portfolio.workloads:
+        members[w.codebase_name].append(w)
+    migration = sum(
+        port_weeks(catalog, group, "gpu")[0] * catalog.migration.engineer_week_usd
+        for group in members.values()
+        if any(w.name in fits for w in group)
+    )
+    return fits, missing, migration
+
+
+def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, costs: _Costs) -> list[str]:
+    """Re-derive the all-GPU baseline (every workload alone on its cheapest feasible GPU option;
+    each codebase with a workload on GPUs pays its GPU port) and the saving against the plan."""
+    fits, missing, migration = _gpu_baseline(portfolio, catalog, costs)
+    cheapest = {name: min(costs.values()) for name, costs in fits.items()}
+    compute = sum(cheapest.values())
+    base = data.get("baseline")
+    if not isinstance(base, dict):
+        return ["baseline: missing"]
+    problems = []
+    tolerance = CENT * (len(portfolio.workloads) + 1)
+    if sorted(base.get("missing", [])) != sorted(missing):
+        problems.append(f"baseline: missing {base.get('missing')}, the inputs give {missing}")
+    choices = {c.get("workload"): c.get("option") for c in base.get("choices", [])}
+    if set(choices) != set(cheapest) or len(choices) != len(base.get("choices", [])):
+        problems.append("baseline: not one choice per workload with a GPU option")
+    for name, option_id in sorted(choices.items(), key=lambda kv: str(kv[0])):
+        feasible = fits.get(name, {})
+        if option_id not in feasible or feasible[option_id] > cheapest[name] + CENT:
+            problems.append(f"baseline: {option_id} is not {name}'s cheapest feasible GPU option")
+    for key, value in (("compute_usd", compute), ("migration_usd", migration)):
+        if _differs(base.get(key), value, tolerance):
+            problems.append(f"baseline.{key} is {base.get(key)}, the inputs give {value:,.2f}")
+    total = compute + migration
+    if missing:
+        if data.get("baseline_usd") is not None or data.get("savings_usd") is not None:
+            problems.append("baseline_usd and savings_usd must be null: some workload has no GPU option")
+        return problems
+    if _differs(data.get("baseline_usd"), total, tolerance):
+        problems.append(f"baseline_usd is {data.get('baseline_usd')}, the inputs give {total:,.2f}")
+    saving = total - data["total_usd"]
+    if _differs(data.get("savings_usd"), saving, tolerance):
+        problems.append(f"savings_usd is {data.get('savings_usd')}, baseline − total gives {saving:,.2f}")
+    return problems
+
+
+def _term(o: Option, horizon_months: float) -> tuple[str, float | None]:
+    """The longest public commitment that fits inside the horizon (3-year: 36 months, 1-year: 12)."""
+    if horizon_months >= 36 and o.three_year_usd_per_hour is not None:
+        return "3-year", o.three_year_usd_per_hour
+    if horizon_months >= 12 and o.one_year_usd_per_hour is not None:
+        return "1-year", o.one_year_usd_per_hour
+    return "none", None
+
+
+def _reservations(
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    by_workload: dict[str, list[dict[str, Any]]],
+    tally: _Tally,
+) -> list[str]:
+    """Each reservation row re-derived from the placements (rules: engine/reservations.py)."""
+    hours = portfolio.horizon_months * catalog.settings.hours_per_month
+    workloads = {w.name: w for w in portfolio.workloads}
+    peak: dict[str, int] = defaultdict(int)
+    base: dict[str, int] = defaultdict(int)  # steady instances, shares as rounded in the JSON ...
+    base_hi: dict[str, int] = defaultdict(int)  # ... and if the rounding pushed one over a whole number
+    training_hours: dict[str, float] = defaultdict(float)
+    for name, rows in by_workload.items():
+        w = workloads[name]
+        for r in rows:
+            est = tally.estimates.get((name, r["option"]))
+            if est is None:
+                continue
+            if w.kind == "inference":
+                peak[r["option"]] += r["instances"]
+                steady = r["share"] * est.instances_needed / w.peak_factor
+                slack = 1e-6 * max(1.0, est.instances_needed)
+                base[r["option"]] += min(r["instances"], max(0, math.ceil(steady - slack)))
+                base_hi[r["option"]] += min(r["instances"], max(0, math.ceil(steady + slack)))
+            else:
+                training_hours[r["option"]] += est.instance_hours_per_run * w.run_count
+    table = {r.get("option"): r for r in data.get("reservations", [])}
+    used = set(peak) | set(training_hours)
+    if set(table) != used or len(table) != len(data.get("reservations", [])):
+        return ["reservations: not one row per option the plan uses"]
+    problems = []
+    for option_id in sorted(used):
+        o = catalog.option(option_id)
+        od = o.usd_per_hour
+        term, price = _term(o, portfolio.horizon_months)
+        row = table[option_id]
+        steady, train_committed = 0, 0
+        if price is not None and price < od:
+            train_committed = int(training_hours[option_id] // hours)
+            claimed = row.get("committed_instances")
+            claimed_steady = claimed - train_committed if isinstance(claimed, int) else -1
+            in_range = base[option_id] <= claimed_steady <= base_hi[option_id]
+            steady = claimed_steady if in_range else base[option_id]
+        burst = training_hours[option_id] - train_committed * hours
+        block = o.capacity_block_usd_per_hour
+        burst_price = block if block is not None and block < od else od
+        reserved = (
+            (steady + train_committed) * (price or od) * hours
+            + (peak[option_id] - steady) * od * hours
+            + burst * burst_price
+        )
+        on_demand = tally.compute_by_option.get(option_id, 0.0)
+        expected: dict[str, tuple[float, float]] = {
+            "committed_instances": (steady + train_committed, 0.0),
+            "on_demand_instances": (peak[option_id] - steady, 0.0),
+            "burst_instance_hours": (burst, CENT),
+            "on_demand_usd": (on_demand, CENT * (len(data["placements"]) + 1)),
+            "reserved_usd": (reserved, CENT * (len(data["placements"]) + 1)),
+            "saving_usd": (on_demand - reserved, CENT * (len(data["placements"]) + 2)),
+        }
+        for key, (value, tolerance) in expected.items():
+            if _differs(row.get(key), value, tolerance):
+                problems.append(
+                    f"reservations: {option_id} {key} is {row.get(key)}, the placements give {value:,.6g}"
+                )
+        if row.get("term") != (term if steady + train_committed else "none"):
+            problems.append(f"reservations: {option_id} term {row.get('term')!r} is wrong")
     return problems

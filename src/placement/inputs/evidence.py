@@ -212,7 +212,53 @@ def measured_on(fit: Fit, group: str, hardware: str, field: str) -> bool:
     return field == "max_batch" or field in g.serving.fitted
 
 
-FITTED_FIELDS = ("training_mfu", "prefill_mfu", "bandwidth_efficiency", "decode_overhead_ms", "max_batch")
+FITTED_FIELDS = (
+    "training_mfu",
+    "prefill_mfu",
+    "bandwidth_efficiency",
+    "decode_overhead_ms",
+    "collective_us",
+    "max_batch",
+)
+
+
+def _reason(fit: Fit, group: str, hardware: str, field: str) -> str:
+    """Why a filled constant is an estimate for this hardware, in words."""
+    g = fit.groups[group]
+    if field != "training_mfu" and g.serving.by_hardware.get(hardware, 0):
+        return (
+            f"the {g.serving.by_hardware[hardware]} measurements on {hardware} do not determine it; taken "
+            f"from group {g.serving.borrowed_from} ({WIDER})"
+        )
+    status = (training_status if field == "training_mfu" else serving_status)(fit, group, hardware)
+    return status.split(": ", 1)[1]
+
+
+def _fill_option(option: dict[str, Any], fit: Fit, group: str) -> dict[str, Any]:
+    g = fit.groups[group]
+    values = {
+        "training_mfu": g.training.training_mfu,
+        "prefill_mfu": g.serving.prefill_mfu,
+        "bandwidth_efficiency": g.serving.bandwidth_efficiency,
+        "decode_overhead_ms": g.serving.decode_overhead_ms,
+        "collective_us": g.serving.collective_us,
+        "max_batch": g.serving.max_batch,
+    }
+    option = dict(option)
+    cited = dict(option["sources"]) if isinstance(option.get("sources"), dict) else {}
+    estimates = dict(option["estimates"]) if isinstance(option.get("estimates"), dict) else {}
+    for field, value in values.items():
+        if field in option or (field == "training_mfu" and "training" not in (option.get("kinds") or ())):
+            continue
+        option[field] = value
+        if measured_on(fit, group, option["hardware"], field):
+            cited[field] = f"fit-{group}"
+        else:
+            estimates[field] = f"{_reason(fit, group, option['hardware'], field)} (fit {fit.date})"
+    option["sources"] = cited
+    if estimates:
+        option["estimates"] = estimates
+    return option
 
 
 def fill_from_fit(data: dict[str, Any], fit: Fit, fit_address: str) -> dict[str, Any]:
@@ -222,60 +268,27 @@ def fill_from_fit(data: dict[str, Any], fit: Fit, fit_address: str) -> dict[str,
     options = out.get("options")
     if not isinstance(options, list):
         return out
-    sources = dict(out.get("sources") or {}) if isinstance(out.get("sources"), dict) else out.get("sources")
+    sources = dict(out["sources"]) if isinstance(out.get("sources"), dict) else None
     filled: list[Any] = []
     for option in options:
-        if not isinstance(option, dict) or not isinstance(option.get("hardware"), str):
-            filled.append(option)
-            continue
-        group = fit.group_of(option["hardware"])
+        group = (
+            fit.group_of(option["hardware"])
+            if isinstance(option, dict) and isinstance(option.get("hardware"), str)
+            else None
+        )
         if group is None:
             filled.append(option)
             continue
-        g = fit.groups[group]
-        values = {
-            "training_mfu": g.training.training_mfu,
-            "prefill_mfu": g.serving.prefill_mfu,
-            "bandwidth_efficiency": g.serving.bandwidth_efficiency,
-            "decode_overhead_ms": g.serving.decode_overhead_ms,
-            "max_batch": g.serving.max_batch,
-        }
-        option = dict(option)
-        cited = dict(option.get("sources") or {}) if isinstance(option.get("sources"), dict) else {}
-        estimates = dict(option.get("estimates") or {}) if isinstance(option.get("estimates"), dict) else {}
-        key = f"fit-{group}"
-        for field, value in values.items():
-            if field == "training_mfu" and "training" not in (option.get("kinds") or ()):
-                continue
-            if field in option:
-                continue
-            option[field] = value
-            if measured_on(fit, group, option["hardware"], field):
-                cited[field] = key
-            else:
-                hw = option["hardware"]
-                if field != "training_mfu" and g.serving.by_hardware.get(hw, 0):
-                    reason = (
-                        f"the {g.serving.by_hardware[hw]} measurements on {hw} do not determine it; taken "
-                        f"from group {g.serving.borrowed_from} ({WIDER})"
-                    )
-                else:
-                    status = (training_status if field == "training_mfu" else serving_status)(fit, group, hw)
-                    reason = status.split(": ", 1)[1]
-                estimates[field] = f"{reason} (fit {fit.date})"
-        option["sources"] = cited
-        if estimates:
-            option["estimates"] = estimates
-        if isinstance(sources, dict):
-            hw = ", ".join(g.hardware)
-            sources[key] = {
-                "title": f"placement calibrate --fit, group {group} ({hw}): {len(g.serving.points)} serving "
-                f"and {len(g.training.points)} training measurements",
+        filled.append(_fill_option(option, fit, group))
+        if sources is not None:
+            g = fit.groups[group]
+            sources[f"fit-{group}"] = {
+                "title": f"placement calibrate --fit, group {group} ({', '.join(g.hardware)}): "
+                f"{len(g.serving.points)} serving and {len(g.training.points)} training measurements",
                 "address": fit_address,
                 "date_read": fit.date,
             }
-        filled.append(option)
     out["options"] = filled
-    if isinstance(sources, dict):
+    if sources is not None:
         out["sources"] = sources
     return out

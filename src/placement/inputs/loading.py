@@ -316,6 +316,16 @@ def default_catalog_document() -> Document:
     return read_yaml(Path(__file__).resolve().parents[3] / "catalogs" / DEFAULT_CATALOG)
 
 
+def shipped_catalog_paths() -> list[Path]:
+    """The catalog files shipped with the package (inputs of every run that uses the default;
+    `--out` never replaces them)."""
+    folders = [
+        Path(str(resources.files("placement") / "catalogs")),
+        Path(__file__).resolve().parents[3] / "catalogs",
+    ]
+    return sorted({p for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
+
+
 def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:
     """Load a workload file and check it against the catalog."""
     doc = read_yaml(path)

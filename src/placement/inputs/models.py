@@ -169,7 +169,9 @@ class Workload(Frozen):
     precision: Precision = "bf16"
     portability: Literal["any", "gpu-only"] = "any"
     already_on: tuple[Family, ...] = Field(
-        default=(), description="Families this code already runs on (no migration cost)."
+        default=(),
+        description="Families this workload already runs on today: its codebase pays no port there, "
+        "and a blocked port does not rule the family out for this workload (README 'Rules').",
     )
     measured: dict[Name, Measured] = Field(default_factory=dict)
     # inference
@@ -320,6 +322,7 @@ class Option(Sourced):
         "prefill_mfu",
         "bandwidth_efficiency",
         "decode_overhead_ms",
+        "collective_us",
         "max_batch",
         "hbm_usable_fraction",
         "one_year_usd_per_hour",
@@ -350,6 +353,9 @@ class Option(Sourced):
     )
     decode_overhead_ms: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=1000)] = Field(
         description="Fixed cost of one decode step (kernel launches, collectives), ms."
+    )
+    collective_us: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=100_000)] = Field(
+        description="Latency of one all-reduce across a tensor-parallel group, µs (two per layer)."
     )
     max_batch: Annotated[int, Field(ge=1, le=65_536)] = Field(
         description="Largest batch per replica with public evidence on this hardware."
@@ -561,6 +567,16 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
                     f"unknown model {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}",
                 )
             )
+        for position, family in enumerate(workload.already_on):
+            if not any(family == o.family and workload.kind in o.kinds for o in catalog.options):
+                problems.append(
+                    (
+                        ("workloads", index, "already_on", position),
+                        f"no {family} option in catalog {catalog.name!r} runs {workload.kind}, so this "
+                        f"{workload.kind} workload cannot already run on {family}; list the family on "
+                        "the workload that runs there",
+                    )
+                )
         for option_id in workload.measured:
             if option_id not in options:
                 problems.append(
@@ -617,6 +633,7 @@ OptionField = Literal[
     "prefill_mfu",
     "bandwidth_efficiency",
     "decode_overhead_ms",
+    "collective_us",
     "max_batch",
     "hbm_usable_fraction",
     "bf16_tflops",

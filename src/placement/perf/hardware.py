@@ -21,6 +21,7 @@ def efficiency(option: Option) -> Efficiency:
         decode_overhead_s=option.decode_overhead_ms / 1000,
         prefill_mfu=option.prefill_mfu,
         max_batch=option.max_batch,
+        collective_s=option.collective_us / 1e6,
     )
 
 

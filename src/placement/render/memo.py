@@ -85,9 +85,17 @@ def _question_2(m: MemoInputs) -> list[str]:
             blocked = [i for i in items if m.catalog.migration.items[i][family].blocked]
             weeks, _ = port_weeks(m.catalog, members, family)
             cost = weeks * m.catalog.migration.engineer_week_usd
-            if blocked and not any(family in w.already_on for w in members):
+            listing = [w for w in members if family in w.already_on]
+            # already_on lifts a block only for the workload that lists the family (README "Rules")
+            still = sorted({i for w in members if w not in listing for i in w.port_items if i in blocked})
+            if blocked and not listing:
                 other = f"; other items {weeks:g} wk" if weeks else ""
                 cells.append(f"blocked ({', '.join(blocked)}){other}")
+            elif listing and still:
+                on = ", ".join(w.name for w in listing)
+                cells.append(
+                    f"{weeks:g} wk, {usd(cost)} (already on: {on}); blocked for the rest ({', '.join(still)})"
+                )
             else:
                 cells.append(f"{weeks:g} wk, {usd(cost)}")
         rows.append(cells)

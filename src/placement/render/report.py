@@ -13,7 +13,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.engine.plan import SCHEMA_VERSION, Plan, WorkloadResult
+from placement.engine.plan import SCHEMA_VERSION, AlreadyOn, Plan, WorkloadResult
 
 FORMATS = ("table", "markdown", "json", "csv")
 MARKS = {"estimate": " *", "measured": " (measured)", "sourced": ""}
@@ -197,6 +197,7 @@ def _assumption_lines(plan: Plan) -> list[str]:
         )
     for text, names in plan.defaults:
         lines.append(f"{text[0].upper()}{text[1:]}: {', '.join(names)}.")
+    lines += [already_on_line(a) for a in plan.already_on]
     return lines
 
 
@@ -205,6 +206,21 @@ CALIBRATION_HEADERS = ["option", "how well its performance figures are calibrate
 
 def calibration_rows(plan: Plan) -> list[list[str]]:
     return [[option, text] for option, text in plan.calibration]
+
+
+def already_on_line(a: AlreadyOn) -> str:
+    """What one `already_on` entry overrides, in words (plan assumptions and `explain`)."""
+    line = (
+        f"{a.workload} is already on {a.family} (already_on): codebase {a.codebase} pays no port "
+        f"to {a.family}"
+        + (f" (waives {a.waived_weeks:g} engineer-weeks)" if a.waived_weeks else " (none was due)")
+    )
+    if a.unblocked is not None:
+        line += (
+            f"; {a.workload} may run on {a.family} although {a.unblocked[0]} is blocked there "
+            f"({a.unblocked[1]}); the codebase's other workloads that use it stay blocked"
+        )
+    return line + "."
 
 
 def _heading(plan: Plan) -> str:

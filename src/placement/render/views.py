@@ -9,7 +9,9 @@ from tabulate import tabulate
 from placement.engine.costing import Estimate, num, port_weeks
 from placement.engine.optimizer import codebases
 from placement.engine.plan import SCHEMA_VERSION
+from placement.engine.planner import already_on
 from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
+from placement.render.report import already_on_line
 
 
 def _cell(record: Sourced, field: str, value: object) -> str:
@@ -31,6 +33,7 @@ OPTION_COLUMNS = [
     ("prefill_mfu", "prefill MFU"),
     ("bandwidth_efficiency", "BW eff"),
     ("decode_overhead_ms", "step ms"),
+    ("collective_us", "all-reduce µs"),
     ("max_batch", "max batch"),
 ]
 
@@ -145,6 +148,13 @@ def render_explain(
         f"engineer-weeks = ${weeks * catalog.migration.engineer_week_usd:,.0f} (one-time, shared "
         "by the codebase)",
     ]
+    entries = [
+        a
+        for a in already_on(portfolio, catalog)
+        if a.family == option.family and a.codebase == workload.codebase_name
+    ]
+    for entry in entries:
+        out.append(f"  Rule: {already_on_line(entry)}")
     for item in items:
         effort = catalog.migration.items[item][option.family]
         basis = f"[{effort.source}] " if effort.source else ""
