@@ -268,13 +268,25 @@ def resolve_plain(value: str) -> Any:
     return _SPECIAL_FLOAT.get(value, value)
 
 
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+_TYPED: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "null": (type(None),),
+}
+
+
 def _scalar(event: yaml.ScalarEvent, name: str) -> Any:
     tag = event.tag
     if event.value and len(event.value) > MAX_SCALAR_CHARS:
         raise _fail(
             name,
             f"a value of {len(event.value):,} characters (limit {MAX_SCALAR_CHARS:,})",
-            event.start_mark.line + 1,
+            _line(event),
         )
     if tag is None:
         return resolve_plain(event.value) if event.implicit[0] else event.value
@@ -284,11 +296,11 @@ def _scalar(event: yaml.ScalarEvent, name: str) -> Any:
         return event.value
     if tag in (_CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"):
         value = resolve_plain(event.value)
-        kinds = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag[len(_CORE) :]]
+        kinds = _TYPED[tag[len(_CORE) :]]
         if isinstance(value, kinds) and not (tag != _CORE + "bool" and isinstance(value, bool)):
-            return float(value) if tag == _CORE + "float" else value
-        raise _fail(name, f"{event.value!r} is not a valid {tag}", event.start_mark.line + 1)
-    raise _fail(name, f"YAML tag {tag} is not supported; write the value plainly", event.start_mark.line + 1)
+            return float(cast(float, value)) if tag == _CORE + "float" else value
+        raise _fail(name, f"{event.value!r} is not a valid {tag}", _line(event))
+    raise _fail(name, f"YAML tag {tag} is not supported; write the value plainly", _line(event))
 
 
 class _Frame:
@@ -354,7 +366,7 @@ class _Composer:
                         self.expanded += 1
                         top.size += 1
                         top.key = key
-                        lines[(*top.location, key)] = event.start_mark.line + 1
+                        lines[(*top.location, key)] = _line(event)
                         continue
                 self.key(event, top)
             elif kind is scalar_event and top is not None and event.anchor is None:
@@ -370,7 +382,7 @@ class _Composer:
                     top.container[top.key] = value
                     top.key = None
                 else:
-                    lines[(*top.location, len(top.container))] = event.start_mark.line + 1
+                    lines[(*top.location, len(top.container))] = _line(event)
                     top.container.append(value)
             else:
                 self.feed(event)
@@ -387,7 +399,7 @@ class _Composer:
         elif isinstance(event, yaml.ScalarEvent):
             self.written += 1
             value = _scalar(event, self.name)
-            self.place(value, 1, event.start_mark.line + 1)
+            self.place(value, 1, _line(event))
             if event.anchor is not None:
                 self.anchors[event.anchor] = (value, 1)
         elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -406,7 +418,7 @@ class _Composer:
                 raise _fail(
                     self.name,
                     "more than one YAML document (---); put everything in one",
-                    event.start_mark.line + 1,
+                    _line(event),
                 )
 
     def fail(self, message: str, line: int, location: Location | None = None) -> InputError:
@@ -416,7 +428,7 @@ class _Composer:
         self.written += 1
         self.expanded += 1
         top.size += 1
-        line = event.start_mark.line + 1
+        line = _line(event)
         if not isinstance(event, yaml.ScalarEvent):
             raise self.fail("a key must be a plain value, not a list, mapping or alias", line, top.location)
         key = event.value
@@ -431,7 +443,7 @@ class _Composer:
 
     def open(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
         self.written += 1
-        line = event.start_mark.line + 1
+        line = _line(event)
         if len(self.stack) >= MAX_DEPTH:
             raise self.fail(f"nesting too deep (limit {MAX_DEPTH} levels)", line)
         if event.tag is not None and event.tag not in ("!", _CORE + "map", _CORE + "seq"):
@@ -445,7 +457,7 @@ class _Composer:
         self.stack.append(_Frame(container, location, event.anchor))
 
     def alias(self, event: yaml.AliasEvent) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         anchor = event.anchor or ""
         if anchor not in self.anchors:
             if any(f.anchor == anchor for f in self.stack):
