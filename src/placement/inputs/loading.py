@@ -498,6 +498,29 @@ def _compose(text: str, name: str) -> tuple[Any, dict[Location, int]]:
 # --------------------------------------------------------------------------- validation
 
 
+_NUMBER_TYPES = {"float_type", "int_type", "float_parsing", "int_parsing", "int_from_float"}
+_WORDS_NOT_NUMBERS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def _not_a_number(kind: str, given: object) -> str:
+    """'should be a number' with what was written instead, and why it is not one."""
+    want = "a whole number" if kind.startswith("int") else "a number"
+    if isinstance(given, bool):
+        return f"should be {want}, not {str(given).lower()}"
+    if isinstance(given, float):
+        return f"should be {want}, not {given:g}"
+    if isinstance(given, str):
+        hint = ""
+        if given.lower() in _WORDS_NOT_NUMBERS:
+            hint = " (a yes/no word is not a number)"
+        elif re.fullmatch(r"[-+]?0[0-9]+", given):
+            hint = " (write it without the leading zero)"
+        elif re.fullmatch(r"[-+]?[0-9]+(:[0-5]?[0-9])+", given):
+            hint = " (YAML 1.1's base-60 numbers are not read)"
+        return f"should be {want}, not the text {given[:40]!r}{hint}"
+    return f"should be {want}"
+
+
 def _problems(doc: Document, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
@@ -515,6 +538,8 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
             message = "should be a list, such as [a, b]"
         elif item["type"] in ("model_type", "dict_type", "model_attributes_type"):
             message = "should be a mapping of keys to values"
+        elif item["type"] in _NUMBER_TYPES:
+            message = _not_a_number(item["type"], item.get("input"))
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(doc.problem(location, message))

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from datetime import date
 from difflib import get_close_matches
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -65,13 +68,67 @@ def _finite(value: object) -> object:
     return value
 
 
+# Strict at the root: a number field takes a number and nothing else (not `true`, not the text
+# "12"); the loader's YAML 1.2 reading already keeps `yes`, `1:30` and `012` as text.
+Finite = Annotated[float, BeforeValidator(_finite), Field(strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True)]
 TokenCount = Annotated[float, BeforeValidator(parse_token_count)]
-Positive = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1e9)]
-Billions = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=100_000)]  # up to 100T parameters
-NonNegative = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
-Fraction = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Positive = Annotated[Finite, Field(gt=0, le=1e9)]
+Billions = Annotated[Finite, Field(gt=0, le=100_000)]  # up to 100T parameters
+NonNegative = Annotated[Finite, Field(ge=0, le=1e9)]
+Fraction = Annotated[Finite, Field(gt=0, le=1)]
+Price = Annotated[Finite, Field(ge=1e-4, le=1e6)]  # USD per instance-hour: a hundredth of a cent to $1M
+
+# Characters that print as nothing, move the cursor, reorder text or end a line: refused in names,
+# and (except tab and newline) in free text. Renderers escape them too, for text that did not
+# come through these types (file names).
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _unprintable(text: str, allowed: str = "") -> str | None:
+    for char in text:
+        if char in allowed:
+            continue
+        category = unicodedata.category(char)
+        if category in _INVISIBLE or (category == "Zs" and char != " "):
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+    return None
+
+
+def _printable_name(value: str) -> str:
+    """Names are NFC-normalised (canonically equal spellings become one) and printable."""
+    value = unicodedata.normalize("NFC", value)
+    if value != value.strip():
+        raise ValueError("must not start or end with a space")
+    bad = _unprintable(value)
+    if bad is not None:
+        raise ValueError(f"contains an invisible or control character ({bad}); use printable characters")
+    return value
+
+
+def _printable_text(value: str) -> str:
+    bad = _unprintable(value, "\n\t")
+    if bad is not None:
+        raise ValueError(f"contains an invisible or control character ({bad})")
+    return value
+
+
+def name_key(name: str) -> str:
+    """What two names must differ in to be distinct: NFKC folds compatibility look-alikes."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def _real_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date (YYYY-MM-DD)") from None
+    return value
+
+
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_printable_name)]
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
+Day = Annotated[str, Field(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
 
 
 class FieldError(ValueError):
@@ -135,12 +192,12 @@ class Workload(Frozen):
     measured: dict[Name, Measured] = Field(default_factory=dict)
     # inference
     tokens_per_month: TokenCount | None = None
-    peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=1000)] | None = None
+    peak_to_average: Annotated[Finite, Field(ge=1, le=1000)] | None = None
     max_ms_per_token: Positive | None = None
     # training
     tokens: TokenCount | None = None
-    runs: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    deadline_days: Annotated[float, BeforeValidator(_finite), Field(ge=0.01, le=3650)] | None = None
+    runs: Annotated[Count, Field(ge=1, le=10_000)] | None = None
+    deadline_days: Annotated[Finite, Field(ge=0.01, le=3650)] | None = None
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
@@ -183,7 +240,7 @@ class Policy(Frozen):
 
 
 class Portfolio(Frozen):
-    horizon_months: Annotated[float, BeforeValidator(_finite), Field(gt=0, le=120)] = 12
+    horizon_months: Annotated[Finite, Field(gt=0, le=120)] = 12
     policy: Policy = Policy()
     workloads: tuple[Workload, ...]
 
@@ -201,7 +258,7 @@ class Portfolio(Frozen):
 class Source(Frozen):
     title: Text
     address: Text = Field(description="URL, repository@commit path, or seed file name.")
-    date_read: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date_read: Day
     note: Text | None = None
 
 
@@ -261,21 +318,23 @@ class Option(Sourced):
     accelerator: Name
     family: Family
     kinds: tuple[Kind, ...] = Field(min_length=1)
-    chips: Annotated[int, Field(ge=1, le=1024)]
+    chips: Annotated[Count, Field(ge=1, le=1024)]
     bf16_tflops: Positive = Field(description="Dense BF16 TFLOPS per chip.")
     fp8_tflops: Positive | None = Field(default=None, description="Dense FP8 TFLOPS per chip.")
     hbm_gib: Positive = Field(description="Accelerator memory per chip, GiB.")
     hbm_tb_per_s: Positive = Field(description="Memory bandwidth per chip, TB/s (1e12 bytes/s).")
-    usd_per_hour: Positive = Field(description="On-demand price of one instance.")
-    capacity_instances: Annotated[int, Field(ge=0)] = Field(description="Instances obtainable at once.")
+    usd_per_hour: Price = Field(description="On-demand price of one instance.")
+    capacity_instances: Annotated[Count, Field(ge=0, le=1_000_000)] = Field(
+        description="Instances obtainable at once."
+    )
     training_mfu: Fraction | None = None
     inference_mfu: Fraction
     bandwidth_efficiency: Fraction
-    inference_batch: Annotated[int, Field(ge=1, le=4096)]
+    inference_batch: Annotated[Count, Field(ge=1, le=4096)]
     hbm_usable_fraction: Fraction
-    one_year_usd_per_hour: Positive | None = Field(default=None, description="1-year commitment, per hour.")
-    three_year_usd_per_hour: Positive | None = Field(default=None, description="3-year commitment, per hour.")
-    capacity_block_usd_per_hour: Positive | None = Field(
+    one_year_usd_per_hour: Price | None = Field(default=None, description="1-year commitment, per hour.")
+    three_year_usd_per_hour: Price | None = Field(default=None, description="3-year commitment, per hour.")
+    capacity_block_usd_per_hour: Price | None = Field(
         default=None, description="EC2 Capacity Block price, per instance-hour (training bursts)."
     )
 
@@ -442,7 +501,7 @@ class Change(Frozen):
     """A new value for one number: `value`, or a relative `percent` change, or a `factor`."""
 
     value: NonNegative | None = None
-    percent: Annotated[float, BeforeValidator(_finite), Field(gt=-100, le=10_000)] | None = None
+    percent: Annotated[Finite, Field(gt=-100, le=10_000)] | None = None
     factor: NonNegative | None = None
 
     @model_validator(mode="after")
