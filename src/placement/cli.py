@@ -6,9 +6,11 @@ Exit codes: 0 ok; 1 no feasible plan (or the solver stopped without one); 2 bad 
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -38,13 +40,46 @@ WorkloadsArg = Annotated[
     Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")
 ]
 CatalogOpt = Annotated[
-    Path | None,
-    typer.Option("--catalog", "-c", help="Catalog file; default: the shipped aws-us-east-1 catalog."),
+    list[Path] | None,
+    typer.Option(
+        "--catalog", "-c", help="Catalog file (give it once); default: the shipped aws-us-east-1 catalog."
+    ),
 ]
+
+
+def _one_catalog(paths: list[Path] | None) -> Path | None:
+    """The catalog of a command that reads one: the same file given twice is fine, two are not."""
+    if not paths:
+        return None
+    if len({p.resolve() for p in paths}) > 1:
+        raise InputError(
+            [
+                Problem(
+                    "<command line>",
+                    None,
+                    "--catalog",
+                    f"given {len(paths)} times with different files ({', '.join(map(str, paths))}); "
+                    "this command reads one catalog (`placement compare` takes several)",
+                )
+            ]
+        )
+    return paths[0]
+
+
+def _tolerant_output() -> None:
+    """Print what the console can show: a character its encoding lacks (→ on a cp1252 Windows
+    console) becomes an escape such as \\u2192 instead of an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or unusual stream: leave it as it is
+                continue
 
 
 def _run(action: Callable[[], int]) -> None:
     """Run a command body; turn every expected error into stderr lines and an exit code."""
+    _tolerant_output()
     try:
         code = action()
     except InputError as exc:
@@ -72,8 +107,8 @@ def _run(action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _load(workloads: Path, catalog_path: Path | None) -> tuple[Portfolio, Catalog]:
-    catalog = load_catalog(catalog_path)
+def _load(workloads: Path, catalog_paths: list[Path] | None) -> tuple[Portfolio, Catalog]:
+    catalog = load_catalog(_one_catalog(catalog_paths))
     return load_portfolio(workloads, catalog), catalog
 
 
@@ -155,7 +190,11 @@ def plan(
             for problem in problems:
                 typer.echo(f"  - {problem}", err=True)
             return EXIT_INTERNAL
-        _emit(json_text(data) if format == "json" else RENDERERS[format](result), out, [workloads, catalog])
+        _emit(
+            json_text(data) if format == "json" else RENDERERS[format](result),
+            out,
+            [workloads, *(catalog or [])],
+        )
         return 0
 
     _run(body)
@@ -238,21 +277,32 @@ def compare(
                 ]
             )
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        # Every input is read and checked before the first solve: a mistake in the last of 100
+        # scenarios is reported at once, with every other mistake found, not after 99 plans.
         base_catalog = load_catalog(catalogs[0] if catalogs else None)
         portfolio = load_portfolio(workloads, base_catalog)
+        problems: list[Problem] = []
+        variants = []
+        for path in catalogs[1:]:
+            try:
+                variant = load_catalog(path)
+                variants.append((path.name, load_portfolio(workloads, variant), variant))
+            except InputError as exc:
+                problems += exc.problems
+        for path in scenarios:
+            try:
+                spec = load_scenario(path, portfolio, base_catalog)
+                variants.append((spec.name, *apply_scenario(spec, portfolio, base_catalog)))
+            except InputError as exc:  # a change the loader could not foresee: blame the file
+                problems += [replace(p, path=str(path)) if p.path != str(path) else p for p in exc.problems]
+        if problems:
+            raise InputError(problems)
         base_label = catalogs[0].name if catalogs else base_catalog.name
         base = plan_what_fits(portfolio, base_catalog, str(workloads), base_label, settings)
         results = []
-        for path in catalogs[1:]:
-            variant = load_catalog(path)
-            variant_portfolio = load_portfolio(workloads, variant)
-            outcome = plan_what_fits(variant_portfolio, variant, str(workloads), path.name, settings)
-            results.append(diff(base, outcome, variant))
-        for path in scenarios:
-            spec = load_scenario(path, portfolio, base_catalog)
-            new_portfolio, new_catalog = apply_scenario(spec, portfolio, base_catalog)
-            outcome = plan_what_fits(new_portfolio, new_catalog, str(workloads), spec.name, settings)
-            results.append(diff(base, outcome, new_catalog))
+        for label, variant_portfolio, variant_catalog in variants:
+            outcome = plan_what_fits(variant_portfolio, variant_catalog, str(workloads), label, settings)
+            results.append(diff(base, outcome, variant_catalog))
         title = f"Comparison for {workloads}"
         _emit(COMPARE_RENDERERS[format](results, title), out, [workloads, *catalogs, *scenarios])
         return 0
@@ -288,7 +338,7 @@ def stress(
             text = render_comparisons_csv([r.comparison for r in results])
         else:
             text = render_stress(base, results, format == "markdown", title)
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
     _run(body)
@@ -329,7 +379,7 @@ def sensitivity(
             if format == "json"
             else render_sensitivity(result, format == "markdown", title)
         )
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
     _run(body)
@@ -379,10 +429,10 @@ def memo(
         )
         text = render_memo(inputs)
         if picture is not None and chart_path is not None:
-            write_atomic(chart_path, picture, [p for p in (workloads, catalog) if p is not None])
+            write_atomic(chart_path, picture, [workloads, *(catalog or [])])
         elif chart and out is not None:
             typer.echo("placement: no chart: install the 'chart' extra (matplotlib) to draw one", err=True)
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
     _run(body)
@@ -429,7 +479,7 @@ def catalog_show(
     from placement.render.views import render_catalog
 
     def body() -> int:
-        sys.stdout.write(render_catalog(load_catalog(catalog), markdown=markdown))
+        sys.stdout.write(render_catalog(load_catalog(_one_catalog(catalog)), markdown=markdown))
         return 0
 
     _run(body)

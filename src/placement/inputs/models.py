@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -411,9 +412,9 @@ class Catalog(Frozen):
             raise FieldError("options", "list at least one option")
         seen: set[str] = set()
         for index, option in enumerate(self.options):
-            if option.id in seen:
+            if name_key(option.id) in seen:
                 raise FieldError(("options", index, "id"), f"duplicate option id {option.id!r}")
-            seen.add(option.id)
+            seen.add(name_key(option.id))
         records: list[tuple[tuple[str | int, ...], Sourced]] = [
             *((("options", i), o) for i, o in enumerate(self.options)),
             (("migration",), self.migration),
@@ -460,19 +461,21 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
     """Problems that need both files: duplicate names, unknown options or stack items."""
     problems: list[tuple[Location, str]] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, str]] = {}
     known_items = sorted(set(catalog.migration.items) - {"pytorch", "jax", "tensorflow"})
     options = list(catalog.option_ids)
     for index, workload in enumerate(portfolio.workloads):
-        if workload.name in first_seen:
+        key = name_key(workload.name)
+        if key in first_seen:
+            first, spelled = first_seen[key]
+            alike = "" if spelled == workload.name else f", written {spelled!r}: the same after Unicode NFKC"
             problems.append(
                 (
                     ("workloads", index, "name"),
-                    f"duplicate workload name {workload.name!r} "
-                    f"(first used at workloads[{first_seen[workload.name]}])",
+                    f"duplicate workload name {workload.name!r} (first used at workloads[{first}]{alike})",
                 )
             )
-        first_seen.setdefault(workload.name, index)
+        first_seen.setdefault(key, (index, workload.name))
         for position, item in enumerate(workload.stack):
             if item not in catalog.migration.items:
                 problems.append(
@@ -502,7 +505,7 @@ class Change(Frozen):
 
     value: NonNegative | None = None
     percent: Annotated[Finite, Field(gt=-100, le=10_000)] | None = None
-    factor: NonNegative | None = None
+    factor: Annotated[Finite, Field(ge=0, le=1e6)] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Change:
@@ -573,35 +576,125 @@ class Scenario(Frozen):
 def scenario_problems(
     scenario: Scenario, portfolio: Portfolio, catalog: Catalog
 ) -> list[tuple[Location, str]]:
-    """References a scenario makes that the portfolio or catalog lack."""
+    """References a scenario makes that the portfolio or catalog lack, changes to figures that are
+    not there (nothing would change), and changes whose result the field does not allow."""
+    return (
+        _option_changes(scenario, catalog)
+        + _migration_changes(scenario, catalog)
+        + _workload_changes(scenario, portfolio)
+    )
+
+
+def _no_option(option_id: str, catalog: Catalog) -> str:
     options = list(catalog.option_ids)
-    names = [w.name for w in portfolio.workloads]
+    return f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}"
+
+
+def _option_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    for option_id, changes in scenario.options.items():
+        if option_id not in catalog.option_ids:
+            problems.append((("options", option_id), _no_option(option_id, catalog)))
+            continue
+        option = catalog.option(option_id)
+        for field, change in changes.items():
+            problems += _changed_figure(option, field, change, ("options", option_id, field))
+    for index, option_id in enumerate(scenario.remove_options):
+        if option_id not in catalog.option_ids:
+            problems.append((("remove_options", index), _no_option(option_id, catalog)))
+    return problems
+
+
+def _migration_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location, str]]:
     items = sorted(catalog.migration.items)
     problems: list[tuple[Location, str]] = []
-    for option_id in scenario.options:
-        if option_id not in options:
-            problems.append(
-                (
-                    ("options", option_id),
-                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
-                )
-            )
-    for index, option_id in enumerate(scenario.remove_options):
-        if option_id not in options:
-            problems.append(
-                (
-                    ("remove_options", index),
-                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
-                )
-            )
-    for item in scenario.migration_weeks:
+    for item, row in scenario.migration_weeks.items():
         if item not in catalog.migration.items:
             problems.append(
                 (("migration_weeks", item), f"unknown migration item {item!r}{did_you_mean(item, items)}")
             )
-    for name in scenario.workloads:
-        if name not in names:
-            problems.append(
-                (("workloads", name), f"no workload {name!r} in the workload file{did_you_mean(name, names)}")
-            )
+            continue
+        for family, change in row.items():
+            effort = catalog.migration.items[item][family]
+            where: Location = ("migration_weeks", item, family)
+            if effort.weeks is None:
+                problems.append(
+                    (where, f"{item} on {family} is blocked ({effort.blocked}): no weeks to change")
+                )
+            elif not 0 <= change.apply(effort.weeks) <= 1e9:
+                problems.append((where, f"the change gives {change.apply(effort.weeks):g} weeks"))
     return problems
+
+
+def _workload_changes(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    growth = scenario.demand_growth
+    inference = [w for w in portfolio.workloads if w.kind == "inference"]
+    if growth is not None and not inference:
+        problems.append((("demand_growth",), "the workload file has no inference workload to grow"))
+    largest = max((w.tokens_per_month or 0.0 for w in inference), default=0.0)
+    if growth is not None and largest * growth > MAX_TOKENS:
+        problems.append(
+            (
+                ("demand_growth",),
+                f"grows a workload to {largest * growth:.3g} tokens a month, above {MAX_TOKENS:.0e}",
+            )
+        )
+    workloads = {w.name: w for w in portfolio.workloads}
+    for name, overlay in scenario.workloads.items():
+        if name not in workloads:
+            hint = did_you_mean(name, list(workloads))
+            problems.append((("workloads", name), f"no workload {name!r} in the workload file{hint}"))
+            continue
+        workload = workloads[name]
+        for overlaid in sorted(overlay.model_fields_set):
+            change = getattr(overlay, overlaid)
+            if change is None:
+                continue
+            where: Location = ("workloads", name, overlaid)
+            old = getattr(workload, overlaid)
+            if old is None:
+                problems.append((where, f"workload {name!r} ({workload.kind}) has no {overlaid} to change"))
+                continue
+            new = change.apply(float(old))
+            if overlaid == "runs" and math.isfinite(new):
+                new = max(1, round(new))
+            try:
+                Workload.model_validate({**workload.model_dump(), overlaid: new})
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                message = str(first["msg"]).removeprefix("Value error, ")
+                problems.append((where, f"the change gives {new:g} (was {old:g}): {message}"))
+    return problems
+
+
+INTEGER_FIGURES = frozenset({"capacity_instances", "inference_batch"})
+
+
+def changed_figure(option: Option, field: str, change: Change) -> float:
+    """The new value of one option figure under a change (whole numbers stay whole)."""
+    new = change.apply(float(getattr(option, field)))
+    if not math.isfinite(new):
+        raise ValueError(f"the change gives {new:g}")
+    if field == "capacity_instances":
+        return math.floor(new + 1e-9)
+    if field == "inference_batch":
+        return max(1, round(new))
+    return new
+
+
+def _changed_figure(
+    option: Option, field: str, change: Change, where: Location
+) -> list[tuple[Location, str]]:
+    old = getattr(option, field)
+    if old is None:
+        return [(where, f"option {option.id!r} has no {field} to change")]
+    try:
+        new = changed_figure(option, field, change)
+        Option.model_validate({**option.model_dump(), field: new})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return [(where, f"the change gives {new:g} (was {old:g}): {first['msg']}")]
+    except ValueError as exc:
+        return [(where, str(exc))]
+    return []
