@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from placement.engine.costing import Estimate, num, port_weeks
 from placement.engine.optimizer import codebases
 from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
+from placement.render.text import table, visible
 
 
 def _cell(record: Sourced, field: str, value: object) -> str:
@@ -40,7 +39,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
     ]
     headers = ["option", "family", "accelerator", "kinds"] + [h for _, h in OPTION_COLUMNS]
     out = [f"Catalog {catalog.name} ({catalog.region}); per-chip figures; * = estimate", ""]
-    out += [tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
+    out += [table(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
     migration_rows = []
     for item, row in catalog.migration.items.items():
         cells = []
@@ -57,7 +56,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
         + " per engineer-week",
         "",
     ]
-    out += [tabulate(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
+    out += [table(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
     out += ["Sources and estimates per option", ""]
     for o in catalog.options:
         out.append(f"{o.id}:")
@@ -65,7 +64,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
             out.append(f"  {field} = {num(float(getattr(o, field)))}: {_provenance(o, field)}")
     out += ["", "Sources", ""]
     out += [f"[{k}] {s.title}. {s.address} (read {s.date_read})" for k, s in catalog.sources.items()]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def _provenance(record: Sourced, field: str) -> str:
@@ -91,7 +90,7 @@ def render_explain(
     if est.steps:
         rows = [[s.what, s.formula, s.arithmetic, f"{num(s.value)} {s.unit}"] for s in est.steps]
         out += [
-            tabulate(
+            table(
                 rows,
                 headers=["step", "formula", "arithmetic", "value"],
                 tablefmt="simple",
@@ -144,4 +143,4 @@ def render_explain(
             f"(read {catalog.sources[k].date_read})"
             for k in cited
         ]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
