@@ -128,6 +128,7 @@ def _real_date(value: str) -> str:
 
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_printable_name)]
+Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterValidator(_printable_name)]
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
 Day = Annotated[str, Field(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
 
@@ -530,7 +531,13 @@ class Change(Frozen):
 
 
 def _as_change(value: object) -> object:
-    return {"value": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"value": value}
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"should be a number or one of {{value: N}}, {{percent: P}}, {{factor: F}}, not {value!r}"
+        )
+    return value
 
 
 ChangeSpec = Annotated[Change, BeforeValidator(_as_change)]
@@ -561,7 +568,7 @@ class WorkloadOverlay(Frozen):
 class Scenario(Frozen):
     """A what-if overlay on a catalog and a workload file (see examples/scenarios/)."""
 
-    name: Name
+    name: Label  # longer than a Name: a stress shock's name holds an option id and more
     reason: Text | None = Field(default=None, description="Why this scenario is worth pricing.")
     options: dict[Name, dict[OptionField, ChangeSpec]] = Field(default_factory=dict)
     remove_options: tuple[Name, ...] = ()
