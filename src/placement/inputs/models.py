@@ -533,7 +533,7 @@ class Change(Frozen):
 def _as_change(value: object) -> object:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return {"value": value}
-    if not isinstance(value, dict):
+    if not isinstance(value, dict | Change):
         raise ValueError(
             f"should be a number or one of {{value: N}}, {{percent: P}}, {{factor: F}}, not {value!r}"
         )
