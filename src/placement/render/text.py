@@ -63,15 +63,32 @@ def csv_cell(value: object) -> object:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[Any], tablefmt: str, **options: Any) -> str:
-    """`tabulate` with every cell and header made safe for the format (GitHub Markdown or plain)."""
+    """`tabulate` with every cell and header made safe for the format (GitHub Markdown or plain).
+
+    Cells are never re-read as numbers (a workload named `1e5` or `0012` prints as written); a
+    column whose every cell is a plain number is aligned as numbers are, as before.
+    """
     cell = md_cell if tablefmt == "github" else term_cell
-    return tabulate(
-        [[cell(value) for value in row] for row in rows],
-        headers=[str(cell(h)) for h in headers],
-        tablefmt=tablefmt,
-        **options,
-    )
+    body = [[cell(value) for value in row] for row in rows]
+    if "disable_numparse" not in options:
+        width = max((len(row) for row in body), default=len(headers))
+        numeric = [
+            any(i < len(row) and str(row[i]) != "" for row in body)
+            and all(
+                i >= len(row) or str(row[i]) == "" or _PLAIN_NUMBER.fullmatch(str(row[i])) for row in body
+            )
+            for i in range(width)
+        ]
+        options = {
+            **options,
+            "disable_numparse": True,
+            "colalign": ["decimal" if n else "left" for n in numeric],
+        }
+    return tabulate(body, headers=[str(cell(h)) for h in headers], tablefmt=tablefmt, **options)
 
 
 class CsvWriter:
