@@ -21,6 +21,7 @@ from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import write_atomic
 from placement.render.report import FORMATS, RENDERERS
+from placement.render.text import visible
 
 app = typer.Typer(
     help="Place AI training and inference workloads across AWS Trainium, Inferentia and GPU "
@@ -77,6 +78,11 @@ def _tolerant_output() -> None:
                 continue
 
 
+def _error(line: str) -> None:
+    """One line on stderr, with control characters (from a file name, say) shown as escapes."""
+    typer.echo(visible(line), err=True)
+
+
 def _run(action: Callable[[], int]) -> None:
     """Run a command body; turn every expected error into stderr lines and an exit code."""
     _tolerant_output()
@@ -84,24 +90,23 @@ def _run(action: Callable[[], int]) -> None:
         code = action()
     except InputError as exc:
         for problem in exc.problems:
-            typer.echo(str(problem), err=True)
+            _error(str(problem))
         raise typer.Exit(exc.exit_code) from None
     except InfeasibleError as exc:
-        typer.echo(exc.headline, err=True)
+        _error(exc.headline)
         for reason in exc.reasons:
-            typer.echo(f"  - {reason}", err=True)
+            _error(f"  - {reason}")
         raise typer.Exit(exc.exit_code) from None
     except PlacementError as exc:
-        typer.echo(f"placement: {exc}", err=True)
+        _error(f"placement: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        typer.echo("placement: interrupted; nothing was written", err=True)
+        _error("placement: interrupted; nothing was written")
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: one line, no traceback, and where to report it
-        typer.echo(
+        _error(
             f"placement: internal error: {type(exc).__name__}: {exc} "
-            f"(please report it at {REPORT_URL} with the command and input files)",
-            err=True,
+            f"(please report it at {REPORT_URL} with the command and input files)"
         )
         raise typer.Exit(EXIT_INTERNAL) from None
     raise typer.Exit(code)
@@ -188,7 +193,7 @@ def plan(
                 err=True,
             )
             for problem in problems:
-                typer.echo(f"  - {problem}", err=True)
+                _error(f"  - {problem}")
             return EXIT_INTERNAL
         _emit(
             json_text(data) if format == "json" else RENDERERS[format](result),
@@ -461,9 +466,11 @@ def verify_command(
                 f"{plan_file}: the plan does not hold ({len(problems)} problem(s))", problems
             )
         typer.echo(
-            f"{plan_file}: verified against {workloads} and catalog {cat.name}: "
-            f"{len(data['placements'])} placements, {len(data['migrations'])} migrations, "
-            f"total ${data['total_usd']:,.2f}"
+            visible(
+                f"{plan_file}: verified against {workloads} and catalog {cat.name}: "
+                f"{len(data['placements'])} placements, {len(data['migrations'])} migrations, "
+                f"total ${data['total_usd']:,.2f}"
+            )
         )
         return 0
 

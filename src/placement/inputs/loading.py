@@ -61,6 +61,7 @@ FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 MAX_DEPTH = 64
 MAX_SCALAR_CHARS = 10_000  # the longest text field is 2,000 characters
 MAX_KEY_CHARS = 200
+MAX_PROBLEMS = 10  # problems reported per file
 DEFAULT_CATALOG = "aws-us-east-1.yaml"
 
 _KNOWN_FIELDS = sorted(
@@ -299,8 +300,12 @@ def _scalar(event: yaml.ScalarEvent, name: str) -> Any:
         kinds = _TYPED[tag[len(_CORE) :]]
         if isinstance(value, kinds) and not (tag != _CORE + "bool" and isinstance(value, bool)):
             return float(cast(float, value)) if tag == _CORE + "float" else value
-        raise _fail(name, f"{event.value!r} is not a valid {tag}", _line(event))
-    raise _fail(name, f"YAML tag {tag} is not supported; write the value plainly", _line(event))
+        raise _fail(name, f"{event.value!r} is not a valid {_short(tag)}", _line(event))
+    raise _fail(name, f"YAML tag {_short(tag)} is not supported; write the value plainly", _line(event))
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
 
 
 class _Frame:
@@ -447,7 +452,7 @@ class _Composer:
         if len(self.stack) >= MAX_DEPTH:
             raise self.fail(f"nesting too deep (limit {MAX_DEPTH} levels)", line)
         if event.tag is not None and event.tag not in ("!", _CORE + "map", _CORE + "seq"):
-            raise self.fail(f"YAML tag {event.tag} is not supported; write the value plainly", line)
+            raise self.fail(f"YAML tag {_short(event.tag)} is not supported; write the value plainly", line)
         location: Location = ()
         if self.stack:
             top = self.stack[-1]
@@ -508,7 +513,7 @@ def _not_a_number(kind: str, given: object) -> str:
     if isinstance(given, bool):
         return f"should be {want}, not {str(given).lower()}"
     if isinstance(given, float):
-        return f"should be {want}, not {given:g}"
+        return f"should be {want}, not {given!r}"
     if isinstance(given, str):
         hint = ""
         if given.lower() in _WORDS_NOT_NUMBERS:
@@ -524,8 +529,11 @@ def _not_a_number(kind: str, given: object) -> str:
 def _problems(doc: Document, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
-        location = tuple(p for p in item["loc"] if isinstance(p, int | str))
+        location = tuple(p for p in item["loc"] if isinstance(p, int | str) and p != "[key]")
         message = str(item["msg"])
+        if "[key]" in item["loc"] and location:
+            hint = did_you_mean(str(location[-1]), _KNOWN_FIELDS)
+            message = f"unknown key{hint}; {message.replace('Input should be', 'expected')}"
         cause = item.get("ctx", {}).get("error")
         if isinstance(cause, FieldError):
             location, message = (*location, *cause.location), str(cause)
@@ -543,7 +551,12 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(doc.problem(location, message))
-    return sorted(problems, key=lambda p: (p.line or 0, p.field, p.message))
+    problems.sort(key=lambda p: (p.line or 0, p.field, p.message))
+    if len(problems) > MAX_PROBLEMS:  # the first few say what is wrong; 100,000 lines would not
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS]
+        problems.append(Problem(doc.path, None, "", f"... and {more:,} more problems of the same kinds"))
+    return problems
 
 
 def _validate(doc: Document, model: type[M]) -> M:
@@ -613,12 +626,12 @@ def load_plan_json(path: Path) -> dict[str, Any]:
         raise _fail(name, f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise _fail(name, "not a plan: the top level must be a JSON object", 1)
+    doc = parse_yaml(raw, name)  # every field's line; refuses nesting deeper than MAX_DEPTH
     missing = [
         key for key, field in SavedPlan.model_fields.items() if field.is_required() and key not in data
     ]
     if missing:
         raise _fail(name, f"not a plan from `placement plan --format json`: missing {', '.join(missing)}", 1)
-    doc = parse_yaml(raw, name)
     try:
         SavedPlan.model_validate(data)
     except ValidationError as exc:

@@ -92,7 +92,7 @@ def _unprintable(text: str, allowed: str = "") -> str | None:
             continue
         category = unicodedata.category(char)
         if category in _INVISIBLE or (category == "Zs" and char != " "):
-            return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'CONTROL CHARACTER')}"
     return None
 
 
@@ -121,6 +121,8 @@ def name_key(name: str) -> str:
 
 def _real_date(value: str) -> str:
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
         date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a real date (YYYY-MM-DD)") from None
@@ -130,7 +132,7 @@ def _real_date(value: str) -> str:
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_printable_name)]
 Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterValidator(_printable_name)]
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
-Day = Annotated[str, Field(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
+Day = Annotated[str, Field(strict=True), AfterValidator(_real_date)]
 
 
 class FieldError(ValueError):
@@ -504,7 +506,7 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
 class Change(Frozen):
     """A new value for one number: `value`, or a relative `percent` change, or a `factor`."""
 
-    value: NonNegative | None = None
+    value: Annotated[Finite, Field(ge=0)] | None = None  # the field it lands in bounds it
     percent: Annotated[Finite, Field(gt=-100, le=10_000)] | None = None
     factor: Annotated[Finite, Field(ge=0, le=1e6)] | None = None
 
