@@ -46,10 +46,9 @@ EXPECTED = {
     "unknown-stack-item.yaml": "tests/bad/unknown-stack-item.yaml:7: workloads[0].stack[0]: unknown stack "
     "item 'vlm' (did you mean 'vllm'?); the catalog knows: custom-cuda-kernels, deepspeed, fsdp, "
     "huggingface, megatron, tensorrt-llm, triton, vllm",
-    "wrong-type.yaml": "tests/bad/wrong-type.yaml:5: workloads[0].model.params_b: Input should be a valid "
-    "number, unable to parse string as a number",
-    "yaml-syntax.yaml": "tests/bad/yaml-syntax.yaml:2: YAML syntax error: expected the node content, but "
-    "found '-'",
+    "wrong-type.yaml": "tests/bad/wrong-type.yaml:5: workloads[0].model.params_b: should be a number, "
+    "not the text 'eight'",
+    "yaml-syntax.yaml": "tests/bad/yaml-syntax.yaml:2: YAML syntax error: did not find expected node content",
     "zero-params.yaml": "tests/bad/zero-params.yaml:5: workloads[0].model.params_b: Input should be "
     "greater than 0",
     "nan.yaml": "tests/bad/nan.yaml:5: workloads[0].model.params_b: must be a finite number",

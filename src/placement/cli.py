@@ -6,9 +6,11 @@ Exit codes: 0 ok; 1 no feasible plan (or the solver stopped without one); 2 bad 
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,7 @@ from placement.inputs.loading import load_catalog, load_portfolio, shipped_catal
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import check_output, is_special, write_all
 from placement.render.report import FORMATS, RENDERERS
+from placement.render.text import visible
 
 app = typer.Typer(
     help="Place AI training and inference workloads across AWS Trainium, Inferentia and GPU "
@@ -39,60 +42,99 @@ WorkloadsArg = Annotated[
     Path, typer.Argument(help="Workload file (YAML).", show_default=False, metavar="WORKLOADS")
 ]
 CatalogOpt = Annotated[
-    Path | None,
-    typer.Option("--catalog", "-c", help="Catalog file; default: the shipped aws-us-east-1 catalog."),
+    list[Path] | None,
+    typer.Option(
+        "--catalog", "-c", help="Catalog file (give it once); default: the shipped aws-us-east-1 catalog."
+    ),
 ]
+
+
+def _one_catalog(paths: list[Path] | None) -> Path | None:
+    """The catalog of a command that reads one: the same file given twice is fine, two are not."""
+    if not paths:
+        return None
+    if len({p.resolve() for p in paths}) > 1:
+        raise InputError(
+            [
+                Problem(
+                    "<command line>",
+                    None,
+                    "--catalog",
+                    f"given {len(paths)} times with different files ({', '.join(map(str, paths))}); "
+                    "this command reads one catalog (`placement compare` takes several)",
+                )
+            ]
+        )
+    return paths[0]
+
+
+def _tolerant_output() -> None:
+    """Print what the console can show: a character its encoding lacks (→ on a cp1252 Windows
+    console) becomes an escape such as \\u2192 instead of an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or unusual stream: leave it as it is
+                continue
+
+
+def _error(line: str) -> None:
+    """One line on stderr, with control characters (from a file name, say) shown as escapes."""
+    typer.echo(visible(line), err=True)
 
 
 def _run(action: Callable[[], int]) -> None:
     """Run a command body; turn every expected error into stderr lines and an exit code."""
+    _tolerant_output()
     try:
         code = action()
     except InputError as exc:
         for problem in exc.problems:
-            typer.echo(str(problem), err=True)
+            _error(str(problem))
         raise typer.Exit(exc.exit_code) from None
     except InfeasibleError as exc:
-        typer.echo(exc.headline, err=True)
+        _error(exc.headline)
         for reason in exc.reasons:
-            typer.echo(f"  - {reason}", err=True)
+            _error(f"  - {reason}")
         raise typer.Exit(exc.exit_code) from None
     except OutputError as exc:  # `file: message`, like every other located problem
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None
     except PlacementError as exc:
-        typer.echo(f"placement: {exc}", err=True)
+        _error(f"placement: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        typer.echo("placement: interrupted; nothing was written", err=True)
+        _error("placement: interrupted; nothing was written")
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: one line, no traceback, and where to report it
-        typer.echo(
-            f"placement: internal error: {type(exc).__name__}: {exc} ({REPORT_HINT})",
-            err=True,
-        )
+        _error(f"placement: internal error: {type(exc).__name__}: {exc} ({REPORT_HINT})")
         raise typer.Exit(EXIT_INTERNAL) from None
     raise typer.Exit(code)
 
 
-def _load(workloads: Path, catalog_path: Path | None) -> tuple[Portfolio, Catalog]:
-    catalog = load_catalog(catalog_path)
+def _load(workloads: Path, catalog_paths: list[Path] | None) -> tuple[Portfolio, Catalog]:
+    catalog = load_catalog(_one_catalog(catalog_paths))
     return load_portfolio(workloads, catalog), catalog
 
 
-def _protected(inputs: list[Path | None]) -> list[Path]:
+Inputs = list[Path | list[Path] | None]
+
+
+def _protected(inputs: Inputs) -> list[Path]:
     """Files `--out` must never replace: the command's inputs and the catalogs shipped in the
     package (the default catalog is an input even when no --catalog is given)."""
-    return [p for p in inputs if p is not None] + shipped_catalog_paths()
+    flat = [q for p in inputs for q in (p if isinstance(p, list) else [p])]
+    return [p for p in flat if p is not None] + shipped_catalog_paths()
 
 
-def _check_out(out: str | None, inputs: list[Path | None]) -> None:
+def _check_out(out: str | None, inputs: Inputs) -> None:
     """Refuse a bad --out before any solve (a folder, a missing folder, an input file)."""
     if out is not None:
         check_output(out, _protected(inputs))
 
 
-def _emit(text: str, out: str | None, inputs: list[Path | None]) -> None:
+def _emit(text: str, out: str | None, inputs: Inputs) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
@@ -178,9 +220,13 @@ def plan(
                 err=True,
             )
             for problem in problems:
-                typer.echo(f"  - {problem}", err=True)
+                _error(f"  - {problem}")
             return EXIT_INTERNAL
-        _emit(json_text(data) if format == "json" else RENDERERS[format](result), out, [workloads, catalog])
+        _emit(
+            json_text(data) if format == "json" else RENDERERS[format](result),
+            out,
+            [workloads, *(catalog or [])],
+        )
         return 0
 
     _run(body)
@@ -272,21 +318,32 @@ def compare(
             )
         _check_out(out, [workloads, *catalogs, *scenarios])
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        # Every input is read and checked before the first solve: a mistake in the last of 100
+        # scenarios is reported at once, with every other mistake found, not after 99 plans.
         base_catalog = load_catalog(catalogs[0] if catalogs else None)
         portfolio = load_portfolio(workloads, base_catalog)
+        problems: list[Problem] = []
+        variants = []
+        for path in catalogs[1:]:
+            try:
+                variant = load_catalog(path)
+                variants.append((path.name, load_portfolio(workloads, variant), variant))
+            except InputError as exc:
+                problems += exc.problems
+        for path in scenarios:
+            try:
+                spec = load_scenario(path, portfolio, base_catalog)
+                variants.append((spec.name, *apply_scenario(spec, portfolio, base_catalog)))
+            except InputError as exc:  # a change the loader could not foresee: blame the file
+                problems += [replace(p, path=str(path)) if p.path != str(path) else p for p in exc.problems]
+        if problems:
+            raise InputError(problems)
         base_label = catalogs[0].name if catalogs else base_catalog.name
         base = plan_what_fits(portfolio, base_catalog, str(workloads), base_label, settings)
         results = []
-        for path in catalogs[1:]:
-            variant = load_catalog(path)
-            variant_portfolio = load_portfolio(workloads, variant)
-            outcome = plan_what_fits(variant_portfolio, variant, str(workloads), path.name, settings)
-            results.append(diff(base, outcome, variant))
-        for path in scenarios:
-            spec = load_scenario(path, portfolio, base_catalog)
-            new_portfolio, new_catalog = apply_scenario(spec, portfolio, base_catalog)
-            outcome = plan_what_fits(new_portfolio, new_catalog, str(workloads), spec.name, settings)
-            results.append(diff(base, outcome, new_catalog))
+        for label, variant_portfolio, variant_catalog in variants:
+            outcome = plan_what_fits(variant_portfolio, variant_catalog, str(workloads), label, settings)
+            results.append(diff(base, outcome, variant_catalog))
         title = f"Comparison for {workloads}"
         _emit(COMPARE_RENDERERS[format](results, title), out, [workloads, *catalogs, *scenarios])
         return 0
@@ -323,7 +380,7 @@ def stress(
             text = render_comparisons_csv([r.comparison for r in results])
         else:
             text = render_stress(base, results, format == "markdown", title)
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
     _run(body)
@@ -365,7 +422,7 @@ def sensitivity(
             if format == "json"
             else render_sensitivity(result, format == "markdown", title)
         )
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
     _run(body)
@@ -473,9 +530,11 @@ def verify_command(
                 f"{plan_file}: the plan does not hold ({len(problems)} problem(s))", problems
             )
         typer.echo(
-            f"{plan_file}: verified against {workloads} and catalog {cat.name}: "
-            f"{len(data['placements'])} placements, {len(data['migrations'])} migrations, "
-            f"total ${data['total_usd']:,.2f}"
+            visible(
+                f"{plan_file}: verified against {workloads} and catalog {cat.name}: "
+                f"{len(data['placements'])} placements, {len(data['migrations'])} migrations, "
+                f"total ${data['total_usd']:,.2f}"
+            )
         )
         return 0
 
@@ -525,7 +584,7 @@ def calibrate(
             raise InputError(
                 [Problem("<command line>", None, "--format", "choose one of table, markdown, json")]
             )
-        cat = load_catalog(catalog)
+        cat = load_catalog(_one_catalog(catalog))
         evidence = load_measurements(measurements)
         sha = digest(measurements_bytes(measurements))
         table = model_table().models
@@ -573,7 +632,7 @@ def catalog_show(
     from placement.render.views import render_catalog
 
     def body() -> int:
-        sys.stdout.write(render_catalog(load_catalog(catalog), markdown=markdown))
+        sys.stdout.write(render_catalog(load_catalog(_one_catalog(catalog)), markdown=markdown))
         return 0
 
     _run(body)

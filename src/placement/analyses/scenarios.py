@@ -8,7 +8,6 @@ file (or editing the catalog by hand) and running `placement compare`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,18 +19,7 @@ from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import Plan
 from placement.engine.planner import make_plan
 from placement.errors import InfeasibleError, InputError, Problem
-from placement.inputs.models import FAMILIES, Catalog, Change, Family, Portfolio, Scenario
-
-INTEGER_FIELDS = {"capacity_instances", "max_batch"}
-
-
-def _changed(old: float, change: Change, field: str) -> float:
-    new = change.apply(old)
-    if field == "capacity_instances":
-        return math.floor(new + 1e-9)
-    if field == "max_batch":
-        return max(1, round(new))
-    return new
+from placement.inputs.models import FAMILIES, Catalog, Change, Family, Portfolio, Scenario, changed_figure
 
 
 def apply_scenario(scenario: Scenario, portfolio: Portfolio, catalog: Catalog) -> tuple[Portfolio, Catalog]:
@@ -74,7 +62,7 @@ def _options(scenario: Scenario, catalog: Catalog, tag: str) -> list[dict[str, A
         for name, change in scenario.options.get(option.id, {}).items():
             old = getattr(option, name)
             if old is not None:
-                data[name] = _changed(old, change, name)
+                data[name] = changed_figure(option, name, change)
                 data["estimates"] = {**data["estimates"], name: f"{tag} {change.describe()} (was {old:g})"}
         options.append(data)
     return options

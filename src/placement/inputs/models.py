@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from datetime import date
 from difflib import get_close_matches
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -65,13 +69,70 @@ def _finite(value: object) -> object:
     return value
 
 
+# Strict at the root: a number field takes a number and nothing else (not `true`, not the text
+# "12"); the loader's YAML 1.2 reading already keeps `yes`, `1:30` and `012` as text.
+Finite = Annotated[float, BeforeValidator(_finite), Field(strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True)]
 TokenCount = Annotated[float, BeforeValidator(parse_token_count)]
-Positive = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1e9)]
-Billions = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=100_000)]  # up to 100T parameters
-NonNegative = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
-Fraction = Annotated[float, BeforeValidator(_finite), Field(gt=0, le=1)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Positive = Annotated[Finite, Field(gt=0, le=1e9)]
+Billions = Annotated[Finite, Field(gt=0, le=100_000)]  # up to 100T parameters
+NonNegative = Annotated[Finite, Field(ge=0, le=1e9)]
+Fraction = Annotated[Finite, Field(gt=0, le=1)]
+Price = Annotated[Finite, Field(ge=1e-4, le=1e6)]  # USD per instance-hour: a hundredth of a cent to $1M
+
+# Characters that print as nothing, move the cursor, reorder text or end a line: refused in names,
+# and (except tab and newline) in free text. Renderers escape them too, for text that did not
+# come through these types (file names).
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _unprintable(text: str, allowed: str = "") -> str | None:
+    for char in text:
+        if char in allowed:
+            continue
+        category = unicodedata.category(char)
+        if category in _INVISIBLE or (category == "Zs" and char != " "):
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'CONTROL CHARACTER')}"
+    return None
+
+
+def _printable_name(value: str) -> str:
+    """Names are NFC-normalised (canonically equal spellings become one) and printable."""
+    value = unicodedata.normalize("NFC", value)
+    if value != value.strip():
+        raise ValueError("must not start or end with a space")
+    bad = _unprintable(value)
+    if bad is not None:
+        raise ValueError(f"contains an invisible or control character ({bad}); use printable characters")
+    return value
+
+
+def _printable_text(value: str) -> str:
+    bad = _unprintable(value, "\n\t")
+    if bad is not None:
+        raise ValueError(f"contains an invisible or control character ({bad})")
+    return value
+
+
+def name_key(name: str) -> str:
+    """What two names must differ in to be distinct: NFKC folds compatibility look-alikes."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def _real_date(value: str) -> str:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date (YYYY-MM-DD)") from None
+    return value
+
+
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_printable_name)]
+Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterValidator(_printable_name)]
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
+Day = Annotated[str, Field(strict=True), AfterValidator(_real_date)]
 
 
 class FieldError(ValueError):
@@ -176,16 +237,16 @@ class Workload(Frozen):
     measured: dict[Name, Measured] = Field(default_factory=dict)
     # inference
     tokens_per_month: TokenCount | None = None
-    peak_to_average: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=1000)] | None = None
+    peak_to_average: Annotated[Finite, Field(ge=1, le=1000)] | None = None
     max_ms_per_token: Positive | None = None
     request: Request | None = Field(
         default=None, description="Mean request shape; tokens_per_month counts generated tokens."
     )
     # training
     tokens: TokenCount | None = None
-    runs: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    deadline_days: Annotated[float, BeforeValidator(_finite), Field(ge=0.01, le=3650)] | None = None
-    sequence_length: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
+    runs: Annotated[Count, Field(ge=1, le=10_000)] | None = None
+    deadline_days: Annotated[Finite, Field(ge=0.01, le=3650)] | None = None
+    sequence_length: Annotated[Count, Field(ge=1, le=10_000_000)] | None = Field(
         default=None, description="Training sequence length in tokens (attention FLOPs)."
     )
 
@@ -253,7 +314,7 @@ class Policy(Frozen):
 
 
 class Portfolio(Frozen):
-    horizon_months: Annotated[float, BeforeValidator(_finite), Field(gt=0, le=120)] = 12
+    horizon_months: Annotated[Finite, Field(gt=0, le=120)] = 12
     policy: Policy = Policy()
     workloads: tuple[Workload, ...]
 
@@ -271,7 +332,7 @@ class Portfolio(Frozen):
 class Source(Frozen):
     title: Text
     address: Text = Field(description="URL, repository@commit path, or seed file name.")
-    date_read: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    date_read: Day
     version: Text | None = Field(default=None, description="Version, release or commit of what was read.")
     note: Text | None = None
 
@@ -339,31 +400,33 @@ class Option(Sourced):
     )
     family: Family
     kinds: tuple[Kind, ...] = Field(min_length=1)
-    chips: Annotated[int, Field(ge=1, le=1024)]
+    chips: Annotated[Count, Field(ge=1, le=1024)]
     bf16_tflops: Positive = Field(description="Dense BF16 TFLOPS per chip.")
     fp8_tflops: Positive | None = Field(default=None, description="Dense FP8 TFLOPS per chip.")
     hbm_gib: Positive = Field(description="Accelerator memory per chip, GiB.")
     hbm_tb_per_s: Positive = Field(description="Memory bandwidth per chip, TB/s (1e12 bytes/s).")
-    usd_per_hour: Positive = Field(description="On-demand price of one instance.")
-    capacity_instances: Annotated[int, Field(ge=0)] = Field(description="Instances obtainable at once.")
+    usd_per_hour: Price = Field(description="On-demand price of one instance.")
+    capacity_instances: Annotated[Count, Field(ge=0, le=1_000_000)] = Field(
+        description="Instances obtainable at once."
+    )
     training_mfu: Fraction | None = None
     prefill_mfu: Fraction = Field(description="Share of peak FLOPS reached in prefill and decode compute.")
     bandwidth_efficiency: Fraction = Field(
         description="Share of HBM bandwidth reached reading weights and KV."
     )
-    decode_overhead_ms: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=1000)] = Field(
+    decode_overhead_ms: Annotated[Finite, Field(ge=0, le=1000)] = Field(
         description="Fixed cost of one decode step (kernel launches, collectives), ms."
     )
-    collective_us: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=100_000)] = Field(
+    collective_us: Annotated[Finite, Field(ge=0, le=100_000)] = Field(
         description="Latency of one all-reduce across a tensor-parallel group, µs (two per layer)."
     )
-    max_batch: Annotated[int, Field(ge=1, le=65_536)] = Field(
+    max_batch: Annotated[Count, Field(ge=1, le=65_536)] = Field(
         description="Largest batch per replica with public evidence on this hardware."
     )
     hbm_usable_fraction: Fraction
-    one_year_usd_per_hour: Positive | None = Field(default=None, description="1-year commitment, per hour.")
-    three_year_usd_per_hour: Positive | None = Field(default=None, description="3-year commitment, per hour.")
-    capacity_block_usd_per_hour: Positive | None = Field(
+    one_year_usd_per_hour: Price | None = Field(default=None, description="1-year commitment, per hour.")
+    three_year_usd_per_hour: Price | None = Field(default=None, description="3-year commitment, per hour.")
+    capacity_block_usd_per_hour: Price | None = Field(
         default=None, description="EC2 Capacity Block price, per instance-hour (training bursts)."
     )
 
@@ -487,9 +550,9 @@ class Catalog(Frozen):
             raise FieldError("options", "list at least one option")
         seen: set[str] = set()
         for index, option in enumerate(self.options):
-            if option.id in seen:
+            if name_key(option.id) in seen:
                 raise FieldError(("options", index, "id"), f"duplicate option id {option.id!r}")
-            seen.add(option.id)
+            seen.add(name_key(option.id))
         records: list[tuple[tuple[str | int, ...], Sourced]] = [
             *((("options", i), o) for i, o in enumerate(self.options)),
             (("migration",), self.migration),
@@ -536,19 +599,21 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
     """Problems that need both files: duplicate names, unknown options or stack items."""
     problems: list[tuple[Location, str]] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, str]] = {}
     known_items = sorted(set(catalog.migration.items) - {"pytorch", "jax", "tensorflow"})
     options = list(catalog.option_ids)
     for index, workload in enumerate(portfolio.workloads):
-        if workload.name in first_seen:
+        key = name_key(workload.name)
+        if key in first_seen:
+            first, spelled = first_seen[key]
+            alike = "" if spelled == workload.name else f", written {spelled!r}: the same after Unicode NFKC"
             problems.append(
                 (
                     ("workloads", index, "name"),
-                    f"duplicate workload name {workload.name!r} "
-                    f"(first used at workloads[{first_seen[workload.name]}])",
+                    f"duplicate workload name {workload.name!r} (first used at workloads[{first}]{alike})",
                 )
             )
-        first_seen.setdefault(workload.name, index)
+        first_seen.setdefault(key, (index, workload.name))
         for position, item in enumerate(workload.stack):
             if item not in catalog.migration.items:
                 problems.append(
@@ -595,9 +660,9 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
 class Change(Frozen):
     """A new value for one number: `value`, or a relative `percent` change, or a `factor`."""
 
-    value: NonNegative | None = None
-    percent: Annotated[float, BeforeValidator(_finite), Field(gt=-100, le=10_000)] | None = None
-    factor: NonNegative | None = None
+    value: Annotated[Finite, Field(ge=0)] | None = None  # the field it lands in bounds it
+    percent: Annotated[Finite, Field(gt=-100, le=10_000)] | None = None
+    factor: Annotated[Finite, Field(ge=0, le=1e6)] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Change:
@@ -622,7 +687,13 @@ class Change(Frozen):
 
 
 def _as_change(value: object) -> object:
-    return {"value": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"value": value}
+    if not isinstance(value, dict | Change):
+        raise ValueError(
+            f"should be a number or one of {{value: N}}, {{percent: P}}, {{factor: F}}, not {value!r}"
+        )
+    return value
 
 
 ChangeSpec = Annotated[Change, BeforeValidator(_as_change)]
@@ -655,7 +726,7 @@ class WorkloadOverlay(Frozen):
 class Scenario(Frozen):
     """A what-if overlay on a catalog and a workload file (see examples/scenarios/)."""
 
-    name: Name
+    name: Label  # longer than a Name: a stress shock's name holds an option id and more
     reason: Text | None = Field(default=None, description="Why this scenario is worth pricing.")
     options: dict[Name, dict[OptionField, ChangeSpec]] = Field(default_factory=dict)
     remove_options: tuple[Name, ...] = ()
@@ -670,35 +741,125 @@ class Scenario(Frozen):
 def scenario_problems(
     scenario: Scenario, portfolio: Portfolio, catalog: Catalog
 ) -> list[tuple[Location, str]]:
-    """References a scenario makes that the portfolio or catalog lack."""
+    """References a scenario makes that the portfolio or catalog lack, changes to figures that are
+    not there (nothing would change), and changes whose result the field does not allow."""
+    return (
+        _option_changes(scenario, catalog)
+        + _migration_changes(scenario, catalog)
+        + _workload_changes(scenario, portfolio)
+    )
+
+
+def _no_option(option_id: str, catalog: Catalog) -> str:
     options = list(catalog.option_ids)
-    names = [w.name for w in portfolio.workloads]
+    return f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}"
+
+
+def _option_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    for option_id, changes in scenario.options.items():
+        if option_id not in catalog.option_ids:
+            problems.append((("options", option_id), _no_option(option_id, catalog)))
+            continue
+        option = catalog.option(option_id)
+        for field, change in changes.items():
+            problems += _changed_figure(option, field, change, ("options", option_id, field))
+    for index, option_id in enumerate(scenario.remove_options):
+        if option_id not in catalog.option_ids:
+            problems.append((("remove_options", index), _no_option(option_id, catalog)))
+    return problems
+
+
+def _migration_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location, str]]:
     items = sorted(catalog.migration.items)
     problems: list[tuple[Location, str]] = []
-    for option_id in scenario.options:
-        if option_id not in options:
-            problems.append(
-                (
-                    ("options", option_id),
-                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
-                )
-            )
-    for index, option_id in enumerate(scenario.remove_options):
-        if option_id not in options:
-            problems.append(
-                (
-                    ("remove_options", index),
-                    f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}",
-                )
-            )
-    for item in scenario.migration_weeks:
+    for item, row in scenario.migration_weeks.items():
         if item not in catalog.migration.items:
             problems.append(
                 (("migration_weeks", item), f"unknown migration item {item!r}{did_you_mean(item, items)}")
             )
-    for name in scenario.workloads:
-        if name not in names:
-            problems.append(
-                (("workloads", name), f"no workload {name!r} in the workload file{did_you_mean(name, names)}")
-            )
+            continue
+        for family, change in row.items():
+            effort = catalog.migration.items[item][family]
+            where: Location = ("migration_weeks", item, family)
+            if effort.weeks is None:
+                problems.append(
+                    (where, f"{item} on {family} is blocked ({effort.blocked}): no weeks to change")
+                )
+            elif not 0 <= change.apply(effort.weeks) <= 1e9:
+                problems.append((where, f"the change gives {change.apply(effort.weeks):g} weeks"))
     return problems
+
+
+def _workload_changes(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    growth = scenario.demand_growth
+    inference = [w for w in portfolio.workloads if w.kind == "inference"]
+    if growth is not None and not inference:
+        problems.append((("demand_growth",), "the workload file has no inference workload to grow"))
+    largest = max((w.tokens_per_month or 0.0 for w in inference), default=0.0)
+    if growth is not None and largest * growth > MAX_TOKENS:
+        problems.append(
+            (
+                ("demand_growth",),
+                f"grows a workload to {largest * growth:.3g} tokens a month, above {MAX_TOKENS:.0e}",
+            )
+        )
+    workloads = {w.name: w for w in portfolio.workloads}
+    for name, overlay in scenario.workloads.items():
+        if name not in workloads:
+            hint = did_you_mean(name, list(workloads))
+            problems.append((("workloads", name), f"no workload {name!r} in the workload file{hint}"))
+            continue
+        workload = workloads[name]
+        for overlaid in sorted(overlay.model_fields_set):
+            change = getattr(overlay, overlaid)
+            if change is None:
+                continue
+            where: Location = ("workloads", name, overlaid)
+            old = getattr(workload, overlaid)
+            if old is None:
+                problems.append((where, f"workload {name!r} ({workload.kind}) has no {overlaid} to change"))
+                continue
+            new = change.apply(float(old))
+            if overlaid == "runs" and math.isfinite(new):
+                new = max(1, round(new))
+            try:
+                Workload.model_validate({**workload.model_dump(), overlaid: new})
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                message = str(first["msg"]).removeprefix("Value error, ")
+                problems.append((where, f"the change gives {new:g} (was {old:g}): {message}"))
+    return problems
+
+
+INTEGER_FIGURES = frozenset({"capacity_instances", "max_batch"})
+
+
+def changed_figure(option: Option, field: str, change: Change) -> float:
+    """The new value of one option figure under a change (whole numbers stay whole)."""
+    new = change.apply(float(getattr(option, field)))
+    if not math.isfinite(new):
+        raise ValueError(f"the change gives {new:g}")
+    if field == "capacity_instances":
+        return math.floor(new + 1e-9)
+    if field == "max_batch":
+        return max(1, round(new))
+    return new
+
+
+def _changed_figure(
+    option: Option, field: str, change: Change, where: Location
+) -> list[tuple[Location, str]]:
+    old = getattr(option, field)
+    if old is None:
+        return [(where, f"option {option.id!r} has no {field} to change")]
+    try:
+        new = changed_figure(option, field, change)
+        Option.model_validate({**option.model_dump(), field: new})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return [(where, f"the change gives {new:g} (was {old:g}): {first['msg']}")]
+    except ValueError as exc:
+        return [(where, str(exc))]
+    return []

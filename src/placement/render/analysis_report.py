@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tabulate import tabulate
-
 from placement.analyses.sensitivity import Sensitivity
 from placement.engine.plan import SCHEMA_VERSION
 from placement.render.report import pct, usd, usd_signed
+from placement.render.text import json_visible, table, visible
 
 
 def _money_or(value: float | None, none: str) -> str:
@@ -46,7 +45,7 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
             for x in s.shadow_prices
         ]
         out += [
-            tabulate(
+            table(
                 rows,
                 headers=["option", "used/available", "saving with +1 instance", "saving with +25%"],
                 tablefmt=fmt,
@@ -73,7 +72,7 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
         for b in s.break_evens
     ]
     out += [
-        tabulate(
+        table(
             rows,
             headers=["option", "workload", "placement flips", "price now", "break-even"],
             tablefmt=fmt,
@@ -93,7 +92,7 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
         delta = "" if p.total_usd is None or written is None else usd_signed(written - p.total_usd)
         rows.append([p.label, _money_or(p.total_usd, "no plan: " + "; ".join(p.reasons[:1])), delta])
     out += [
-        tabulate(
+        table(
             rows,
             headers=["constraints", "total", "what the constraints cost"],
             tablefmt=fmt,
@@ -113,7 +112,7 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
         for c in s.claims
     ]
     out += [
-        tabulate(
+        table(
             rows,
             headers=["claim", "catalog arithmetic", "implied advantage", "verdict", "source"],
             tablefmt=fmt,
@@ -128,7 +127,7 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
         "with measured benchmarks before you sign.",
         "",
     ]
-    return "\n".join(out).rstrip() + "\n"
+    return visible("\n".join(out).rstrip() + "\n")
 
 
 def sensitivity_dict(s: Sensitivity) -> dict[str, Any]:
@@ -181,4 +180,4 @@ def sensitivity_dict(s: Sensitivity) -> dict[str, Any]:
 
 
 def render_sensitivity_json(s: Sensitivity) -> str:
-    return json.dumps(sensitivity_dict(s), indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(sensitivity_dict(s), indent=2, ensure_ascii=False) + "\n")

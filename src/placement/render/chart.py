@@ -10,6 +10,16 @@ import io
 
 from placement.analyses.scenarios import StressResult
 from placement.engine.plan import Plan
+from placement.render.text import visible
+
+MAX_LABEL = 60
+
+
+def _label(text: str) -> str:
+    """A bar label as written: shortened, and with `$` escaped so matplotlib does not read math."""
+    short = text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    return visible(short).replace("$", r"\$")  # every $ escaped: matplotlib sees no math at all
+
 
 COLOURS = {"trainium": "#ff9900", "inferentia": "#3b7dd8", "gpu": "#76b900"}
 
@@ -26,7 +36,7 @@ def family_chart(base: Plan, shocks: tuple[StressResult, ...]) -> bytes | None:
     plans = [base]
     for r in shocks:
         if r.comparison.new.plan is not None:
-            labels.append(r.scenario.name)
+            labels.append(_label(r.scenario.name))
             plans.append(r.comparison.new.plan)
     figure, axes = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.6), dpi=100)
     left = [0.0] * len(plans)

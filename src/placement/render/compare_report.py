@@ -7,17 +7,15 @@ placed, `-` no longer placeable, each with its reason.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
 from typing import Any
 
-from tabulate import tabulate
-
 from placement.analyses.scenarios import Comparison, Outcome, StressResult
 from placement.engine.plan import SCHEMA_VERSION, Plan
 from placement.render.report import pct, plan_dict, usd, usd_signed
+from placement.render.text import CsvWriter, json_visible, table, visible
 
 
 def _change(base: float, new: float) -> str:
@@ -59,10 +57,10 @@ def _comparison_lines(c: Comparison, fmt: str, level: str) -> list[str]:
         ]
         out += [f"- {r}" for r in c.new.infeasible] + [""]
     else:
-        out += [tabulate(_total_rows(c), headers=["", c.base.label, c.new.label, "change"], tablefmt=fmt), ""]
+        out += [table(_total_rows(c), headers=["", c.base.label, c.new.label, "change"], tablefmt=fmt), ""]
     if c.changes:
         out += ["Workloads that moved (~ moved, + newly placed, - no longer placeable):", ""]
-        out += [tabulate(_change_rows(c), headers=CHANGE_HEADERS, tablefmt=fmt), ""]
+        out += [table(_change_rows(c), headers=CHANGE_HEADERS, tablefmt=fmt), ""]
     elif c.new.plan is not None:
         out += ["No workload moved.", ""]
     return out
@@ -74,7 +72,7 @@ def render_comparisons(comparisons: list[Comparison], markdown: bool, title: str
     for c in comparisons:
         out += _comparison_lines(c, fmt, "##" if markdown else "==")
     out += [_estimates_note(comparisons)]
-    return "\n".join(out).rstrip() + "\n"
+    return visible("\n".join(out).rstrip() + "\n")
 
 
 def _estimates_note(comparisons: list[Comparison]) -> str:
@@ -132,7 +130,7 @@ def comparison_dict(c: Comparison) -> dict[str, Any]:
 
 
 def render_comparisons_json(comparisons: list[Comparison]) -> str:
-    return (
+    return json_visible(
         json.dumps(
             {"schema_version": SCHEMA_VERSION, "comparisons": [comparison_dict(c) for c in comparisons]},
             indent=2,
@@ -144,7 +142,7 @@ def render_comparisons_json(comparisons: list[Comparison]) -> str:
 
 def render_comparisons_csv(comparisons: list[Comparison]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(["base", "new", "marker", "workload", "before", "after", "delta_usd", "reason"])
     for c in comparisons:
         writer.writerow(
@@ -172,7 +170,7 @@ def render_comparisons_csv(comparisons: list[Comparison]) -> str:
                     ch.reason,
                 ]
             )
-    return buffer.getvalue()
+    return visible(buffer.getvalue())
 
 
 def _total(plan: Plan | None) -> str:
@@ -242,7 +240,7 @@ def render_stress(base: Outcome, results: tuple[StressResult, ...], markdown: bo
     ]
     out += [f"{h2}Capacity headroom in the base plan", ""]
     out += [
-        tabulate(
+        table(
             _headroom_rows(base.plan),
             headers=["family", "used", "available", "headroom", "binding"],
             tablefmt=fmt,
@@ -252,7 +250,7 @@ def render_stress(base: Outcome, results: tuple[StressResult, ...], markdown: bo
     ]
     out += [f"{h2}Shocks", ""]
     out += [
-        tabulate(
+        table(
             _stress_summary_rows(base, results),
             headers=["shock", "total", "extra cost", "workloads moved", "cannot be placed"],
             tablefmt=fmt,
@@ -266,11 +264,11 @@ def render_stress(base: Outcome, results: tuple[StressResult, ...], markdown: bo
         "Each shock is re-planned from scratch (optimal for the shocked inputs). Workloads no option can run "
         "under a shock are left out of its plan and listed with the reason."
     ]
-    return "\n".join(out).rstrip() + "\n"
+    return visible("\n".join(out).rstrip() + "\n")
 
 
 def render_stress_json(base: Outcome, results: tuple[StressResult, ...]) -> str:
-    return (
+    return json_visible(
         json.dumps(
             {
                 "schema_version": SCHEMA_VERSION,

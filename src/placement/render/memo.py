@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 from placement.analyses.scenarios import StressResult
 from placement.analyses.sensitivity import ClaimCheck, PortabilityPrice
 from placement.engine.costing import Estimate, estimates, port_weeks
@@ -17,6 +15,7 @@ from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
 from placement.render.report import RESERVATION_HEADERS, _reservation_rows, pct, unit_cost, usd, usd_signed
+from placement.render.text import table, visible
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class MemoInputs:
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return table(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def _reason_label(reason: str) -> str:
@@ -323,4 +322,4 @@ def render_memo(m: MemoInputs) -> str:
         + _claims(m)
     )
     sign = ["## Before you sign", ""] + [f"- [ ] {item}" for item in BEFORE_YOU_SIGN] + [""]
-    return "\n".join(head + body + sign + _sources(m)).rstrip() + "\n"
+    return visible("\n".join(head + body + sign + _sources(m)).rstrip() + "\n")

@@ -5,7 +5,6 @@ Deterministic: rows in portfolio or catalog order, fixed decimals, no timestamps
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -14,6 +13,7 @@ from typing import Any
 from tabulate import tabulate
 
 from placement.engine.plan import SCHEMA_VERSION, AlreadyOn, Plan, WorkloadResult
+from placement.render.text import CsvWriter, json_visible, table, visible
 
 FORMATS = ("table", "markdown", "json", "csv")
 MARKS = {"estimate": " *", "measured": " (measured)", "sourced": ""}
@@ -229,15 +229,15 @@ def _heading(plan: Plan) -> str:
 
 def render_markdown(plan: Plan) -> str:
     out: list[str] = [f"# {_heading(plan)}", ""]
-    out += [tabulate(_summary_rows(plan), headers=["", "USD"], tablefmt="github"), ""]
+    out += [table(_summary_rows(plan), headers=["", "USD"], tablefmt="github"), ""]
     out += ["## Placement by workload", ""]
-    out += [tabulate(_workload_rows(plan), headers=WORKLOAD_HEADERS, tablefmt="github"), ""]
+    out += [table(_workload_rows(plan), headers=WORKLOAD_HEADERS, tablefmt="github"), ""]
     out += ["## Spend by family", ""]
-    out += [tabulate(_family_rows(plan), headers=FAMILY_HEADERS, tablefmt="github"), ""]
+    out += [table(_family_rows(plan), headers=FAMILY_HEADERS, tablefmt="github"), ""]
     if plan.migrations:
         out += ["## Migrations", ""]
         out += [
-            tabulate(
+            table(
                 _migration_rows(plan),
                 headers=["codebase", "family", "weeks", "cost", "items"],
                 tablefmt="github",
@@ -246,15 +246,13 @@ def render_markdown(plan: Plan) -> str:
         ]
     out += ["## Capacity used (instances at once)", ""]
     out += [
-        tabulate(
-            _capacity_rows(plan), headers=["option", "family", "used", "available", ""], tablefmt="github"
-        ),
+        table(_capacity_rows(plan), headers=["option", "family", "used", "available", ""], tablefmt="github"),
         "",
     ]
     if plan.reservations:
         out += ["## Reserved capacity", "", RESERVATION_NOTE, ""]
         out += [
-            tabulate(
+            table(
                 _reservation_rows(plan), headers=RESERVATION_HEADERS, tablefmt="github", disable_numparse=True
             ),
             "",
@@ -267,7 +265,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.estimates:
         out += ["## Estimates in use", ""]
         out += [
-            tabulate(
+            table(
                 [[e.subject, e.field, e.reasoning] for e in plan.estimates],
                 headers=["subject", "figure", "reasoning"],
                 tablefmt="github",
@@ -282,12 +280,12 @@ def render_markdown(plan: Plan) -> str:
     out += ["## Sources", ""]
     out += ["Figures taken from: " + ", ".join(f"{key}[^{key}]" for key, _ in plan.sources) + ".", ""]
     out += [f"[^{key}]: {s.title}. {s.address} (read {s.date_read})" for key, s in plan.sources]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def render_table(plan: Plan) -> str:
     def block(title: str, rows: Sequence[Sequence[str]], headers: list[str]) -> list[str]:
-        return [title, tabulate(rows, headers=headers, tablefmt="simple"), ""]
+        return [title, table(rows, headers=headers, tablefmt="simple"), ""]
 
     out = [_heading(plan), ""]
     out += block("Summary", _summary_rows(plan), ["", "USD"])
@@ -310,7 +308,7 @@ def render_table(plan: Plan) -> str:
         out += ["Estimates in use"] + [f"  * {e.subject} {e.field}: {e.reasoning}" for e in plan.estimates]
         out += [""]
     out += ["Sources"] + [f"  [{k}] {s.title}. {s.address} (read {s.date_read})" for k, s in plan.sources]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def _r(x: float, digits: int = 2) -> float:
@@ -443,7 +441,7 @@ def render_json(plan: Plan) -> str:
 
 def json_text(data: dict[str, Any]) -> str:
     """A plan's dict (`plan_dict`) as the JSON `placement plan --format json` prints."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 CSV_COLUMNS = [
@@ -462,7 +460,7 @@ CSV_COLUMNS = [
 
 def render_csv(plan: Plan) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     for r in plan.workloads:
         for p in r.placements:
@@ -480,7 +478,7 @@ def render_csv(plan: Plan) -> str:
                     p.basis,
                 ]
             )
-    return buffer.getvalue()
+    return visible(buffer.getvalue())
 
 
 RENDERERS: dict[str, Callable[[Plan], str]] = {

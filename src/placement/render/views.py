@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tabulate import tabulate
-
 from placement.engine.costing import Estimate, num, port_weeks
 from placement.engine.optimizer import codebases
 from placement.engine.plan import SCHEMA_VERSION
 from placement.engine.planner import already_on
 from placement.inputs.models import FAMILIES, Catalog, Option, Portfolio, Sourced, Workload
 from placement.render.report import already_on_line
+from placement.render.text import table, visible
 
 
 def _cell(record: Sourced, field: str, value: object) -> str:
@@ -47,7 +46,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
     ]
     headers = ["option", "family", "accelerator", "kinds"] + [h for _, h in OPTION_COLUMNS]
     out = [f"Catalog {catalog.name} ({catalog.region}); per-chip figures; * = estimate", ""]
-    out += [tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
+    out += [table(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
     migration_rows = []
     for item, row in catalog.migration.items.items():
         cells = []
@@ -64,7 +63,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
         + " per engineer-week",
         "",
     ]
-    out += [tabulate(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
+    out += [table(migration_rows, headers=["item", *FAMILIES], tablefmt=fmt, disable_numparse=True), ""]
     out += ["Sources and estimates per option", ""]
     for o in catalog.options:
         out.append(f"{o.id}:")
@@ -72,7 +71,7 @@ def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
             out.append(f"  {field} = {num(float(getattr(o, field)))}: {_provenance(o, field)}")
     out += ["", "Sources", ""]
     out += [f"[{k}] {s.title}. {s.address} (read {s.date_read})" for k, s in catalog.sources.items()]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def model_label(workload: Workload) -> str:
@@ -111,7 +110,7 @@ def render_explain(
     if est.steps:
         rows = [[s.what, s.formula, s.arithmetic, f"{num(s.value)} {s.unit}"] for s in est.steps]
         out += [
-            tabulate(
+            table(
                 rows,
                 headers=["step", "formula", "arithmetic", "value"],
                 tablefmt="simple",
@@ -171,7 +170,7 @@ def render_explain(
             f"(read {catalog.sources[k].date_read})"
             for k in cited
         ]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def explain_dict(catalog: Catalog, workload: Workload, option: Option, est: Estimate) -> dict[str, Any]:
