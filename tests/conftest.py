@@ -12,7 +12,9 @@ from placement.inputs.models import Catalog, Option, Portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-CATALOGS = sorted((ROOT / "catalogs").glob("*.yaml"))
+# catalogs/models.yaml is the model-architecture table, not an instance catalog (tests/test_model_table.py).
+MODEL_TABLE = ROOT / "catalogs" / "models.yaml"
+CATALOGS = sorted(path for path in (ROOT / "catalogs").glob("*.yaml") if path != MODEL_TABLE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
