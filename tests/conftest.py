@@ -13,7 +13,9 @@ from placement.inputs.shipped import model_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-CATALOGS = sorted(p for p in (ROOT / "catalogs").glob("*.yaml") if p.name != "models.yaml")
+# catalogs/models.yaml is the model-architecture table, not an instance catalog (tests/test_model_table.py).
+MODEL_TABLE = ROOT / "catalogs" / "models.yaml"
+CATALOGS = sorted(path for path in (ROOT / "catalogs").glob("*.yaml") if path != MODEL_TABLE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -128,7 +128,7 @@ def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
     code, _, err = run(["plan", str(ROOT / "examples" / "startup.yaml"), "--catalog", str(bad)])
     assert code == 2
     assert err == (
-        f"{bad}:22: options[0].usd_per_hour: this number has no source: name a key of the "
+        f"{bad}:46: options[0].usd_per_hour: this number has no source: name a key of the "
         "catalog's sources block under sources, or give one line of reasoning under estimates\n"
     )
 
@@ -140,7 +140,7 @@ def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
     code, _, err = run(["catalog", "show", "--catalog", str(bad)])
     assert code == 2
     assert err == (
-        f"{bad}:37: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
+        f"{bad}:63: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
         "the sources block (did you mean 'tsaol-prices'?)\n"
     )
 

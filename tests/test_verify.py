@@ -50,16 +50,16 @@ def _first(data: dict[str, Any], workload: str) -> dict[str, Any]:
 
 TAMPERING = {
     "too few instances": (
-        lambda d: _first(d, "support-chat").update(instances=1, compute_usd=192348.94),
-        "support-chat on p4d.24xlarge: 1 instances serve less than the 1.6387 its share of peak demand needs",
+        lambda d: _first(d, "code-assistant").update(instances=1, compute_usd=60268.8),
+        "code-assistant on p5.4xlarge: 1 instances serve less than the 3.8944 its share of peak demand needs",
     ),
     "traffic on no instance": (
         lambda d: _first(d, "hr-assistant").update(instances=0, compute_usd=0.0),
-        "hr-assistant on inf2.xlarge: serves 100.00% of its traffic with no instance",
+        "hr-assistant on g6.xlarge: serves 100.00% of its traffic with no instance",
     ),
     "wrong cost": (
         lambda d: _first(d, "support-chat").update(compute_usd=1.0),
-        "support-chat on p4d.24xlarge: cost 1.00, the formulas give 384,697.89",
+        "support-chat on p4de.24xlarge: cost 1.00, the formulas give 240,436.16",
     ),
     "placement dropped": (
         lambda d: d["placements"].remove(_first(d, "hr-assistant")),
@@ -77,7 +77,7 @@ TAMPERING = {
     ),
     "migration left out": (
         lambda d: d["migrations"].pop(0),
-        "migration of devtools to inferentia is used but not charged (70,000.00)",
+        "migration of jax-models to trainium is used but not charged (15,000.00)",
     ),
     "migration invented": (
         lambda d: d["migrations"].append(
@@ -87,15 +87,15 @@ TAMPERING = {
     ),
     "total off": (
         lambda d: d.update(total_usd=d["total_usd"] + 100),
-        "total_usd: the plan says 3,409,499.05, its parts add up to 3,409,399.04",
+        "total_usd: the plan says 2,782,611.06, its parts add up to 2,782,511.07",
     ),
     "capacity exceeded": (
         lambda d: _first(d, "foundation-pretrain").update(instances=9),
         "capacity of trn2.48xlarge: 10 instances placed, 8 available",
     ),
     "shares short": (
-        lambda d: _first(d, "summarizer").update(share=0.5),
-        "summarizer: shares add up to 0.500000, not 1",
+        lambda d: _first(d, "code-assistant").update(share=0.5),
+        "code-assistant: shares add up to 0.500000, not 1",
     ),
     "total NaN": (
         lambda d: d.update(total_usd=math.nan),
