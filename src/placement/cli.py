@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 no feasible plan (or the solver stopped without one); 2 bad 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -430,6 +431,67 @@ def catalog_show(
 
     def body() -> int:
         sys.stdout.write(render_catalog(load_catalog(catalog), markdown=markdown))
+        return 0
+
+    _run(body)
+
+
+@catalog_app.command("import-prices")
+def catalog_import_prices(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="AWS price files: EC2 offer file (JSON or CSV, .gz allowed), Savings Plans rate file "
+            "(JSON), Capacity Block offerings (JSON from aws ec2 describe-capacity-block-offerings).",
+            show_default=False,
+            metavar="FILE...",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Write the updated catalog here (atomically).")],
+    catalog: CatalogOpt = None,
+    commitment: Annotated[
+        str,
+        typer.Option(
+            "--commitment",
+            help="What the 1- and 3-year prices are: reserved (standard RI), instance-savings-plan "
+            "or compute-savings-plan.",
+        ),
+    ] = "reserved",
+    upfront: Annotated[
+        str,
+        typer.Option("--upfront", help="Purchase option: 'No Upfront', 'Partial Upfront' or 'All Upfront'."),
+    ] = "No Upfront",
+    quoted_on: Annotated[
+        str | None,
+        typer.Option(
+            "--quoted-on", help="Date of Capacity Block quotes, YYYY-MM-DD (default: the file's date)."
+        ),
+    ] = None,
+) -> None:
+    """Update a catalog's on-demand, commitment and Capacity Block prices from AWS price files for
+    its region; print what changed. Options the files lack are kept and reported, never dropped."""
+    from placement.inputs.price_update import COMMITMENTS, PURCHASE_OPTIONS, base_document, update_catalog
+    from placement.inputs.prices import read_price_files
+    from placement.render.price_diff import render_price_diff
+
+    def body() -> int:
+        problems = []
+        if commitment not in COMMITMENTS:
+            problems.append(f"--commitment: choose one of {', '.join(COMMITMENTS)}")
+        if upfront not in PURCHASE_OPTIONS:
+            problems.append(f"--upfront: choose one of {', '.join(PURCHASE_OPTIONS)}")
+        if quoted_on is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", quoted_on):
+            problems.append("--quoted-on: give a date as YYYY-MM-DD")
+        if problems:
+            raise InputError([Problem("<command line>", None, "", p) for p in problems])
+        doc = base_document(catalog)
+        region = str(doc.data.get("region", ""))
+        ids = {str(o.get("id")) for o in doc.data.get("options", []) if isinstance(o, dict)}
+        book = read_price_files(list(files), {region}, ids, quoted_on)
+        update = update_catalog(doc, book, commitment, upfront)  # type: ignore[arg-type]
+        write_atomic(out, update.text, [*files, *([catalog] if catalog else [])])
+        sys.stdout.write(render_price_diff(update))
+        typer.echo(f"wrote {out}", err=True)
         return 0
 
     _run(body)

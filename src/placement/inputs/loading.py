@@ -307,6 +307,11 @@ def load_catalog(path: Path | None = None) -> Catalog:
     return _validate(read_yaml(path), Catalog)
 
 
+def catalog_from_document(doc: Document) -> Catalog:
+    """Validate an already-parsed catalog document (errors located in its file)."""
+    return _validate(doc, Catalog)
+
+
 def default_catalog_document() -> Document:
     shipped = resources.files("placement") / "catalogs" / DEFAULT_CATALOG
     if shipped.is_file():
