@@ -16,10 +16,11 @@ from typing import Annotated
 import typer
 
 from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, PlacementError, Problem
+from placement.inputs.focus import FocusBill
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import write_atomic
-from placement.render.report import FORMATS, RENDERERS
+from placement.render.report import FORMATS
 
 app = typer.Typer(
     help="Place AI training and inference workloads across AWS Trainium, Inferentia and GPU "
@@ -78,11 +79,35 @@ def _load(workloads: Path, catalog_path: Path | None) -> tuple[Portfolio, Catalo
     return load_portfolio(workloads, catalog), catalog
 
 
-def _emit(text: str, out: Path | None, inputs: list[Path | None]) -> None:
-    if out is None:
-        sys.stdout.write(text)
+def _emit(text: str | bytes, out: Path | None, inputs: list[Path | None]) -> None:
+    if out is None and isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+    elif out is None:
+        sys.stdout.write(str(text))
     else:
         write_atomic(out, text, [p for p in inputs if p is not None])
+
+
+def _plan_usage(
+    format: str, out: Path | None, current: Path | None, start_month: str
+) -> list[tuple[str, str]]:
+    """Option combinations `plan` refuses, as (option, message)."""
+    problems = []
+    if format == "xlsx" and out is None and sys.stdout.isatty():
+        problems.append(("--format", "xlsx is binary: give --out FILE.xlsx or redirect the output"))
+    if current is not None and format in ("csv", "focus"):
+        problems.append(("--current", f"has no {format} form; use table, markdown, json or xlsx"))
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start_month):
+        problems.append(("--start-month", "give a month as YYYY-MM"))
+    return problems
+
+
+def _read_bill(path: Path | None) -> FocusBill | None:
+    if path is None:
+        return None
+    from placement.inputs.focus import read_focus
+
+    return read_focus(path)
 
 
 def _check_format(value: str) -> str:
@@ -115,11 +140,43 @@ TimeLimitOpt = Annotated[
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
 
 
+PLAN_FORMATS = (*FORMATS, "xlsx", "focus")
+
+
+def _check_plan_format(value: str) -> str:
+    if value not in PLAN_FORMATS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(PLAN_FORMATS)}{did_you_mean(value, list(PLAN_FORMATS))}"
+        )
+    return value
+
+
 @app.command()
 def plan(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: FormatOpt = "table",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, markdown, json, csv, xlsx (a workbook; needs the 'xlsx' extra and --out or a "
+            "redirect) or focus (projected charges as FOCUS rows, CSV).",
+            callback=_check_plan_format,
+        ),
+    ] = "table",
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current",
+            help="Your current bill, a FOCUS export (CSV, .csv.gz, or Parquet with the 'focus' extra): "
+            "adds 'Against your current bill' (table, markdown, json, xlsx).",
+        ),
+    ] = None,
+    start_month: Annotated[
+        str,
+        typer.Option("--start-month", help="First month of the projected charges (--format focus), YYYY-MM."),
+    ] = "2027-01",
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write to this file (atomically) instead of standard output."),
@@ -140,10 +197,15 @@ def plan(
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
     from placement.engine.verify import verify
-    from placement.render.report import json_text, plan_dict
+    from placement.render.plan_output import plan_output
+    from placement.render.report import plan_dict
 
     def body() -> int:
+        usage = _plan_usage(format, out, current, start_month)
+        if usage:
+            raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
         portfolio, cat = _load(workloads, catalog)
+        bill = _read_bill(current)
         result = make_plan(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
         problems = verify(data, portfolio, cat)
@@ -156,7 +218,13 @@ def plan(
             for problem in problems:
                 typer.echo(f"  - {problem}", err=True)
             return EXIT_INTERNAL
-        _emit(json_text(data) if format == "json" else RENDERERS[format](result), out, [workloads, catalog])
+        inputs: list[Path | None] = [workloads, catalog, current]
+        comparison = None
+        if bill is not None:
+            from placement.analyses.current_bill import compare_to_bill
+
+            comparison = compare_to_bill(result, cat, bill)
+        _emit(plan_output(result, data, cat, format, comparison, start_month), out, inputs)
         return 0
 
     _run(body)
