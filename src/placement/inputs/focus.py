@@ -103,6 +103,7 @@ FOCUS_MANDATORY = (
 ACCELERATOR = re.compile(r"^(?:p\d|g\d|trn\d|inf\d|dl\d)[a-z0-9-]*\.[a-z0-9-]+$")
 _INSTANCE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 _HOURS = {"", "hrs", "hours", "hour", "hr"}
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ def _open_text(path: Path) -> IO[str]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raw.close()
         raise _fail(str(path), "UTF-16 text; export the file as UTF-8")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    # Undecodable bytes become lone surrogates, found per row below, so the error names its line.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -246,6 +248,9 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     if any("\x00" in cell for cell in header):
         stream.close()
         raise _fail(name, "binary data, not a FOCUS CSV file", 1)
+    if _UNDECODABLE.search("".join(header)):
+        stream.close()
+        raise _fail(name, "not UTF-8 text; export the file as UTF-8", 1)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
@@ -254,10 +259,10 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
                     row = next(reader)
                 except StopIteration:
                     return
-                except UnicodeDecodeError as exc:
-                    raise _fail(name, f"not UTF-8 text ({exc.reason})", reader.line_num + 1) from None
                 except csv.Error as exc:
                     raise _fail(name, f"malformed CSV row: {exc}", reader.line_num) from None
+                if _UNDECODABLE.search("".join(row)):
+                    raise _fail(name, "not UTF-8 text; export the file as UTF-8", reader.line_num)
                 yield reader.line_num, row
         finally:
             stream.close()

@@ -1,11 +1,11 @@
 """The plan's projected charges as FOCUS-shaped rows (`plan --format focus`), CSV.
 
 One row per placement per month of the horizon (a fractional last month gets its fraction), with
-the 21 columns FOCUS marks mandatory for cost and usage data (`FOCUS_MANDATORY`) plus
-ChargeFrequency, ChargePeriod*, ConsumedQuantity/Unit, PricingCategory, RegionId, ResourceType,
-ServiceSubcategory and SkuPriceDetails ({"InstanceType": ...}), and `x_` columns for what only a
-plan has: x_Projection ("projected by placement; not a bill"), x_PlanPortfolio, x_Workload,
-x_Family, x_Instances. FOCUS describes billed charges; no standard for forecasts exists, so the
+every FOCUS 1.2 column AWS Data Exports write (so the 21 mandatory ones and all of FOCUS 1.0's;
+those a projection cannot know, such as ResourceId or CommitmentDiscountId, are empty), the
+instance type in SkuPriceDetails ({"InstanceType": ...}), and `x_` columns for what only a plan
+has: x_Projection ("projected by placement; not a bill"), x_PlanPortfolio, x_Workload, x_Family,
+x_Instances. FOCUS describes billed charges; no standard for forecasts exists, so the
 `x_Projection` column says these rows are a projection.
 
 Priced as the plan is: every instance-hour at the catalog's on-demand price (PricingCategory
@@ -22,25 +22,17 @@ import json
 import math
 
 from placement.engine.plan import Plan
-from placement.inputs.focus import FOCUS_MANDATORY
+from placement.inputs.focus import FOCUS_1_2_AWS_COLUMNS
 from placement.inputs.models import Catalog
 
-EXTRA_COLUMNS = (
-    "ChargeFrequency",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "PricingCategory",
-    "RegionId",
-    "ResourceType",
-    "ServiceSubcategory",
-    "SkuPriceDetails",
-    "x_Projection",
-    "x_PlanPortfolio",
-    "x_Workload",
-    "x_Family",
-    "x_Instances",
-)
-COLUMNS = tuple(sorted(FOCUS_MANDATORY)) + EXTRA_COLUMNS
+PLAN_COLUMNS = ("x_Projection", "x_PlanPortfolio", "x_Workload", "x_Family", "x_Instances")
+# Every FOCUS 1.2 column (which include all of 1.0's), in AWS's order, then the plan's own.
+COLUMNS = tuple(c for c in FOCUS_1_2_AWS_COLUMNS if not c.startswith("x_")) + PLAN_COLUMNS
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-2": "US West (Oregon)",
+}
 
 
 def _month(start: tuple[int, int], offset: int) -> str:
@@ -54,7 +46,7 @@ def render_focus(plan: Plan, catalog: Catalog, start_month: str = "2027-01") -> 
     months = plan.horizon_months
     whole = math.ceil(months - 1e-9)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n", restval="")
     writer.writeheader()
     for m in range(whole):
         weight = min(1.0, months - m)
@@ -89,6 +81,12 @@ def render_focus(plan: Plan, catalog: Catalog, start_month: str = "2027-01") -> 
                     "ServiceCategory": "Compute",
                     "ServiceName": "Amazon Elastic Compute Cloud",
                     "ChargeFrequency": "Usage-Based",
+                    "ContractedUnitPrice": f"{option.usd_per_hour}",
+                    "ListUnitPrice": f"{option.usd_per_hour}",
+                    "RegionName": REGION_NAMES.get(catalog.region, ""),
+                    "Tags": "{}",
+                    "SkuId": f"projected:{p.option}",
+                    "SkuPriceId": f"projected:{p.option}:on-demand",
                     "ConsumedQuantity": f"{hours:.4f}",
                     "ConsumedUnit": "Hours",
                     "PricingCategory": "Standard",
