@@ -35,6 +35,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -261,7 +262,8 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
                     return
                 except csv.Error as exc:
                     raise _fail(name, f"malformed CSV row: {exc}", reader.line_num) from None
-                if _UNDECODABLE.search("".join(row)):
+                joined = "".join(row)
+                if not joined.isascii() and _UNDECODABLE.search(joined):
                     raise _fail(name, "not UTF-8 text; export the file as UTF-8", reader.line_num)
                 yield reader.line_num, row
         finally:
@@ -312,25 +314,14 @@ def _strings(values: list[Any]) -> list[str]:
 # --------------------------------------------------------------------------- aggregation
 
 
-class _BadNumber(ValueError):
-    def __init__(self, column: str, text: str) -> None:
-        super().__init__(f"not a number: {text!r}")
-        self.column = column
-
-
-def _number(row: list[str], at: dict[str, int], column: str) -> float:
-    index = at.get(column)
-    text = row[index].strip() if index is not None else ""
-    try:
-        value = float(text) if text else 0.0
-    except ValueError:
-        raise _BadNumber(column, text) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise _BadNumber(column, text)
+def _finite(text: str) -> float:
+    value = float(text) if text else 0.0
+    if not math.isfinite(value):
+        raise ValueError(text)
     return value
 
 
-def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
+def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; kept flat for speed)
     name: str, header: list[str], rows: Iterator[tuple[int, list[str]]]
 ) -> FocusBill:
     missing = [c for c in REQUIRED if c not in header]
@@ -338,18 +329,38 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
         missing.append(" or ".join(INSTANCE_COLUMNS))
     if missing:
         raise _fail(name, f"not a FOCUS cost-and-usage file: missing column(s) {', '.join(missing)}", 1)
-    at = {c: header.index(c) for c in (*REQUIRED, *INSTANCE_COLUMNS, *OPTIONAL) if c in header}
     width = len(header)
-
-    def col(row: list[str], column: str) -> str:
-        index = at.get(column)
-        return row[index] if index is not None else ""
-
+    # A column the file lacks reads the empty cell appended to every row (index `width`).
+    ix = {c: header.index(c) if c in header else width for c in (*REQUIRED, *INSTANCE_COLUMNS, *OPTIONAL)}
+    i_start, i_end, i_category = ix["ChargePeriodStart"], ix["ChargePeriodEnd"], ix["ChargeCategory"]
+    i_currency, i_commitment, i_meter, i_usage = (
+        ix["BillingCurrency"],
+        ix["CommitmentDiscountId"],
+        ix["SkuMeter"],
+        ix["x_UsageType"],
+    )
+    i_details, i_effective, i_unit, i_quantity = (
+        ix["SkuPriceDetails"],
+        ix["EffectiveCost"],
+        ix["ConsumedUnit"],
+        ix["ConsumedQuantity"],
+    )
+    i_billed, i_list, i_region, i_status, i_pricing = (
+        ix["BilledCost"],
+        ix["ListCost"],
+        ix["RegionId"],
+        ix["CommitmentDiscountStatus"],
+        ix["PricingCategory"],
+    )
+    numbers = {i_effective: "EffectiveCost", i_quantity: "ConsumedQuantity", i_billed: "BilledCost"}
+    numbers[i_list] = "ListCost"
+    kinds: dict[tuple[str, str], tuple[str, bool]] = {}  # (details, usage) → (instance type, accelerator?)
     spend: dict[tuple[str, str], _Acc] = {}
     commitments: dict[str, _Commit] = {}
     problems: list[Problem] = []
     extra_problems = 0
-    count = other = unmapped = 0.0
+    count = 0
+    other = unmapped = 0.0
     unmapped_rows = 0
     period_start = period_end = ""
     currency = ""
@@ -363,29 +374,38 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
             else:
                 extra_problems += 1
             continue
-        start, end = col(row, "ChargePeriodStart"), col(row, "ChargePeriodEnd")
+        row.append("")
+        start, end = row[i_start], row[i_end]
         if start and (not period_start or start < period_start):
             period_start = start
-        if end and end > period_end:
+        if end > period_end:
             period_end = end
-        if col(row, "ChargeCategory") != "Usage":
+        if row[i_category] != "Usage":
             continue
-        currency = currency or col(row, "BillingCurrency")
-        commitment = col(row, "CommitmentDiscountId")
-        usage = col(row, "SkuMeter") or col(row, "x_UsageType")
-        instance = instance_type_of(col(row, "SkuPriceDetails"), usage)
-        accelerator = bool(instance) and bool(ACCELERATOR.match(instance))
+        currency = currency or row[i_currency]
+        commitment = row[i_commitment]
+        usage = row[i_meter] or row[i_usage]
+        key = (row[i_details], usage)
+        known = kinds.get(key)
+        if known is None:
+            instance = instance_type_of(*key)
+            known = kinds[key] = (instance, bool(instance) and bool(ACCELERATOR.match(instance)))
+        instance, accelerator = known
         hours = billed = listed = 0.0
+        index = i_effective
         try:
-            effective = _number(row, at, "EffectiveCost")
+            effective = _finite(row[index])
             if accelerator or commitment:
-                if col(row, "ConsumedUnit").strip().lower() in _HOURS:
-                    hours = _number(row, at, "ConsumedQuantity")
-                billed = _number(row, at, "BilledCost")
-                listed = _number(row, at, "ListCost")
-        except _BadNumber as exc:
+                if row[i_unit].strip().lower() in _HOURS:
+                    index = i_quantity
+                    hours = _finite(row[index])
+                index = i_billed
+                billed = _finite(row[index])
+                index = i_list
+                listed = _finite(row[index])
+        except ValueError:
             if len(problems) < MAX_PROBLEMS:
-                problems.append(Problem(name, line, exc.column, str(exc)))
+                problems.append(Problem(name, line, numbers[index], f"not a number: {row[index]!r}"))
             else:
                 extra_problems += 1
             continue
@@ -396,30 +416,20 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
             else:
                 other += effective
             continue
-        region = col(row, "RegionId")
-        status = col(row, "CommitmentDiscountStatus")
+        region = row[i_region]
+        status = row[i_status]
         if accelerator and status != "Unused":
-            acc = spend.setdefault((instance, region), _Acc())
+            acc = spend.get((instance, region))
+            if acc is None:
+                acc = spend[(instance, region)] = _Acc()
             acc.hours += hours
             acc.effective += effective
             acc.billed += billed
             acc.listed += listed
-            if col(row, "PricingCategory") == "Committed" or commitment:
+            if commitment or row[i_pricing] == "Committed":
                 acc.committed += effective
         if commitment:
-            entry = commitments.setdefault(commitment, _Commit())
-            entry.type = entry.type or col(row, "CommitmentDiscountType")
-            entry.category = entry.category or col(row, "CommitmentDiscountCategory")
-            entry.name = entry.name or col(row, "CommitmentDiscountName")
-            entry.region = entry.region or region
-            if instance:
-                entry.types.add(instance)
-            if status == "Unused":
-                entry.unused += effective
-                entry.unused_hours += hours
-            else:
-                entry.used += effective
-                entry.used_hours += hours
+            _commit(commitments, commitment, row, ix, instance, status, effective, hours)
     if problems:
         if extra_problems:
             problems.append(Problem(name, None, "", f"... and {extra_problems:,} more malformed rows"))
@@ -431,7 +441,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
         version="1.2"
         if any(c in header for c in ("SkuMeter", "SkuPriceDetails", "BillingAccountType"))
         else "1.0",
-        rows=int(count),
+        rows=count,
         period_start=period_start,
         period_end=period_end,
         period_hours=_hours_between(period_start, period_end, name),
@@ -459,6 +469,34 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place)
         unmapped_usd=unmapped,
         unmapped_rows=unmapped_rows,
     )
+
+
+def _commit(
+    commitments: dict[str, _Commit],
+    commitment: str,
+    row: list[str],
+    ix: dict[str, int],
+    instance: str,
+    status: str,
+    effective: float,
+    hours: float,
+) -> None:
+    entry = commitments.get(commitment)
+    if entry is None:
+        entry = commitments[commitment] = _Commit(
+            type=row[ix["CommitmentDiscountType"]],
+            category=row[ix["CommitmentDiscountCategory"]],
+            name=row[ix["CommitmentDiscountName"]],
+            region=row[ix["RegionId"]],
+        )
+    if instance:
+        entry.types.add(instance)
+    if status == "Unused":
+        entry.unused += effective
+        entry.unused_hours += hours
+    else:
+        entry.used += effective
+        entry.used_hours += hours
 
 
 def _parse_time(text: str) -> dt.datetime:
