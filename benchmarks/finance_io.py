@@ -422,11 +422,13 @@ def main() -> None:
     code = f"import json; d = json.load(open({str(small)!r})); print(len(d['products']))"
     seconds, rss, _ = measured(code)
     print(
-        f"json.load (whole file) {small.name}: {mb:,.0f} MB, {seconds:.1f} s, peak RSS {rss:,.0f} MB, CPU {CPU['last']:.1f} s"
+        f"json.load (whole file) {small.name}: {mb:,.0f} MB, {seconds:.1f} s, "
+        f"peak RSS {rss:,.0f} MB, CPU {CPU['last']:.1f} s"
     )
     seconds, rss, _ = measured(import_code(small))
     print(
-        f"ijson streaming        {small.name}: {mb:,.0f} MB, {seconds:.1f} s, peak RSS {rss:,.0f} MB, CPU {CPU['last']:.1f} s"
+        f"ijson streaming        {small.name}: {mb:,.0f} MB, {seconds:.1f} s, "
+        f"peak RSS {rss:,.0f} MB, CPU {CPU['last']:.1f} s"
     )
     mb = focus.stat().st_size / 1e6
     code = (
