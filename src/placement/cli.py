@@ -418,6 +418,12 @@ def memo(
         bool,
         typer.Option("--chart/--no-chart", help="Draw the PNG chart (needs the 'chart' extra: matplotlib)."),
     ] = True,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current", help="Your current bill (a FOCUS export): adds 'Against your current bill'."
+        ),
+    ] = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -431,6 +437,7 @@ def memo(
 
     def body() -> int:
         portfolio, cat = _load(workloads, catalog)
+        bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
         results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
@@ -447,11 +454,16 @@ def memo(
             chart_path.name if picture is not None and chart_path is not None else None,
         )
         text = render_memo(inputs)
+        if bill is not None:
+            from placement.analyses.current_bill import compare_to_bill
+            from placement.render.current_bill import render_current_bill
+
+            text += "\n" + render_current_bill(compare_to_bill(plan_, cat, bill), markdown=True)
         if picture is not None and chart_path is not None:
             write_atomic(chart_path, picture, [p for p in (workloads, catalog) if p is not None])
         elif chart and out is not None:
             typer.echo("placement: no chart: install the 'chart' extra (matplotlib) to draw one", err=True)
-        _emit(text, out, [workloads, catalog])
+        _emit(text, out, [workloads, catalog, current])
         return 0
 
     _run(body)
