@@ -221,3 +221,42 @@ def test_fixture_has_the_real_top_level_keys() -> None:
     data = json.loads(OFFER_JSON.read_text())
     assert list(data)[:5] == ["formatVersion", "disclaimer", "offerCode", "version", "publicationDate"]
     assert set(data["terms"]) == {"OnDemand", "Reserved"}
+
+
+def test_files_for_another_region_are_refused_with_the_regions_they_cover(tmp_path: Path) -> None:
+    base = tmp_path / "eu.yaml"
+    text = (
+        (ROOT / "catalogs" / "aws-us-east-1.yaml")
+        .read_text()
+        .replace("region: us-east-1", "region: eu-west-1")
+    )
+    base.write_text(text)
+    out = tmp_path / "new.yaml"
+    result = CliRunner().invoke(
+        app, ["catalog", "import-prices", str(OFFER_JSON), "-c", str(base), "-o", str(out)]
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == (
+        f"{base}: region: the price files price no option of catalog 'aws-us-east-1' in eu-west-1; "
+        "they price its options in: us-east-1, us-east-2\n"
+    )
+
+
+def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
+    base = tmp_path / "ohio.yaml"
+    text = (
+        (ROOT / "catalogs" / "aws-us-east-1.yaml")
+        .read_text()
+        .replace("region: us-east-1", "region: us-east-2")
+    )
+    base.write_text(text)
+    update = update_catalog(
+        base_document(base), read_price_files([OFFER_JSON, BLOCKS], None, None, "2026-11-20")
+    )
+    # 2,880 / (4 × 24) = $30.00 per instance-hour for the Ohio trn2 block
+    assert [(c.option, c.field, c.new) for c in update.changes] == [
+        ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0),
+        ("p5.48xlarge", "usd_per_hour", 55.04),
+        ("p5.48xlarge", "one_year_usd_per_hour", 33.0),
+    ]
+    assert ("trn2.48xlarge", "usd_per_hour") in update.partial  # no offer-file price: kept

@@ -565,9 +565,8 @@ def catalog_import_prices(
         if problems:
             raise InputError([Problem("<command line>", None, "", p) for p in problems])
         doc = base_document(catalog)
-        region = str(doc.data.get("region", ""))
         ids = {str(o.get("id")) for o in doc.data.get("options", []) if isinstance(o, dict)}
-        book = read_price_files(list(files), {region}, ids, quoted_on)
+        book = read_price_files(list(files), None, ids, quoted_on)  # every region: see update_catalog
         update = update_catalog(doc, book, commitment, upfront)  # type: ignore[arg-type]
         write_atomic(out, update.text, [*files, *([catalog] if catalog else [])])
         sys.stdout.write(render_price_diff(update))

@@ -148,6 +148,19 @@ def update_catalog(
             used_files.add(chosen.file.path)
             changes.append(PriceChange(option.id, field, getattr(option, field), chosen.usd_per_hour, key))
             _set(record, field, chosen.usd_per_hour, key)
+    if not changes:
+        elsewhere = sorted({q.region for q in book.quotes if q.instance_type in catalog.option_ids})
+        hint = f"; they price its options in: {', '.join(elsewhere)}" if elsewhere else ""
+        raise InputError(
+            [
+                Problem(
+                    doc.path,
+                    None,
+                    "region",
+                    f"the price files price no option of catalog {catalog.name!r} in {catalog.region}{hint}",
+                )
+            ]
+        )
     for file in book.files:
         if file.path in used_files:
             sources[keys[file.path]] = _source_entry(file)

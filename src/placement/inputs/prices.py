@@ -92,10 +92,10 @@ def _fail(path: str, message: str, line: int | None = None, field: str = "") -> 
 
 
 def read_price_files(
-    paths: list[Path], regions: set[str], instance_types: set[str] | None, quoted_on: str | None = None
+    paths: list[Path], regions: set[str] | None, instance_types: set[str] | None, quoted_on: str | None = None
 ) -> PriceBook:
-    """Read each file (kind detected from its content) and keep the quotes for `regions` and, when
-    given, `instance_types`."""
+    """Read each file (kind detected from its content) and keep the quotes for `regions` and
+    `instance_types` (None: all)."""
     files: list[PriceFile] = []
     quotes: list[PriceQuote] = []
     products = 0
@@ -108,7 +108,7 @@ def read_price_files(
 
 
 def read_price_file(
-    path: Path, regions: set[str], instance_types: set[str] | None, quoted_on: str | None = None
+    path: Path, regions: set[str] | None, instance_types: set[str] | None, quoted_on: str | None = None
 ) -> tuple[PriceFile, list[PriceQuote], int]:
     name = str(path)
     _check_file(path)
@@ -180,12 +180,12 @@ def _years(value: str) -> int | None:
     return {"1yr": 1, "3yr": 3, "1 yr": 1, "3 yr": 3}.get(value.strip().lower())
 
 
-def _wanted_product(attributes: dict[str, Any], regions: set[str], types: set[str] | None) -> bool:
+def _wanted_product(attributes: dict[str, Any], regions: set[str] | None, types: set[str] | None) -> bool:
     instance_type = str(attributes.get("instanceType", ""))
     if not instance_type or (types is not None and instance_type not in types):
         return False
     return (
-        str(attributes.get("regionCode", "")) in regions
+        (regions is None or str(attributes.get("regionCode", "")) in regions)
         and attributes.get("operatingSystem") == "Linux"
         and attributes.get("tenancy") == "Shared"
         and attributes.get("preInstalledSw", "NA") == "NA"
@@ -222,7 +222,7 @@ def _header(path: Path) -> dict[str, str]:
 
 
 def _read_offer_json(
-    path: Path, regions: set[str], types: set[str] | None
+    path: Path, regions: set[str] | None, types: set[str] | None
 ) -> tuple[PriceFile, list[PriceQuote], int]:
     import ijson
 
@@ -330,7 +330,7 @@ CSV_REQUIRED = (
 
 
 def _read_csv(
-    path: Path, regions: set[str], types: set[str] | None
+    path: Path, regions: set[str] | None, types: set[str] | None
 ) -> tuple[PriceFile, list[PriceQuote], int]:
     name = str(path)
     csv.field_size_limit(1 << 20)
@@ -366,7 +366,7 @@ def _read_csv(
 
 
 def _csv_rows(
-    reader: Any, at: dict[str, int], file: PriceFile, regions: set[str], types: set[str] | None
+    reader: Any, at: dict[str, int], file: PriceFile, regions: set[str] | None, types: set[str] | None
 ) -> tuple[list[PriceQuote], int]:
     def get(row: list[str], column: str, default: str = "") -> str:
         index = at.get(column)
@@ -432,7 +432,7 @@ def _csv_rows(
 
 
 def _read_savings_plans(
-    path: Path, regions: set[str], types: set[str] | None
+    path: Path, regions: set[str] | None, types: set[str] | None
 ) -> tuple[PriceFile, list[PriceQuote], int]:
     import ijson
 
@@ -481,7 +481,7 @@ def _sp_quote(
     family: str,
     purchase: str,
     years: int,
-    regions: set[str],
+    regions: set[str] | None,
     types: set[str] | None,
 ) -> PriceQuote | None:
     usage = str(rate.get("discountedUsageType", ""))
@@ -490,7 +490,9 @@ def _sp_quote(
     match = _USAGE_TYPE.search(usage)
     instance_type = str(rate.get("discountedInstanceType") or (match.group(1) if match else ""))
     region = str(rate.get("discountedRegionCode", ""))
-    if not instance_type or region not in regions or (types is not None and instance_type not in types):
+    if not instance_type or (regions is not None and region not in regions):
+        return None
+    if types is not None and instance_type not in types:
         return None
     price = rate.get("discountedRate", {})
     if price.get("currency", "USD") != "USD":
@@ -505,7 +507,7 @@ def _sp_quote(
 
 
 def _read_capacity_blocks(
-    path: Path, regions: set[str], types: set[str] | None, quoted_on: str | None
+    path: Path, regions: set[str] | None, types: set[str] | None, quoted_on: str | None
 ) -> tuple[PriceFile, list[PriceQuote], int]:
     import ijson
 
@@ -521,7 +523,9 @@ def _read_capacity_blocks(
                 instance_type = str(offering.get("InstanceType", ""))
                 zone = str(offering.get("AvailabilityZone", ""))
                 region = re.sub(r"[a-z]$", "", zone)
-                if region not in regions or (types is not None and instance_type not in types):
+                if (regions is not None and region not in regions) or (
+                    types is not None and instance_type not in types
+                ):
                     continue
                 if str(offering.get("CurrencyCode", "USD")) != "USD":
                     continue
