@@ -260,3 +260,30 @@ def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
         ("p5.48xlarge", "one_year_usd_per_hour", 33.0),
     ]
     assert ("trn2.48xlarge", "usd_per_hour") in update.partial  # no offer-file price: kept
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (
+            '{"offerCode": "AmazonEC2", "publicationDate": "2026-11-01T00:00:00Z", '
+            '"products": {"S": {"attributes": {"instanceType": "p5.48xlarge", '
+            '"regionCode": "us-east-1", "operatingSystem": "Linux", "tenancy": "Shared"}}}, '
+            '"terms": {"OnDemand": {"S": {"S.T": {"priceDimensions": [1, 2]}}}}}',
+            "terms.OnDemand.S",
+        ),
+        (
+            '{"publicationDate": "2026-11-01T00:00:00Z", '
+            '"products": [{"sku": "A", "productFamily": "EC2InstanceSavingsPlans"}], '
+            '"terms": {"savingsPlan": [{"sku": "A", "leaseContractLength": {"duration": 1}, "rates": 7}]}}',
+            "terms.savingsPlan[0]",
+        ),
+        ('{"CapacityBlockOfferings": [1]}', "CapacityBlockOfferings[0]"),
+    ],
+)
+def test_wrong_structure_is_located(tmp_path: Path, content: str, where: str) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        read_price_file(path, None, None, "2026-11-20")
+    assert str(caught.value) == f"{path}: {where}: not the structure of an AWS price file here"

@@ -198,6 +198,10 @@ def _wanted_product(attributes: dict[str, Any], regions: set[str] | None, types:
 # --------------------------------------------------------------------------- EC2 offer file, JSON
 
 
+def _structure(name: str, where: str) -> InputError:
+    return _fail(name, "not the structure of an AWS price file here", None, where)
+
+
 def _json_errors() -> tuple[type[BaseException], ...]:
     import ijson
 
@@ -251,8 +255,11 @@ def _read_offer_json(
         for term_type in ("OnDemand", "Reserved"):
             with _open(path) as stream:
                 for sku, offers in ijson.kvitems(stream, f"terms.{term_type}"):
-                    if sku in wanted and isinstance(offers, dict):
-                        quotes.extend(_json_terms(file, term_type, wanted[sku], offers))
+                    if sku in wanted:
+                        try:
+                            quotes.extend(_json_terms(file, term_type, wanted[sku], offers))
+                        except (AttributeError, TypeError, KeyError):
+                            raise _structure(name, f"terms.{term_type}.{sku}") from None
     except _json_errors() as exc:
         raise _fail(name, f"not valid JSON: {exc}") from None
     return file, quotes, count
@@ -452,27 +459,48 @@ def _read_savings_plans(
     count = 0
     try:
         with _open(path) as stream:
-            for product in ijson.items(stream, "products.item"):
-                attributes = product.get("attributes", {})
-                plans[str(product.get("sku"))] = (
-                    str(product.get("productFamily", "")),
-                    str(attributes.get("purchaseOption", "")),
-                )
+            for index, product in enumerate(ijson.items(stream, "products.item")):
+                try:
+                    attributes = product.get("attributes", {})
+                    plans[str(product.get("sku"))] = (
+                        str(product.get("productFamily", "")),
+                        str(attributes.get("purchaseOption", "")),
+                    )
+                except (AttributeError, TypeError):
+                    raise _structure(name, f"products[{index}]") from None
         with _open(path) as stream:
-            for term in ijson.items(stream, "terms.savingsPlan.item"):
-                family, purchase = plans.get(str(term.get("sku")), ("", ""))
-                length = term.get("leaseContractLength", {})
-                years = int(length.get("duration", 0)) if str(length.get("unit", "year")) == "year" else 0
-                if years not in (1, 3):
-                    continue
-                for rate in term.get("rates", []):
-                    count += 1
-                    quote = _sp_quote(file, rate, family, purchase, years, regions, types)
-                    if quote is not None:
-                        quotes.append(quote)
+            for index, term in enumerate(ijson.items(stream, "terms.savingsPlan.item")):
+                try:
+                    count += _sp_term(file, term, plans, regions, types, quotes)
+                except (AttributeError, TypeError, KeyError):
+                    raise _structure(name, f"terms.savingsPlan[{index}]") from None
     except _json_errors() as exc:
         raise _fail(name, f"not valid JSON: {exc}") from None
     return file, quotes, count
+
+
+def _sp_term(
+    file: PriceFile,
+    term: dict[str, Any],
+    plans: dict[str, tuple[str, str]],
+    regions: set[str] | None,
+    types: set[str] | None,
+    quotes: list[PriceQuote],
+) -> int:
+    family, purchase = plans.get(str(term.get("sku")), ("", ""))
+    length = term.get("leaseContractLength", {})
+    try:
+        years = int(length.get("duration", 0)) if str(length.get("unit", "year")) == "year" else 0
+    except ValueError:
+        years = 0
+    if years not in (1, 3):
+        return 0
+    rates = term.get("rates", [])
+    for rate in rates:
+        quote = _sp_quote(file, rate, family, purchase, years, regions, types)
+        if quote is not None:
+            quotes.append(quote)
+    return len(rates)
 
 
 def _sp_quote(
@@ -520,6 +548,8 @@ def _read_capacity_blocks(
         with _open(path) as stream:
             for offering in ijson.items(stream, "CapacityBlockOfferings.item"):
                 count += 1
+                if not isinstance(offering, dict):
+                    raise _structure(name, f"CapacityBlockOfferings[{count - 1}]")
                 instance_type = str(offering.get("InstanceType", ""))
                 zone = str(offering.get("AvailabilityZone", ""))
                 region = re.sub(r"[a-z]$", "", zone)
