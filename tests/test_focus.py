@@ -168,3 +168,44 @@ def test_many_bad_rows_are_capped(tmp_path: Path) -> None:
         read_focus(_write(tmp_path, header + row * 25))
     assert len(caught.value.problems) == 21
     assert caught.value.problems[-1].message == "... and 5 more malformed rows"
+
+
+def test_parquet_with_typed_columns_as_aws_writes_them(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    import datetime as dt
+    import json
+
+    with V12.open() as stream:
+        rows = list(csv.DictReader(stream))
+    utc = dt.UTC
+
+    def moment(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(utc)
+
+    columns = {
+        "ChargeCategory": pa.array([r["ChargeCategory"] for r in rows]),
+        "ChargePeriodStart": pa.array(
+            [moment(r["ChargePeriodStart"]) for r in rows], pa.timestamp("ms", tz="UTC")
+        ),
+        "ChargePeriodEnd": pa.array(
+            [moment(r["ChargePeriodEnd"]) for r in rows], pa.timestamp("ms", tz="UTC")
+        ),
+        "RegionId": pa.array([r["RegionId"] for r in rows]),
+        "SkuMeter": pa.array([r["SkuMeter"] or None for r in rows]),
+        "SkuPriceDetails": pa.array(
+            [list(json.loads(r["SkuPriceDetails"]).items()) if r["SkuPriceDetails"] else None for r in rows],
+            pa.map_(pa.string(), pa.string()),
+        ),
+    }
+    for name in ("EffectiveCost", "BilledCost", "ListCost", "ConsumedQuantity"):
+        columns[name] = pa.array([float(r[name]) if r[name] else None for r in rows], pa.float64())
+    for name in ("ConsumedUnit", "PricingCategory", "CommitmentDiscountId", "CommitmentDiscountType"):
+        columns[name] = pa.array([r[name] or None for r in rows])
+    for name in ("CommitmentDiscountCategory", "CommitmentDiscountStatus"):
+        columns[name] = pa.array([r[name] or None for r in rows])
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table(columns), path)
+    bill, expected = read_focus(path), read_focus(V12)
+    assert bill.spend == expected.spend and bill.commitments == expected.commitments
+    assert (bill.period_start, bill.period_end) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")

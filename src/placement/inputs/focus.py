@@ -287,25 +287,40 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1  # the header is "line 1" in CSV; rows count from 2 in both forms
-        for batch in source.iter_batches(batch_size=65_536, columns=wanted):
-            columns = [_strings(batch.column(i).to_pylist()) for i in range(batch.num_columns)]
-            index = {c: wanted.index(c) for c in wanted}
+        for batch in source.iter_batches(batch_size=16_384, columns=wanted):
+            columns = [_strings(batch.column(i)) for i in range(batch.num_columns)]
             for values in zip(*columns, strict=True):
                 number += 1
-                yield number, [values[index[c]] if c in index else "" for c in header]
+                yield number, list(values)
 
-    return header, rows()
+    return wanted, rows()  # only the columns read: the rows carry those, in this order
 
 
-def _strings(values: list[Any]) -> list[str]:
+def _strings(column: Any) -> list[str]:
+    """An Arrow column as the strings a CSV export would hold (timestamps in ISO 8601, UTC)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        text = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")  # %S carries the unit's fraction
+        return [f"{v[:19]}Z" if v else "" for v in text.to_pylist()]
+    if (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_decimal(kind)
+    ):
+        return [v or "" for v in column.cast(pa.string()).to_pylist()]
     out = []
-    for v in values:
+    for v in column.to_pylist():  # maps and structs (SkuPriceDetails, Tags) as JSON text
         if v is None:
             out.append("")
-        elif isinstance(v, dt.datetime):
-            out.append(v.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        elif isinstance(v, dict | list):
-            out.append(json.dumps(v if isinstance(v, dict) else dict(v)))
+        elif isinstance(v, list):  # an Arrow map arrives as [(key, value), ...]
+            out.append(json.dumps(dict(v)))
+        elif isinstance(v, dict):
+            out.append(json.dumps(v))
         else:
             out.append(str(v))
     return out
