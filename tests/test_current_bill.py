@@ -90,3 +90,19 @@ def test_memo_current_appends_the_section() -> None:
     assert result.exit_code == 0, result.output
     section = result.stdout.split("## Against your current bill", 1)[1]
     assert "| p5.48xlarge" in section and "Reserved Instance" in section
+
+
+def test_compare_current_lists_each_variant_against_the_bill() -> None:
+    startup = str(ROOT / "examples" / "startup.yaml")
+    scenario = str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml")
+    args = ["compare", startup, "--scenario", scenario, "--current", str(BILL), "-f", "markdown"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("## Each variant against your current bill", 1)[1]
+    bill = (2256.40 + 45683.20 + 4219.97 + 2150.00 + 922.56) * 730 / 744  # $54,193 a month
+    assert section.count(f"${bill:,.0f}") == 2  # base and the scenario
+    refused = CliRunner().invoke(app, [*args[:-2], "-f", "json"])
+    assert (
+        refused.exit_code == 2
+        and "--current: compare shows the bill in table or markdown only" in refused.stderr
+    )

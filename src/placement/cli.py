@@ -284,6 +284,12 @@ def compare(
     out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current", help="Your current bill (a FOCUS export): each plan against it (table, markdown)."
+        ),
+    ] = None,
 ) -> None:
     """Compare the plan across catalogs and what-if scenarios: totals, families, what moved and why."""
     from placement.analyses.scenarios import apply_scenario, plan_what_fits
@@ -306,6 +312,18 @@ def compare(
                     )
                 ]
             )
+        if current is not None and format not in ("table", "markdown"):
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "--current",
+                        "compare shows the bill in table or markdown only",
+                    )
+                ]
+            )
+        bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         base_catalog = load_catalog(catalogs[0] if catalogs else None)
         portfolio = load_portfolio(workloads, base_catalog)
@@ -323,7 +341,15 @@ def compare(
             outcome = plan_what_fits(new_portfolio, new_catalog, str(workloads), spec.name, settings)
             results.append(diff(base, outcome, new_catalog))
         title = f"Comparison for {workloads}"
-        _emit(COMPARE_RENDERERS[format](results, title), out, [workloads, *catalogs, *scenarios])
+        text = COMPARE_RENDERERS[format](results, title)
+        if bill is not None:
+            from placement.analyses.current_bill import variants_against_bill
+            from placement.render.current_bill import render_variants_against_bill
+
+            outcomes = [(base.label, base.plan), *((r.new.label, r.new.plan) for r in results)]
+            rows = variants_against_bill(outcomes, bill, base_catalog.settings.hours_per_month)
+            text += "\n" + render_variants_against_bill(rows, format == "markdown")
+        _emit(text, out, [workloads, *catalogs, *scenarios, current])
         return 0
 
     _run(body)

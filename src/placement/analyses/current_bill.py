@@ -157,3 +157,21 @@ def _cover(
         covers,
         monthly * months,
     )
+
+
+@dataclass(frozen=True)
+class VariantAgainstBill:
+    label: str
+    plan_monthly_usd: float | None  # None: the variant has no plan
+    current_monthly_usd: float
+
+
+def variants_against_bill(
+    outcomes: list[tuple[str, Plan | None]], bill: FocusBill, hours_per_month: float
+) -> tuple[VariantAgainstBill, ...]:
+    """Each compared plan's compute per month against the bill's accelerator spend per month."""
+    current = sum(line.effective_usd for line in bill.spend) * hours_per_month / bill.period_hours
+    return tuple(
+        VariantAgainstBill(label, None if plan is None else plan.compute_usd / plan.horizon_months, current)
+        for label, plan in outcomes
+    )

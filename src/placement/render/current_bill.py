@@ -7,7 +7,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from placement.analyses.current_bill import CurrentBillComparison
+from placement.analyses.current_bill import CurrentBillComparison, VariantAgainstBill
 
 
 def _usd(x: float) -> str:
@@ -137,3 +137,23 @@ def current_bill_dict(c: CurrentBillComparison) -> dict[str, Any]:
             for k in c.commitments
         ],
     }
+
+
+def render_variants_against_bill(rows: tuple[VariantAgainstBill, ...], markdown: bool) -> str:
+    title = (
+        "## Each variant against your current bill" if markdown else "EACH VARIANT AGAINST YOUR CURRENT BILL"
+    )
+    table = [
+        [
+            r.label,
+            _usd(r.current_monthly_usd),
+            "no plan" if r.plan_monthly_usd is None else _usd(r.plan_monthly_usd),
+            "" if r.plan_monthly_usd is None else _usd(r.plan_monthly_usd - r.current_monthly_usd),
+        ]
+        for r in rows
+    ]
+    headers = ["Plan", "Bill /month", "Plan compute /month", "Change"]
+    body = tabulate(
+        table, headers=headers, tablefmt="github" if markdown else "simple", disable_numparse=True
+    )
+    return f"{title}\n\n{body}\n"
