@@ -166,7 +166,7 @@ def update_catalog(
             sources[keys[file.path]] = _source_entry(file)
     text = _dump(data, catalog.name, book.files)
     try:
-        Catalog.model_validate(yaml.safe_load(text))
+        Catalog.model_validate(data)
     except ValidationError as exc:  # a bug in this module, not in the user's files
         raise InputError([Problem(doc.path, None, "", f"updated catalog does not validate: {exc}")]) from None
     return PriceUpdate(
