@@ -31,7 +31,9 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True, rich_markup_mode=None)
+catalog_app = typer.Typer(
+    help="Inspect catalogs and update their prices.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(catalog_app, name="catalog")
 
 REPORT_URL = "https://github.com/placement-tool/placement/issues"
@@ -550,7 +552,7 @@ def catalog_import_prices(
             help="AWS price files: EC2 offer file (JSON or CSV, .gz allowed), Savings Plans rate file "
             "(JSON), Capacity Block offerings (JSON from aws ec2 describe-capacity-block-offerings).",
             show_default=False,
-            metavar="FILE...",
+            metavar="FILE",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Write the updated catalog here (atomically).")],
