@@ -28,8 +28,10 @@ def comparison():  # type: ignore[no-untyped-def]
 def test_monthly_figures_scale_the_bill_period(comparison) -> None:  # type: ignore[no-untyped-def]
     plan, c = comparison
     month = 730 / 744  # October has 744 hours; a month is 730
-    # accelerator effective cost in the bill: 2,256.40 + 45,683.20 + 4,219.97 + 2,150.00 + 922.56
-    assert c.current_monthly_usd == pytest.approx((2256.40 + 45683.20 + 4219.97 + 2150.00 + 922.56) * month)
+    # accelerator usage in the bill: 2,256.40 + 45,683.20 + 4,219.97 + 2,150.00 + 922.56 + 2,160.00
+    # (the Capacity Block's 72 used hours at $30; its 24 unused hours are sunk, not usage)
+    usage = 2256.40 + 45683.20 + 4219.97 + 2150.00 + 922.56 + 72 * 30.0
+    assert c.current_monthly_usd == pytest.approx(usage * month)
     assert c.plan_monthly_usd == pytest.approx(plan.compute_usd / plan.horizon_months)
     rows = {(r.instance_type, r.region): r for r in c.rows}
     assert rows[("inf2.xlarge", "us-east-1")].current_instances == pytest.approx(2976 / 744)  # 4 instances
@@ -59,6 +61,11 @@ def test_reserved_instance_covers_plan_instances_as_sunk_cost(comparison) -> Non
     assert ri.sunk_over_horizon_usd == pytest.approx(ri.monthly_usd * plan.horizon_months)
     sp = next(k for k in c.commitments if k.type == "Savings Plan")
     assert sp.instance_type == "" and sp.covers_plan_instances is None
+    block = next(k for k in c.commitments if k.type == "Capacity reservation")
+    # 96 h over 744 h = 0.129 instances on average; in us-east-2, outside the us-east-1 catalog
+    assert block.committed_instances == pytest.approx(96 / 744) and block.covers_plan_instances is None
+    assert block.monthly_usd == pytest.approx(96 * 30.0 * 730 / 744)
+    assert block.sunk_over_horizon_usd == pytest.approx(96 * 30.0)  # a block is not extrapolated
 
 
 def test_cli_plan_current_markdown_and_json() -> None:
@@ -99,7 +106,7 @@ def test_compare_current_lists_each_variant_against_the_bill() -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     section = result.stdout.split("## Each variant against your current bill", 1)[1]
-    bill = (2256.40 + 45683.20 + 4219.97 + 2150.00 + 922.56) * 730 / 744  # $54,193 a month
+    bill = (2256.40 + 45683.20 + 4219.97 + 2150.00 + 922.56 + 2160.00) * 730 / 744
     assert section.count(f"${bill:,.0f}") == 2  # base and the scenario
     refused = CliRunner().invoke(app, [*args[:-2], "-f", "json"])
     assert (

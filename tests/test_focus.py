@@ -47,7 +47,7 @@ def test_instance_type_from_price_details_or_usage_type() -> None:
 def test_spend_per_instance_type_and_region(path: Path) -> None:
     bill = read_focus(path)
     assert bill.version == path.stem.split("-")[-1]
-    assert bill.rows == 12 and bill.period_hours == 744  # October 2026
+    assert bill.rows == 14 and bill.period_hours == 744  # October 2026
     spend = {(s.instance_type, s.region): s for s in bill.spend}
     assert sorted(spend) == [
         ("g5.12xlarge", "us-east-1"),
@@ -55,7 +55,16 @@ def test_spend_per_instance_type_and_region(path: Path) -> None:
         ("inf2.xlarge", "us-east-1"),
         ("p5.48xlarge", "us-east-1"),
         ("trn1.32xlarge", "us-east-2"),
+        ("trn2.48xlarge", "us-east-2"),
     ]
+    trn2 = spend[("trn2.48xlarge", "us-east-2")]
+    if bill.version == "1.2":  # the Capacity Block's 24 unused hours are not usage
+        assert (trn2.hours, trn2.effective_usd) == (72, 72 * 30.0)
+        (block,) = bill.capacity_reservations
+        assert (block.used_hours, block.unused_hours, block.utilisation) == (72, 24, 0.75)
+        assert block.type == "Capacity reservation" and block.instance_types == ("trn2.48xlarge",)
+    else:  # FOCUS 1.0 has no CapacityReservation columns: all 96 hours read as usage
+        assert (trn2.hours, trn2.effective_usd) == (96, 96 * 30.0) and bill.capacity_reservations == ()
     p5 = spend[("p5.48xlarge", "us-east-1")]
     # used by the RI: 1,000 h, $34,675.20; on demand: 200 h, $11,008 (the RI's 488 unused hours are not usage)
     assert p5.hours == 1200 and p5.effective_usd == pytest.approx(45683.20)
@@ -202,10 +211,16 @@ def test_parquet_with_typed_columns_as_aws_writes_them(tmp_path: Path) -> None:
         columns[name] = pa.array([float(r[name]) if r[name] else None for r in rows], pa.float64())
     for name in ("ConsumedUnit", "PricingCategory", "CommitmentDiscountId", "CommitmentDiscountType"):
         columns[name] = pa.array([r[name] or None for r in rows])
-    for name in ("CommitmentDiscountCategory", "CommitmentDiscountStatus"):
+    for name in (
+        "CommitmentDiscountCategory",
+        "CommitmentDiscountStatus",
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+    ):
         columns[name] = pa.array([r[name] or None for r in rows])
     path = tmp_path / "typed.parquet"
     pq.write_table(pa.table(columns), path)
     bill, expected = read_focus(path), read_focus(V12)
     assert bill.spend == expected.spend and bill.commitments == expected.commitments
+    assert bill.capacity_reservations == expected.capacity_reservations
     assert (bill.period_start, bill.period_end) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")

@@ -9,12 +9,14 @@ Unexplained spend: usage on an instance type (or in a region) where the plan pla
 the workload file does not describe what runs there, so the plan neither replaces nor keeps it.
 
 Commitments in force (reported, not yet used by the optimizer): a Reserved Instance (category
-Usage) on an instance type the plan uses in the catalog's region covers min(committed instances,
+Usage), or a capacity reservation (an On-Demand Capacity Reservation or a Capacity Block), on an
+instance type the plan uses in the catalog's region covers min(committed instances,
 plan instances) of it; committed instances = (used + unused hours) ÷ period hours. Its cost is
 sunk: paid whether the plan uses it or not, so the plan's new spend on those instances is really
 only the rest. A Savings Plan (category Spend) is a $/hour commitment across instance types; its
 monthly amount is reported as sunk spend, not mapped to instances. FOCUS 1.0/1.2 rows carry no end
-date, so the sunk cost over the horizon assumes the term lasts the whole horizon (an upper bound).
+date, so the sunk cost over the horizon assumes the term lasts the whole horizon (an upper bound);
+for a capacity reservation (a Capacity Block lasts days to weeks) it is what the bill charged.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def compare_to_bill(plan: Plan, catalog: Catalog, bill: FocusBill) -> CurrentBil
                     True,
                 )
             )
-    covers = tuple(_cover(c, bill, month, months, plan_instances, catalog.region) for c in bill.commitments)
+    held = (*bill.commitments, *bill.capacity_reservations)
+    covers = tuple(_cover(c, bill, month, months, plan_instances, catalog.region) for c in held)
     return CurrentBillComparison(
         file=bill.path,
         version=bill.version,
@@ -139,7 +142,7 @@ def _cover(
     region: str,
 ) -> CommitmentCover:
     monthly = (c.used_usd + c.unused_usd) * month
-    usage_based = c.category == "Usage" or c.type == "Reserved Instance"
+    usage_based = c.category in ("Usage", "Capacity") or c.type == "Reserved Instance"
     instance_type = c.instance_types[0] if usage_based and len(c.instance_types) == 1 else ""
     committed = (c.used_hours + c.unused_hours) / bill.period_hours if instance_type else None
     covers = None
@@ -155,7 +158,8 @@ def _cover(
         monthly,
         c.utilisation,
         covers,
-        monthly * months,
+        # a capacity reservation (a Capacity Block lasts days to weeks): what the bill charged
+        c.used_usd + c.unused_usd if c.category == "Capacity" else monthly * months,
     )
 
 

@@ -19,9 +19,12 @@ colon. Accelerator instance types are those of the P, G, Trn, Inf and DL familie
 Rules: only `ChargeCategory` = Usage rows count as spend (upfront fees reach them amortised through
 `EffectiveCost`); hours are `ConsumedQuantity` when `ConsumedUnit` is hours. A row with a
 `CommitmentDiscountId` belongs to that commitment: `CommitmentDiscountStatus` Used (usage it covered)
-or Unused (paid, not used). Utilisation = used ÷ (used + unused) effective cost. FOCUS 1.0/1.2
-cost-and-usage rows do not carry a commitment's end date, so the remaining term is not derivable
-from the file (the Contract Commitment dataset of FOCUS 1.3 has it).
+or Unused (paid, not used). Likewise a row with a `CapacityReservationId` (FOCUS 1.1+: On-Demand
+Capacity Reservations and EC2 Capacity Blocks for ML, per AWS's FOCUS 1.2 announcement) belongs to
+that reservation, Used or Unused by `CapacityReservationStatus`; unused hours are not usage.
+Utilisation = used ÷ (used + unused) effective cost. FOCUS 1.0/1.2 cost-and-usage rows do not
+carry a commitment's end date, so the remaining term is not derivable from the file (the Contract
+Commitment dataset of FOCUS 1.3 has it).
 
 Guards: size and row limits, UTF-8 (a BOM is fine; UTF-16 and binary data are refused), required
 columns named when missing, unknown columns ignored, and each malformed value reported as
@@ -150,6 +153,9 @@ class FocusBill:
     currency: str
     spend: tuple[SpendLine, ...]
     commitments: tuple[CommitmentInForce, ...]
+    # On-Demand Capacity Reservations and EC2 Capacity Blocks (CapacityReservationId, FOCUS 1.1+):
+    # paid whether used or not, like a commitment; type "Capacity reservation", category "Capacity"
+    capacity_reservations: tuple[CommitmentInForce, ...]
     other_usage_usd: float  # Usage rows on non-accelerator services or instance types
     unmapped_usd: float  # Usage rows whose instance type could not be read (no column carried one)
     unmapped_rows: int
@@ -360,6 +366,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
         ix["ConsumedUnit"],
         ix["ConsumedQuantity"],
     )
+    i_reservation, i_reservation_status = ix["CapacityReservationId"], ix["CapacityReservationStatus"]
     i_billed, i_list, i_region, i_status, i_pricing = (
         ix["BilledCost"],
         ix["ListCost"],
@@ -372,6 +379,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
     kinds: dict[tuple[str, str], tuple[str, bool]] = {}  # (details, usage) → (instance type, accelerator?)
     spend: dict[tuple[str, str], _Acc] = {}
     commitments: dict[str, _Commit] = {}
+    reservations: dict[str, _Commit] = {}
     problems: list[Problem] = []
     extra_problems = 0
     count = 0
@@ -399,6 +407,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
             continue
         currency = currency or row[i_currency]
         commitment = row[i_commitment]
+        reservation = row[i_reservation]
         usage = row[i_meter] or row[i_usage]
         key = (row[i_details], usage)
         known = kinds.get(key)
@@ -410,7 +419,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
         index = i_effective
         try:
             effective = _finite(row[index])
-            if accelerator or commitment:
+            if accelerator or commitment or reservation:
                 if row[i_unit].strip().lower() in _HOURS:
                     index = i_quantity
                     hours = _finite(row[index])
@@ -424,7 +433,7 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
             else:
                 extra_problems += 1
             continue
-        if not accelerator and not commitment:
+        if not accelerator and not commitment and not reservation:
             if not instance and ("BoxUsage" in usage or "Usage:" in usage):
                 unmapped += effective
                 unmapped_rows += 1
@@ -433,7 +442,8 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
             continue
         region = row[i_region]
         status = row[i_status]
-        if accelerator and status != "Unused":
+        reservation_status = row[i_reservation_status]
+        if accelerator and status != "Unused" and reservation_status != "Unused":
             acc = spend.get((instance, region))
             if acc is None:
                 acc = spend[(instance, region)] = _Acc()
@@ -445,6 +455,8 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
                 acc.committed += effective
         if commitment:
             _commit(commitments, commitment, row, ix, instance, status, effective, hours)
+        if reservation:
+            _commit(reservations, reservation, row, ix, instance, reservation_status, effective, hours, True)
     if problems:
         if extra_problems:
             problems.append(Problem(name, None, "", f"... and {extra_problems:,} more malformed rows"))
@@ -465,24 +477,29 @@ def _aggregate(  # noqa: C901 (one pass over the rows, every rule in one place; 
             SpendLine(t, r, a.hours, a.effective, a.billed, a.listed, a.committed)
             for (t, r), a in sorted(spend.items())
         ),
-        commitments=tuple(
-            CommitmentInForce(
-                key,
-                c.type,
-                c.category,
-                c.name,
-                tuple(sorted(c.types)),
-                c.region,
-                c.used,
-                c.unused,
-                c.used_hours,
-                c.unused_hours,
-            )
-            for key, c in sorted(commitments.items())
-        ),
+        commitments=_in_force(commitments),
+        capacity_reservations=_in_force(reservations),
         other_usage_usd=other,
         unmapped_usd=unmapped,
         unmapped_rows=unmapped_rows,
+    )
+
+
+def _in_force(entries: dict[str, _Commit]) -> tuple[CommitmentInForce, ...]:
+    return tuple(
+        CommitmentInForce(
+            key,
+            c.type,
+            c.category,
+            c.name,
+            tuple(sorted(c.types)),
+            c.region,
+            c.used,
+            c.unused,
+            c.used_hours,
+            c.unused_hours,
+        )
+        for key, c in sorted(entries.items())
     )
 
 
@@ -495,14 +512,19 @@ def _commit(
     status: str,
     effective: float,
     hours: float,
+    capacity: bool = False,
 ) -> None:
     entry = commitments.get(commitment)
     if entry is None:
-        entry = commitments[commitment] = _Commit(
-            type=row[ix["CommitmentDiscountType"]],
-            category=row[ix["CommitmentDiscountCategory"]],
-            name=row[ix["CommitmentDiscountName"]],
-            region=row[ix["RegionId"]],
+        entry = commitments[commitment] = (
+            _Commit(type="Capacity reservation", category="Capacity", region=row[ix["RegionId"]])
+            if capacity
+            else _Commit(
+                type=row[ix["CommitmentDiscountType"]],
+                category=row[ix["CommitmentDiscountCategory"]],
+                name=row[ix["CommitmentDiscountName"]],
+                region=row[ix["RegionId"]],
+            )
         )
     if instance:
         entry.types.add(instance)

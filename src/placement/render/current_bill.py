@@ -32,7 +32,8 @@ def render_current_bill(c: CurrentBillComparison, markdown: bool) -> str:
         f"{_usd(c.plan_monthly_usd)} a month ({'+' if change >= 0 else '-'}{_usd(abs(change))}).",
         f"- Spend the plan does not explain (instance types or regions where it places nothing): "
         f"{_usd(c.unexplained_monthly_usd)} a month.",
-        f"- Commitments in force: {_usd(c.sunk_monthly_usd)} a month, paid whether used or not.",
+        f"- Commitments and capacity reservations in force: {_usd(c.sunk_monthly_usd)} a month, "
+        "paid whether used or not.",
     ]
     if c.unmapped_rows:
         lines.append(
@@ -55,7 +56,12 @@ def render_current_bill(c: CurrentBillComparison, markdown: bool) -> str:
     headers = ["Instance type", "Region", "Now (avg)", "Now /month", "Plan", "Plan /month", "Note"]
     lines.append(tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True))
     if c.commitments:
-        lines += ["", "Commitments in force (the optimizer does not use them yet; shown as sunk cost):", ""]
+        lines += [
+            "",
+            "Commitments and capacity reservations in force (the optimizer does not use them yet; shown as "
+            "sunk cost):",
+            "",
+        ]
         commit_rows = [
             [
                 k.type or "commitment",
@@ -85,7 +91,8 @@ def render_current_bill(c: CurrentBillComparison, markdown: bool) -> str:
         lines += [
             "",
             "Remaining terms are not in FOCUS 1.0/1.2 cost-and-usage rows: the sunk figure assumes each "
-            "commitment lasts the whole horizon (an upper bound).",
+            "commitment lasts the whole horizon (an upper bound); for a capacity reservation it is what "
+            "the bill charged.",
         ]
     return "\n".join(lines) + "\n"
 
