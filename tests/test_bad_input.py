@@ -147,7 +147,10 @@ def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
 
 def test_bad_command_line_values() -> None:
     code, _, err = run(["plan", str(ROOT / "examples" / "startup.yaml"), "--format", "markdwn"])
-    assert code == 2 and "choose one of table, markdown, json, csv (did you mean 'markdown'?)" in err
+    assert (
+        code == 2
+        and "choose one of table, markdown, json, csv, xlsx, focus (did you mean 'markdown'?)" in err
+    )
     code, _, err = run(["explain", str(ROOT / "examples" / "startup.yaml"), "assistant", "p5.48xlarge"])
     assert code == 2
     assert err == (

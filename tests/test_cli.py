@@ -171,6 +171,7 @@ def test_schema_is_json_schema_of_the_workload_file() -> None:
         ["explain"],
         ["catalog"],
         ["catalog", "show"],
+        ["catalog", "import-prices"],
         ["schema"],
         ["compare"],
         ["stress"],
@@ -194,10 +195,11 @@ def test_readme_documents_every_command() -> None:
         "sensitivity",
         "memo",
         "verify",
+        "catalog import-prices",
     )
     for command in (f"placement {c}" for c in commands):
         assert command in readme
-    for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario"):
+    for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario", "--current"):
         assert option in readme
 
 

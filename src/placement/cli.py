@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,10 +18,11 @@ from typing import Annotated
 import typer
 
 from placement.errors import EXIT_INTERNAL, InfeasibleError, InputError, OutputError, PlacementError, Problem
+from placement.inputs.focus import FocusBill
 from placement.inputs.loading import load_catalog, load_portfolio, shipped_catalog_paths
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import check_output, is_special, write_all
-from placement.render.report import FORMATS, RENDERERS
+from placement.render.report import FORMATS
 from placement.render.text import visible
 
 app = typer.Typer(
@@ -32,7 +34,9 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-catalog_app = typer.Typer(help="Inspect catalogs.", no_args_is_help=True, rich_markup_mode=None)
+catalog_app = typer.Typer(
+    help="Inspect catalogs and update their prices.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(catalog_app, name="catalog")
 
 # No public issue tracker exists yet: the hint names none rather than invent an address.
@@ -134,11 +138,35 @@ def _check_out(out: str | None, inputs: Inputs) -> None:
         check_output(out, _protected(inputs))
 
 
-def _emit(text: str, out: str | None, inputs: Inputs) -> None:
-    if out is None:
-        sys.stdout.write(text)
+def _emit(text: str | bytes, out: str | None, inputs: Inputs) -> None:
+    if out is None and isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+    elif out is None:
+        sys.stdout.write(str(text))
     else:
         write_all([(out, text)], _protected(inputs))
+
+
+def _plan_usage(
+    format: str, out: str | None, current: Path | None, start_month: str
+) -> list[tuple[str, str]]:
+    """Option combinations `plan` refuses, as (option, message)."""
+    problems = []
+    if format == "xlsx" and out is None and sys.stdout.isatty():
+        problems.append(("--format", "xlsx is binary: give --out FILE.xlsx or redirect the output"))
+    if current is not None and format in ("csv", "focus"):
+        problems.append(("--current", f"has no {format} form; use table, markdown, json or xlsx"))
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start_month):
+        problems.append(("--start-month", "give a month as YYYY-MM"))
+    return problems
+
+
+def _read_bill(path: Path | None) -> FocusBill | None:
+    if path is None:
+        return None
+    from placement.inputs.focus import read_focus
+
+    return read_focus(path)
 
 
 def _check_format(value: str) -> str:
@@ -174,11 +202,43 @@ TimeLimitOpt = Annotated[
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
 
 
+PLAN_FORMATS = (*FORMATS, "xlsx", "focus")
+
+
+def _check_plan_format(value: str) -> str:
+    if value not in PLAN_FORMATS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(PLAN_FORMATS)}{did_you_mean(value, list(PLAN_FORMATS))}"
+        )
+    return value
+
+
 @app.command()
 def plan(
     workloads: WorkloadsArg,
     catalog: CatalogOpt = None,
-    format: FormatOpt = "table",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, markdown, json, csv, xlsx (a workbook; needs the 'xlsx' extra and --out or a "
+            "redirect) or focus (projected charges as FOCUS rows, CSV).",
+            callback=_check_plan_format,
+        ),
+    ] = "table",
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current",
+            help="Your current bill, a FOCUS export (CSV, .csv.gz, or Parquet with the 'focus' extra): "
+            "adds 'Against your current bill' (table, markdown, json, xlsx).",
+        ),
+    ] = None,
+    start_month: Annotated[
+        str,
+        typer.Option("--start-month", help="First month of the projected charges (--format focus), YYYY-MM."),
+    ] = "2027-01",
     out: Annotated[
         str | None,
         typer.Option(
@@ -204,11 +264,16 @@ def plan(
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
     from placement.engine.verify import verify
-    from placement.render.report import json_text, plan_dict
+    from placement.render.plan_output import plan_output
+    from placement.render.report import plan_dict
 
     def body() -> int:
-        _check_out(out, [workloads, catalog])
+        usage = _plan_usage(format, out, current, start_month)
+        if usage:
+            raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
+        _check_out(out, [workloads, catalog, current])
         portfolio, cat = _load(workloads, catalog)
+        bill = _read_bill(current)
         ests = estimates(portfolio, cat)  # costed once, for the plan and for its check
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         result = make_plan(portfolio, cat, str(workloads), settings, ests)
@@ -222,11 +287,13 @@ def plan(
             for problem in problems:
                 _error(f"  - {problem}")
             return EXIT_INTERNAL
-        _emit(
-            json_text(data) if format == "json" else RENDERERS[format](result),
-            out,
-            [workloads, *(catalog or [])],
-        )
+        inputs: Inputs = [workloads, catalog, current]
+        comparison = None
+        if bill is not None:
+            from placement.analyses.current_bill import compare_to_bill
+
+            comparison = compare_to_bill(result, cat, bill)
+        _emit(plan_output(result, data, cat, format, comparison, start_month), out, inputs)
         return 0
 
     _run(body)
@@ -294,6 +361,12 @@ def compare(
     out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current", help="Your current bill (a FOCUS export): each plan against it (table, markdown)."
+        ),
+    ] = None,
 ) -> None:
     """Compare the plan across catalogs and what-if scenarios: totals, families, what moved and why."""
     from placement.analyses.scenarios import apply_scenario, plan_what_fits
@@ -316,7 +389,19 @@ def compare(
                     )
                 ]
             )
-        _check_out(out, [workloads, *catalogs, *scenarios])
+        if current is not None and format not in ("table", "markdown"):
+            raise InputError(
+                [
+                    Problem(
+                        "<command line>",
+                        None,
+                        "--current",
+                        "compare shows the bill in table or markdown only",
+                    )
+                ]
+            )
+        bill = _read_bill(current)
+        _check_out(out, [workloads, *catalogs, *scenarios, current])
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         # Every input is read and checked before the first solve: a mistake in the last of 100
         # scenarios is reported at once, with every other mistake found, not after 99 plans.
@@ -345,7 +430,15 @@ def compare(
             outcome = plan_what_fits(variant_portfolio, variant_catalog, str(workloads), label, settings)
             results.append(diff(base, outcome, variant_catalog))
         title = f"Comparison for {workloads}"
-        _emit(COMPARE_RENDERERS[format](results, title), out, [workloads, *catalogs, *scenarios])
+        text = COMPARE_RENDERERS[format](results, title)
+        if bill is not None:
+            from placement.analyses.current_bill import variants_against_bill
+            from placement.render.current_bill import render_variants_against_bill
+
+            outcomes = [(base.label, base.plan), *((r.new.label, r.new.plan) for r in results)]
+            rows = variants_against_bill(outcomes, bill, base_catalog.settings.hours_per_month)
+            text += "\n" + render_variants_against_bill(rows, format == "markdown")
+        _emit(text, out, [workloads, *catalogs, *scenarios, current])
         return 0
 
     _run(body)
@@ -444,6 +537,12 @@ def memo(
         bool,
         typer.Option("--chart/--no-chart", help="Draw the PNG chart (needs the 'chart' extra: matplotlib)."),
     ] = True,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current", help="Your current bill (a FOCUS export): adds 'Against your current bill'."
+        ),
+    ] = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
 ) -> None:
@@ -456,13 +555,14 @@ def memo(
     from placement.render.memo import MemoInputs, render_memo
 
     def body() -> int:
-        inputs = [workloads, catalog]
+        inputs: Inputs = [workloads, catalog, current]
         _check_out(out, inputs)
         beside = _memo_chart_path(out)
         chart_path = beside if chart else None
         if chart_path is not None:
             check_output(chart_path, _protected(inputs))
         portfolio, cat = _load(workloads, catalog)
+        bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
         results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
@@ -478,6 +578,11 @@ def memo(
             chart_path.name if picture is not None and chart_path is not None else None,
         )
         text = render_memo(inputs_)
+        if bill is not None:
+            from placement.analyses.current_bill import compare_to_bill
+            from placement.render.current_bill import render_current_bill
+
+            text += "\n" + render_current_bill(compare_to_bill(plan_, cat, bill), markdown=True)
         if out is None:
             sys.stdout.write(text)
             return 0
@@ -633,6 +738,67 @@ def catalog_show(
 
     def body() -> int:
         sys.stdout.write(render_catalog(load_catalog(_one_catalog(catalog)), markdown=markdown))
+        return 0
+
+    _run(body)
+
+
+@catalog_app.command("import-prices")
+def catalog_import_prices(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="AWS price files: EC2 offer file (JSON or CSV, .gz allowed), Savings Plans rate file "
+            "(JSON), Capacity Block offerings (JSON from aws ec2 describe-capacity-block-offerings).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ],
+    out: Annotated[str, typer.Option("--out", "-o", help="Write the updated catalog here (atomically).")],
+    catalog: CatalogOpt = None,
+    commitment: Annotated[
+        str,
+        typer.Option(
+            "--commitment",
+            help="What the 1- and 3-year prices are: reserved (standard RI), instance-savings-plan "
+            "or compute-savings-plan.",
+        ),
+    ] = "reserved",
+    upfront: Annotated[
+        str,
+        typer.Option("--upfront", help="Purchase option: 'No Upfront', 'Partial Upfront' or 'All Upfront'."),
+    ] = "No Upfront",
+    quoted_on: Annotated[
+        str | None,
+        typer.Option(
+            "--quoted-on", help="Date of Capacity Block quotes, YYYY-MM-DD (default: the file's date)."
+        ),
+    ] = None,
+) -> None:
+    """Update a catalog's on-demand, commitment and Capacity Block prices from AWS price files for
+    its region; print what changed. Options the files lack are kept and reported, never dropped."""
+    from placement.inputs.price_update import COMMITMENTS, PURCHASE_OPTIONS, base_document, update_catalog
+    from placement.inputs.prices import read_price_files
+    from placement.render.price_diff import render_price_diff
+
+    def body() -> int:
+        problems = []
+        if commitment not in COMMITMENTS:
+            problems.append(f"--commitment: choose one of {', '.join(COMMITMENTS)}")
+        if upfront not in PURCHASE_OPTIONS:
+            problems.append(f"--upfront: choose one of {', '.join(PURCHASE_OPTIONS)}")
+        if quoted_on is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", quoted_on):
+            problems.append("--quoted-on: give a date as YYYY-MM-DD")
+        if problems:
+            raise InputError([Problem("<command line>", None, "", p) for p in problems])
+        _check_out(out, [*files, catalog])
+        doc = base_document(_one_catalog(catalog))
+        ids = {str(o.get("id")) for o in doc.data.get("options", []) if isinstance(o, dict)}
+        book = read_price_files(list(files), None, ids, quoted_on)  # every region: see update_catalog
+        update = update_catalog(doc, book, commitment, upfront)  # type: ignore[arg-type]
+        write_all([(out, update.text)], _protected([*files, catalog]))
+        sys.stdout.write(render_price_diff(update))
+        typer.echo(f"wrote {out}", err=True)
         return 0
 
     _run(body)

@@ -574,6 +574,11 @@ def load_catalog(path: Path | None = None) -> Catalog:
     return complete(default_catalog_document() if path is None else read_yaml(path))
 
 
+def catalog_from_document(doc: Document) -> Catalog:
+    """Validate an already-parsed catalog document (errors located in its file)."""
+    return _validate(doc, Catalog)
+
+
 def default_catalog_document() -> Document:
     shipped = resources.files("placement") / "catalogs" / DEFAULT_CATALOG
     if shipped.is_file():

@@ -1,0 +1,38 @@
+"""What `placement plan` writes for each --format, with the optional current-bill comparison: text
+(table, markdown, json, csv, focus) or bytes (xlsx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from placement.analyses.current_bill import CurrentBillComparison
+from placement.engine.plan import Plan
+from placement.inputs.models import Catalog
+from placement.render.current_bill import current_bill_dict, render_current_bill
+from placement.render.report import RENDERERS, json_text
+
+
+def plan_output(
+    plan: Plan,
+    data: dict[str, Any],
+    catalog: Catalog,
+    format: str,
+    comparison: CurrentBillComparison | None = None,
+    start_month: str = "2027-01",
+) -> str | bytes:
+    """`data` is `plan_dict(plan)`, already verified."""
+    current = None if comparison is None else current_bill_dict(comparison)
+    if format == "xlsx":
+        from placement.render.xlsx import render_xlsx
+
+        return render_xlsx(data, current)
+    if format == "focus":
+        from placement.render.focus import render_focus
+
+        return render_focus(plan, catalog, start_month)
+    if format == "json":
+        return json_text(data if current is None else {**data, "current_bill": current})
+    text = RENDERERS[format](plan)
+    if comparison is not None:
+        text += "\n" + render_current_bill(comparison, format == "markdown")
+    return text
