@@ -569,14 +569,15 @@ def _validate(doc: Document, model: type[M]) -> M:
 def load_catalog(path: Path | None = None) -> Catalog:
     """Load a catalog file, or the default catalog shipped in the package, completed with the
     shipped architecture table and fitted efficiency constants (inputs/shipped.py)."""
-    from placement.inputs.shipped import complete
-
-    return complete(default_catalog_document() if path is None else read_yaml(path))
+    return catalog_from_document(default_catalog_document() if path is None else read_yaml(path))
 
 
 def catalog_from_document(doc: Document) -> Catalog:
-    """Validate an already-parsed catalog document (errors located in its file)."""
-    return _validate(doc, Catalog)
+    """Validate an already-parsed catalog document (errors located in its file), completed like
+    every catalog with the shipped architecture table and fitted efficiencies."""
+    from placement.inputs.shipped import complete
+
+    return complete(doc)
 
 
 def default_catalog_document() -> Document:

@@ -25,9 +25,11 @@ import yaml
 from pydantic import ValidationError
 
 from placement.errors import InputError, Problem
+from placement.inputs.evidence import fill_from_fit
 from placement.inputs.loading import Document, catalog_from_document, default_catalog_document, read_yaml
 from placement.inputs.models import Catalog
 from placement.inputs.prices import PriceBook, PriceFile, PriceQuote
+from placement.inputs.shipped import shipped_fit
 
 Commitment = Literal["reserved", "instance-savings-plan", "compute-savings-plan"]
 COMMITMENTS: tuple[Commitment, ...] = ("reserved", "instance-savings-plan", "compute-savings-plan")
@@ -166,7 +168,7 @@ def update_catalog(
             sources[keys[file.path]] = _source_entry(file)
     text = _dump(data, catalog.name, book.files)
     try:
-        Catalog.model_validate(data)
+        Catalog.model_validate(fill_from_fit(data, shipped_fit(), "calibration/fit.yaml"))
     except ValidationError as exc:  # a bug in this module, not in the user's files
         raise InputError([Problem(doc.path, None, "", f"updated catalog does not validate: {exc}")]) from None
     return PriceUpdate(
