@@ -155,7 +155,7 @@ def test_cli_writes_catalog_prints_diff_and_the_result_plans(tmp_path: Path) -> 
         in result.stdout
     )
     assert "! trn2.48xlarge: not priced for us-east-1 in these files; kept unchanged" in result.stdout
-    assert "10 option(s) not in the files, kept (none removed)" in result.stdout
+    assert "19 option(s) not in the files, kept (none removed)" in result.stdout
     first = out.read_bytes()
     assert runner.invoke(app, [*args, "-o", str(out)]).exit_code == 0
     assert out.read_bytes() == first  # deterministic
