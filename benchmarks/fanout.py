@@ -1,0 +1,116 @@
+"""Benchmark the sweep fan-out: `placement stress` and `placement sensitivity` on 1 and 2 local
+workers (speed-up), and the per-task overhead of a local Dask cluster against the process pool.
+
+    python benchmarks/fanout.py [--example examples/enterprise.yaml] [--repeat 3] [--tasks 400]
+
+Each CLI run is a fresh `python -m placement` process (best of --repeat, wall clock); the outputs of
+every run are checked to be byte-identical. The overhead is measured with tasks that do nothing:
+(wall time of a run of N tasks, after a warm-up run) / N, so it is what the fan-out itself costs per
+task; a solve on the enterprise example takes 0.1-0.4 s. Needs the `cluster` extra for the Dask rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(args: list[str], repeat: int) -> tuple[float, bytes]:
+    best, output = float("inf"), b""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "placement", *args], capture_output=True, check=True)
+        best = min(best, time.perf_counter() - start)
+        if output and done.stdout != output:
+            raise SystemExit(f"placement {' '.join(args)}: output differs between runs")
+        output = done.stdout
+    return best, output
+
+
+def sweeps(example: str, repeat: int) -> None:
+    print(f"\n## `placement stress|sensitivity {example} -f json`, best of {repeat}, seconds\n")
+    print("| command | --workers 1 | --workers 2 | speed-up | output identical |")
+    print("|---|---|---|---|---|")
+    for command in ("stress", "sensitivity"):
+        one, out1 = cli([command, example, "-f", "json", "--workers", "1"], repeat)
+        two, out2 = cli([command, example, "-f", "json", "--workers", "2"], repeat)
+        print(f"| {command} | {one:.2f} | {two:.2f} | {one / two:.2f}× | {out1 == out2} |")
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def nothing(index: int) -> int:
+    return index
+
+
+def overhead(count: int) -> None:
+    from distributed import LocalCluster
+
+    from placement.analyses.fanout import DaskCluster, LocalPool, Task
+
+    tasks = [Task(nothing, (i,)) for i in range(count)]
+    rows: list[tuple[str, float]] = []
+    pool = LocalPool(2)
+    rows.append(
+        (
+            "process pool, 2 workers: first run (starts the fork server, which imports the solver)",
+            timed(lambda: pool.run(tasks[:2])),
+        )
+    )
+    rows.append(
+        (
+            "process pool, 2 workers: a later run of 2 tasks (forks 2 workers)",
+            timed(lambda: pool.run(tasks[:2])),
+        )
+    )
+    pool_total = timed(lambda: pool.run(tasks))
+    start = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        rows.append(("Dask LocalCluster, 2 worker processes: start", time.perf_counter() - start))
+        cluster = DaskCluster(local.scheduler_address)
+        rows.append(
+            (
+                "Dask cluster: first run of 2 tasks (connects; workers import)",
+                timed(lambda: cluster.run(tasks[:2])),
+            )
+        )
+        rows.append(
+            ("Dask cluster: a later run of 2 tasks (connects)", timed(lambda: cluster.run(tasks[:2])))
+        )
+        dask_total = timed(lambda: cluster.run(tasks))
+    print("\n## Fan-out overhead, seconds\n")
+    print("| what | seconds |")
+    print("|---|---|")
+    for label, seconds in rows:
+        print(f"| {label} | {seconds:.3f} |")
+    print(f"\n| {count} empty tasks | wall | per task |")
+    print("|---|---|---|")
+    print(f"| process pool, 2 workers (with forks) | {pool_total:.3f} | {pool_total / count * 1000:.2f} ms |")
+    print(f"| Dask LocalCluster, 2 workers | {dask_total:.3f} | {dask_total / count * 1000:.2f} ms |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--example", default="examples/enterprise.yaml")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=400)
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; load average before: {os.getloadavg()[0]:.2f}")
+    sweeps(args.example, args.repeat)
+    overhead(args.tasks)
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
