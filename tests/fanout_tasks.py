@@ -35,3 +35,8 @@ def interrupt_or_wait(index: int, pid_file: str) -> int:
     Path(pid_file).write_text(str(os.getpid()))
     time.sleep(120)  # far longer than the test: only terminating the worker ends it in time
     return index
+
+
+def sleep_then(index: int, seconds: float) -> int:
+    time.sleep(seconds)
+    return index

@@ -25,7 +25,7 @@ from placement.analyses.fanout import (
 from placement.cli import app
 from placement.errors import InputError
 from tests.conftest import ROOT
-from tests.fanout_tasks import draws, fail_at, interrupt_or_wait, slow_square
+from tests.fanout_tasks import draws, fail_at, interrupt_or_wait, sleep_then, slow_square
 
 distributed = pytest.importorskip("distributed")  # in the `test` extra; CI installs it
 
@@ -146,3 +146,24 @@ def test_cluster_and_workers_together_is_a_usage_error(cluster: str) -> None:
     result = CliRunner().invoke(app, [*SWEEPS["stress"], "--workers", "2", "--cluster", cluster])
     assert result.exit_code == 2
     assert result.stderr == "<command line>: --workers: give --workers or --cluster, not both\n"
+
+
+def test_ctrl_c_while_waiting_on_the_cluster_cancels_this_runs_tasks(cluster: str) -> None:
+    """Last in the file: Dask cannot stop a task already running (it finishes in the background), so
+    the two running now keep the workers busy for their two seconds."""
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 1:  # Ctrl-C arrives while the long tasks are still queued or running
+            raise KeyboardInterrupt
+
+    tasks = [Task(sleep_then, (0, 0.0)), *(Task(sleep_then, (i, 2.0)) for i in range(1, 5))]
+    with pytest.raises(KeyboardInterrupt):
+        DaskCluster(cluster).run(tasks, interrupt)
+    with distributed.Client(cluster, set_as_default=False) as client:
+        for _ in range(100):
+            left = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+            if left == 0:
+                break
+            time.sleep(0.1)
+        assert left == 0, "tasks of the interrupted run are still on the cluster"
+        assert len(client.scheduler_info()["workers"]) == 2  # the cluster itself keeps running

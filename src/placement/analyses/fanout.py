@@ -12,7 +12,8 @@ output is the same to the byte whatever the number or kind of workers.
   only, which cancels what has not started, terminates the workers and re-raises.
 - `DaskCluster(address)`: an existing `dask.distributed` scheduler (`pip install 'placement[cluster]'`;
   its workers need the same `placement` installed). Ctrl-C cancels this run's tasks on the
-  cluster and disconnects; the cluster itself is left running.
+  cluster (those already running finish in the background: Dask cannot stop a running task) and
+  disconnects; the cluster itself is left running.
 
 When tasks fail, the failure of the lowest-indexed one is raised, as a sequential run would raise
 it: the pool waits for the tasks before it and cancels those after it; the cluster lets every task
