@@ -300,9 +300,9 @@ def stress(
     from placement.render.compare_report import render_comparisons_csv, render_stress, render_stress_json
 
     def body() -> int:
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         portfolio, cat = _load(workloads, catalog)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
-        runner = make_runner(workers, cluster)
         with progress_bar("stress") as progress:
             base, results = run_stress(portfolio, cat, str(workloads), settings, runner, progress)
         explain_if_none(base, portfolio, cat, settings)
@@ -349,9 +349,9 @@ def sensitivity(
                     )
                 ]
             )
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         portfolio, cat = _load(workloads, catalog)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
-        runner = make_runner(workers, cluster)
         with progress_bar("sensitivity") as progress:
             result = analyse(portfolio, cat, str(workloads), settings, runner, progress)
         title = f"Sensitivity: {workloads} on catalog {cat.name}"
