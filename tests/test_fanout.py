@@ -142,6 +142,16 @@ def test_sweeps_are_byte_identical_on_one_two_workers_and_the_cluster(sweep: str
     assert len(outputs["1"]) > 500
 
 
+def test_a_malformed_cluster_address_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, [*SWEEPS["stress"], "--cluster", "scheduler-without-port"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "<command line>: --cluster: missing port number in address 'scheduler-without-port'; "
+        "expected e.g. tcp://10.0.0.5:8786\n"
+    )
+    assert result.stdout == ""
+
+
 def test_cluster_and_workers_together_is_a_usage_error(cluster: str) -> None:
     result = CliRunner().invoke(app, [*SWEEPS["stress"], "--workers", "2", "--cluster", cluster])
     assert result.exit_code == 2

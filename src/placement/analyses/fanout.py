@@ -173,14 +173,25 @@ class DaskCluster:
     """The workers of a running Dask scheduler at `address` (e.g. tcp://10.0.0.5:8786)."""
 
     def __init__(self, address: str, connect_timeout_s: float = 10.0) -> None:
+        """Checks the address's form now (a malformed one would leave Dask a half-made client to
+        clean up at exit); whether a scheduler answers there is found on the first run."""
+        try:
+            from distributed.comm import parse_address
+            from distributed.comm.addressing import parse_host_port
+        except ImportError:
+            raise ClusterError("--cluster needs Dask distributed: pip install 'placement[cluster]'") from None
+        try:
+            parse_host_port(parse_address(address)[1])
+        except ValueError as exc:
+            raise InputError(
+                [Problem("<command line>", None, "--cluster", f"{exc}; expected e.g. tcp://10.0.0.5:8786")]
+            ) from None
         self.address = address
         self.connect_timeout_s = connect_timeout_s
 
     def _client(self) -> Any:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ClusterError("--cluster needs Dask distributed: pip install 'placement[cluster]'") from None
+        from distributed import Client
+
         try:
             return Client(self.address, timeout=self.connect_timeout_s, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
