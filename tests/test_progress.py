@@ -48,15 +48,20 @@ def test_a_bar_with_counts_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "stress" in text and "3/3" in text and "left" in text
 
 
-def test_the_sweeps_draw_no_bar_in_a_pipe() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "placement", "stress", str(ROOT / "examples" / "startup.yaml"), "-j", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+def test_the_sweeps_draw_no_bar_in_a_pipe_and_leave_no_process_behind() -> None:
+    command = [sys.executable, "-m", "placement", "stress", str(ROOT / "examples" / "startup.yaml")]
+    process = subprocess.Popen(
+        [*command, "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    assert (result.returncode, result.stderr) == (0, "")
-    assert "Stress test" in result.stdout
+    stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr) == (0, b"")
+    assert b"Stress test" in stdout
+    if sys.platform.startswith("linux"):  # the fork server and its workers have exited too
+        assert _session_processes(process.pid) == []
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find leftover workers")
