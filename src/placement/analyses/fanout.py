@@ -23,6 +23,7 @@ this module never prints.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -198,7 +199,7 @@ class DaskCluster:
             raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
 
     def run(self, tasks: Sequence[Task], progress: Progress | None = None) -> list[Any]:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         with self._client() as client:
             run_id = uuid.uuid4().hex
@@ -208,14 +209,21 @@ class DaskCluster:
             ]
             try:
                 _report(progress, 0, len(tasks))
-                for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
-                    _report(progress, done, len(tasks))
-                for future in futures:  # the lowest-indexed failure, as a sequential run would raise
+                try:
+                    for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
+                        _report(progress, done, len(tasks))
+                except OSError as exc:  # the scheduler went away (CommClosedError is an OSError)
+                    raise ClusterError(f"lost the Dask scheduler at {self.address}: {exc}") from None
+                for i, future in enumerate(futures):  # the lowest-indexed failure, as sequentially
                     if future.status == "error":
-                        raise future.exception()
+                        error = future.exception()
+                        if isinstance(error, KilledWorker):
+                            raise ClusterError(f"Dask workers died running task {i}: {error}") from None
+                        raise error
                 return list(client.gather(futures))
             except BaseException:
-                client.cancel(futures, force=True)
+                with contextlib.suppress(Exception):  # the scheduler may be gone already
+                    client.cancel(futures, force=True)
                 raise
 
 
