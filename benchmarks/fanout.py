@@ -3,6 +3,10 @@ workers (speed-up), and the per-task overhead of a local Dask cluster against th
 
     python benchmarks/fanout.py [--example examples/enterprise.yaml] [--repeat 3] [--tasks 400]
 
+First the work in each sweep: the CPU seconds of every task, measured one after the other in one
+process, and when the last would end on 2 workers taking tasks in order; their ratio bounds the
+speed-up on 2 idle cores (start-up and the fork server's import not counted).
+
 Each CLI run is a fresh `python -m placement` process (best of --repeat, wall clock); the runs
 alternate between 1 and 2 workers so that both see the same load, and every output is compared
 byte for byte. The 1-minute load average is printed with each table: on a machine shared with other
@@ -23,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +58,50 @@ def sweeps(example: str, repeat: int) -> None:
             f"| {command} | {best[1]:.2f} | {best[2]:.2f} | {best[1] / best[2]:.2f}× | {len(outputs) == 1} "
             f"| {min(loads):.1f}–{max(loads):.1f} |"
         )
+
+
+def cpu_timed(task: Any) -> tuple[float, Any]:
+    start = time.process_time()
+    result = task.fn(*task.args)
+    return time.process_time() - start, result
+
+
+def fifo_makespan(durations: list[float], workers: int) -> float:
+    """When the last task ends if each goes, in order, to the first worker free (as the pool does)."""
+    free = [0.0] * workers
+    for duration in durations:
+        free[free.index(min(free))] += duration
+    return max(free)
+
+
+def work(example: str) -> None:
+    """CPU seconds of each sweep's tasks, measured one after the other in this process: what the
+    speed-up on 2 otherwise idle cores can be at most, whatever the load on this machine now."""
+    from placement.analyses import sensitivity
+    from placement.analyses.fanout import Task
+    from placement.analyses.scenarios import plan_scenario, plan_what_fits, shocks
+    from placement.engine.optimizer import SolveSettings
+    from placement.inputs.loading import load_catalog, load_portfolio
+
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(Path(example), catalog)
+    settings = SolveSettings()
+    base_seconds, base = cpu_timed(Task(plan_what_fits, (portfolio, catalog, "x", "base", settings)))
+    stress = [Task(plan_scenario, (s, portfolio, catalog, "x", settings)) for s in shocks(catalog, base.plan)]
+    batches = [
+        sensitivity._break_even_batch(base.plan, portfolio, catalog, settings),
+        sensitivity._shadow_batch(base.plan, portfolio, catalog, settings),
+        sensitivity._portability_batch(portfolio, catalog, settings),
+    ]
+    probes = [t for b in batches for t in b.tasks]
+    print(f"\n## Work in each sweep, CPU seconds in one process (base plan {base_seconds:.2f} s)\n")
+    print("| sweep | tasks | all tasks | longest task | on 2 workers, in order | bound on speed-up |")
+    print("|---|---|---|---|---|---|")
+    for name, tasks in (("stress", stress), ("sensitivity", probes)):
+        durations = [cpu_timed(t)[0] for t in tasks]
+        one, two = sum(durations), fifo_makespan(durations, 2)
+        bound = (base_seconds + one) / (base_seconds + two)
+        print(f"| {name} | {len(tasks)} | {one:.2f} | {max(durations):.2f} | {two:.2f} | {bound:.2f}× |")
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -118,6 +167,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=400)
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}; load average before: {os.getloadavg()[0]:.2f}")
+    work(str(ROOT / args.example))
     sweeps(str(ROOT / args.example), args.repeat)
     overhead(args.tasks)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
