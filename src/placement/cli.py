@@ -22,6 +22,7 @@ from placement.inputs.focus import FocusBill
 from placement.inputs.loading import load_catalog, load_portfolio, shipped_catalog_paths
 from placement.inputs.models import Catalog, Portfolio, did_you_mean
 from placement.output import check_output, is_special, write_all
+from placement.progress import progress_bar
 from placement.render.report import FORMATS
 from placement.render.text import visible
 
@@ -200,6 +201,25 @@ TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
 ]
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-j",
+        min=1,
+        help="Solve the independent plans on N local processes (default: every core; 1: in this process).",
+        show_default=False,
+    ),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Solve them on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.5:8786) instead; "
+        "needs the 'cluster' extra. Same output to the byte either way.",
+    ),
+]
 
 
 PLAN_FORMATS = (*FORMATS, "xlsx", "focus")
@@ -367,10 +387,12 @@ def compare(
             "--current", help="Your current bill (a FOCUS export): each plan against it (table, markdown)."
         ),
     ] = None,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Compare the plan across catalogs and what-if scenarios: totals, families, what moved and why."""
-    from placement.analyses.scenarios import apply_scenario, plan_what_fits
-    from placement.analyses.scenarios import compare as diff
+    from placement.analyses.fanout import make_runner
+    from placement.analyses.scenarios import apply_scenario, compare_all
     from placement.engine.optimizer import SolveSettings
     from placement.inputs.loading import load_scenario
     from placement.render.compare_report import COMPARE_RENDERERS
@@ -403,6 +425,7 @@ def compare(
         bill = _read_bill(current)
         _check_out(out, [workloads, *catalogs, *scenarios, current])
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        runner = make_runner(workers, cluster)
         # Every input is read and checked before the first solve: a mistake in the last of 100
         # scenarios is reported at once, with every other mistake found, not after 99 plans.
         base_catalog = load_catalog(catalogs[0] if catalogs else None)
@@ -424,18 +447,23 @@ def compare(
         if problems:
             raise InputError(problems)
         base_label = catalogs[0].name if catalogs else base_catalog.name
-        base = plan_what_fits(portfolio, base_catalog, str(workloads), base_label, settings)
-        results = []
-        for label, variant_portfolio, variant_catalog in variants:
-            outcome = plan_what_fits(variant_portfolio, variant_catalog, str(workloads), label, settings)
-            results.append(diff(base, outcome, variant_catalog))
+        base = (portfolio, base_catalog, base_label)
+        with progress_bar("compare") as progress:
+            results = compare_all(
+                [base, *((p, c, label) for label, p, c in variants)],
+                str(workloads),
+                settings,
+                runner,
+                progress,
+            )
         title = f"Comparison for {workloads}"
         text = COMPARE_RENDERERS[format](results, title)
         if bill is not None:
             from placement.analyses.current_bill import variants_against_bill
             from placement.render.current_bill import render_variants_against_bill
 
-            outcomes = [(base.label, base.plan), *((r.new.label, r.new.plan) for r in results)]
+            first = results[0].base
+            outcomes = [(first.label, first.plan), *((r.new.label, r.new.plan) for r in results)]
             rows = variants_against_bill(outcomes, bill, base_catalog.settings.hours_per_month)
             text += "\n" + render_variants_against_bill(rows, format == "markdown")
         _emit(text, out, [workloads, *catalogs, *scenarios, current])
@@ -452,19 +480,24 @@ def stress(
     out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Re-plan under shocks: each non-GPU family's capacity at zero and half, inference demand ×2, the
     most-used option removed. Reports each fallback plan, its extra cost, what moves and what cannot run."""
+    from placement.analyses.fanout import make_runner
     from placement.analyses.scenarios import explain_if_none
     from placement.analyses.scenarios import stress as run_stress
     from placement.engine.optimizer import SolveSettings
     from placement.render.compare_report import render_comparisons_csv, render_stress, render_stress_json
 
     def body() -> int:
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
-        base, results = run_stress(portfolio, cat, str(workloads), settings)
+        with progress_bar("stress") as progress:
+            base, results = run_stress(portfolio, cat, str(workloads), settings, runner, progress)
         explain_if_none(base, portfolio, cat, settings)
         title = f"Stress test: {workloads} on catalog {cat.name}"
         if format == "json":
@@ -487,9 +520,12 @@ def sensitivity(
     out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Shadow prices of binding capacity, break-even prices, the price of portability and a check of
     the vendors' price-performance claims against the catalog; every figure by re-solving."""
+    from placement.analyses.fanout import make_runner
     from placement.analyses.sensitivity import analyse
     from placement.engine.optimizer import SolveSettings
     from placement.render.analysis_report import render_sensitivity, render_sensitivity_json
@@ -506,9 +542,12 @@ def sensitivity(
                     )
                 ]
             )
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         _check_out(out, [workloads, catalog])
         portfolio, cat = _load(workloads, catalog)
-        result = analyse(portfolio, cat, str(workloads), SolveSettings(gap=gap, time_limit_s=time_limit))
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        with progress_bar("sensitivity") as progress:
+            result = analyse(portfolio, cat, str(workloads), settings, runner, progress)
         title = f"Sensitivity: {workloads} on catalog {cat.name}"
         text = (
             render_sensitivity_json(result)

@@ -44,6 +44,9 @@ class InputError(PlacementError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem]]]:  # crosses process pools
+        return (type(self), (self.problems,))
+
 
 class InfeasibleError(PlacementError):
     """No plan satisfies the constraints; `reasons` say why in the user's terms."""
@@ -54,6 +57,9 @@ class InfeasibleError(PlacementError):
         self.headline = headline
         self.reasons = reasons
         super().__init__("\n".join([headline, *("  - " + r for r in reasons)]))
+
+    def __reduce__(self) -> tuple[type[InfeasibleError], tuple[str, list[str]]]:
+        return (type(self), (self.headline, self.reasons))
 
 
 class SolverError(PlacementError):
@@ -68,8 +74,12 @@ class VerificationError(PlacementError):
     exit_code = EXIT_NO_PLAN
 
     def __init__(self, headline: str, problems: list[str]) -> None:
+        self.headline = headline
         self.problems = problems
         super().__init__("\n".join([headline, *("  - " + p for p in problems)]))
+
+    def __reduce__(self) -> tuple[type[VerificationError], tuple[str, list[str]]]:
+        return (type(self), (self.headline, self.problems))
 
 
 class OutputError(PlacementError):

@@ -8,11 +8,13 @@ file (or editing the catalog by hand) and running `placement compare`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task
 from placement.engine.costing import estimates
 from placement.engine.diagnose import explain_infeasible
 from placement.engine.optimizer import SolveSettings
@@ -285,30 +287,71 @@ class StressResult:
 
 
 def stress(
-    portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    settings: SolveSettings,
+    runner: Runner = IN_PROCESS,
+    progress: Progress | None = None,
 ) -> tuple[Outcome, tuple[StressResult, ...]]:
+    """The base plan (solved here), then every shock re-planned as an independent task on `runner`."""
     base = plan_what_fits(portfolio, catalog, name, "base", settings)
     if base.plan is None:  # nothing to shock: the caller explains why there is no base plan
         return base, ()
-    return base, _shocked(base, portfolio, catalog, name, settings)
+    return base, _shocked(base, portfolio, catalog, name, settings, runner, progress)
 
 
 def shocks_for(
-    plan: Plan, portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+    plan: Plan,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    settings: SolveSettings,
+    runner: Runner = IN_PROCESS,
+    progress: Progress | None = None,
 ) -> tuple[StressResult, ...]:
     """The stress results for a plan already made (every workload placed)."""
-    return _shocked(Outcome("base", plan, (), ()), portfolio, catalog, name, settings)
+    return _shocked(Outcome("base", plan, (), ()), portfolio, catalog, name, settings, runner, progress)
+
+
+def plan_scenario(
+    scenario: Scenario, portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+) -> tuple[Outcome, Catalog]:
+    """One what-if, applied and planned; a task of its own (runs in whichever worker it is sent to)."""
+    new_portfolio, new_catalog = apply_scenario(scenario, portfolio, catalog)
+    return plan_what_fits(new_portfolio, new_catalog, name, scenario.name, settings), new_catalog
 
 
 def _shocked(
-    base: Outcome, portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings
+    base: Outcome,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    settings: SolveSettings,
+    runner: Runner,
+    progress: Progress | None,
 ) -> tuple[StressResult, ...]:
-    results = []
-    for scenario in shocks(catalog, base.plan):
-        shocked_portfolio, shocked_catalog = apply_scenario(scenario, portfolio, catalog)
-        outcome = plan_what_fits(shocked_portfolio, shocked_catalog, name, scenario.name, settings)
-        results.append(StressResult(scenario, compare(base, outcome, shocked_catalog)))
-    return tuple(results)
+    scenarios = shocks(catalog, base.plan)
+    tasks = [Task(plan_scenario, (s, portfolio, catalog, name, settings)) for s in scenarios]
+    planned = runner.run(tasks, progress)
+    return tuple(
+        StressResult(scenario, compare(base, outcome, shocked_catalog))
+        for scenario, (outcome, shocked_catalog) in zip(scenarios, planned, strict=True)
+    )
+
+
+def compare_all(
+    variants: Sequence[tuple[Portfolio, Catalog, str]],
+    name: str,
+    settings: SolveSettings,
+    runner: Runner = IN_PROCESS,
+    progress: Progress | None = None,
+) -> list[Comparison]:
+    """Plan every (portfolio, catalog, label) variant as an independent task on `runner`, then
+    compare each one after the first (the base) with the first."""
+    tasks = [Task(plan_what_fits, (p, c, name, label, settings)) for p, c, label in variants]
+    outcomes = runner.run(tasks, progress)
+    return [compare(outcomes[0], o, c) for o, (_, c, _) in zip(outcomes[1:], variants[1:], strict=True)]
 
 
 def explain_if_none(

@@ -16,8 +16,11 @@ duals of the relaxation can mislead).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task
 from placement.analyses.scenarios import apply_scenario
 from placement.engine.costing import estimate
 from placement.engine.optimizer import SolveSettings
@@ -99,24 +102,57 @@ def _with(scenario: Scenario, portfolio: Portfolio, catalog: Catalog) -> tuple[P
     return apply_scenario(scenario, portfolio, catalog)
 
 
+def _total_with(
+    scenario: Scenario, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
+) -> float | None:
+    return _total(*_with(scenario, portfolio, catalog), settings)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Independent probes and how to turn their results (in task order) into the answer."""
+
+    tasks: list[Task]
+    finish: Callable[[list[Any]], Any]
+
+    def run(self, runner: Runner) -> Any:
+        return self.finish(runner.run(self.tasks))
+
+
 def shadow_prices(
-    base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
+    base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings, runner: Runner = IN_PROCESS
 ) -> list[ShadowPrice]:
-    out = []
-    for use in base.capacity:
-        if not use.binding:
-            continue
-        quarter = max(1, math.ceil(use.available * 0.25))
-        savings = []
-        for extra in (1, quarter):
-            scenario = Scenario(
-                name=f"+{extra}",
-                options={use.option: {"capacity_instances": Change(value=use.available + extra)}},
-            )
-            total = _total(*_with(scenario, portfolio, catalog), settings)
-            savings.append(None if total is None else base.total_usd - total)
-        out.append(ShadowPrice(use.option, use.used, use.available, savings[0], quarter, savings[1]))
-    return out
+    return list(_shadow_batch(base, portfolio, catalog, settings).run(runner))
+
+
+def _shadow_batch(base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings) -> Batch:
+    """Two probes per binding capacity: +1 instance and +25%."""
+    binding = [(use, max(1, math.ceil(use.available * 0.25))) for use in base.capacity if use.binding]
+    tasks = [
+        Task(
+            _total_with,
+            (
+                Scenario(
+                    name=f"+{extra}",
+                    options={use.option: {"capacity_instances": Change(value=use.available + extra)}},
+                ),
+                portfolio,
+                catalog,
+                settings,
+            ),
+        )
+        for use, quarter in binding
+        for extra in (1, quarter)
+    ]
+
+    def finish(totals: list[float | None]) -> list[ShadowPrice]:
+        savings = [None if t is None else base.total_usd - t for t in totals]
+        return [
+            ShadowPrice(use.option, use.used, use.available, savings[2 * i], quarter, savings[2 * i + 1])
+            for i, (use, quarter) in enumerate(binding)
+        ]
+
+    return Batch(tasks, finish)
 
 
 def _holding(plan: Plan | None, workload: str, option: str) -> bool:
@@ -173,17 +209,29 @@ def break_even(
 
 
 def break_evens(
-    base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings, close: float = 0.15
+    base: Plan,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    settings: SolveSettings,
+    close: float = 0.15,
+    runner: Runner = IN_PROCESS,
 ) -> list[BreakEven]:
     """For every option in use: its largest workload there. For every runner-up option within
-    `close` (fraction of the workload's cost) of the plan: the workload closest to moving onto it."""
-    out = []
+    `close` (fraction of the workload's cost) of the plan: the workload closest to moving onto it.
+    Each search is a task (its bisection steps are sequential; the searches are independent)."""
+    return list(_break_even_batch(base, portfolio, catalog, settings, close).run(runner))
+
+
+def _break_even_batch(
+    base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings, close: float = 0.15
+) -> Batch:
+    searches: list[tuple[str, str, bool]] = []
     biggest: dict[str, tuple[float, str]] = {}
     for p in base.placements:
         if p.compute_usd > biggest.get(p.option, (-1.0, ""))[0]:
             biggest[p.option] = (p.compute_usd, p.workload)
     for option_id in sorted(biggest):
-        out.append(break_even(option_id, biggest[option_id][1], True, portfolio, catalog, settings))
+        searches.append((option_id, biggest[option_id][1], True))
     closest: dict[str, tuple[float, str]] = {}
     for r in base.workloads:
         runner = r.runner_up
@@ -193,13 +241,18 @@ def break_evens(
         if gap <= close and gap < closest.get(runner.option, (math.inf, ""))[0]:
             closest[runner.option] = (gap, r.workload)
     for option_id in sorted(closest):
-        out.append(break_even(option_id, closest[option_id][1], False, portfolio, catalog, settings))
-    return out
+        searches.append((option_id, closest[option_id][1], False))
+    tasks = [Task(break_even, (o, w, holds, portfolio, catalog, settings)) for o, w, holds in searches]
+    return Batch(tasks, list)
 
 
 def price_of_portability(
-    portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
+    portfolio: Portfolio, catalog: Catalog, settings: SolveSettings, runner: Runner = IN_PROCESS
 ) -> list[PortabilityPrice]:
+    return list(_portability_batch(portfolio, catalog, settings).run(runner))
+
+
+def _portability_batch(portfolio: Portfolio, catalog: Catalog, settings: SolveSettings) -> Batch:
     free_policy = portfolio.model_copy(
         update={"policy": portfolio.policy.model_copy(update={"max_family_share": None})}
     )
@@ -215,13 +268,16 @@ def price_of_portability(
         ("without gpu-only marks", unpinned(portfolio)),
         ("without both", unpinned(free_policy)),
     ]
-    out = []
-    for label, variant in variants:
-        try:
-            out.append(PortabilityPrice(label, make_plan(variant, catalog, "probe", settings).total_usd, ()))
-        except InfeasibleError as exc:
-            out.append(PortabilityPrice(label, None, (exc.headline, *exc.reasons)))
-    return out
+    return Batch([Task(_portability, (label, v, catalog, settings)) for label, v in variants], list)
+
+
+def _portability(
+    label: str, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
+) -> PortabilityPrice:
+    try:
+        return PortabilityPrice(label, make_plan(portfolio, catalog, "probe", settings).total_usd, ())
+    except InfeasibleError as exc:
+        return PortabilityPrice(label, None, (exc.headline, *exc.reasons))
 
 
 # --------------------------------------------------------------------------- vendor claims
@@ -336,12 +392,32 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
     ]
 
 
-def analyse(portfolio: Portfolio, catalog: Catalog, name: str, settings: SolveSettings) -> Sensitivity:
+def analyse(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    settings: SolveSettings,
+    runner: Runner = IN_PROCESS,
+    progress: Progress | None = None,
+) -> Sensitivity:
+    """The base plan (solved here), then every probe as one batch of independent tasks on `runner`:
+    the break-even searches first (the longest), then the capacity and portability probes."""
     base = make_plan(portfolio, catalog, name, settings)
+    batches = [
+        _break_even_batch(base, portfolio, catalog, settings),
+        _shadow_batch(base, portfolio, catalog, settings),
+        _portability_batch(portfolio, catalog, settings),
+    ]
+    results = runner.run([t for b in batches for t in b.tasks], progress)
+    answers = []
+    for batch in batches:
+        answers.append(batch.finish(results[: len(batch.tasks)]))
+        results = results[len(batch.tasks) :]
+    break_evens_, shadow, portability = answers
     return Sensitivity(
         base=base,
-        shadow_prices=tuple(shadow_prices(base, portfolio, catalog, settings)),
-        break_evens=tuple(break_evens(base, portfolio, catalog, settings)),
-        portability=tuple(price_of_portability(portfolio, catalog, settings)),
+        shadow_prices=tuple(shadow),
+        break_evens=tuple(break_evens_),
+        portability=tuple(portability),
         claims=tuple(vendor_claims(catalog)),
     )
