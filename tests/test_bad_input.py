@@ -118,17 +118,13 @@ def test_file_too_large_is_refused_before_reading(tmp_path: Path) -> None:
 def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
     text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
     bad = tmp_path / "quote.yaml"
-    bad.write_text(
-        text.replace(
-            "      usd_per_hour: tsaol-prices\n      training_mfu: neuron-trn1-training-bench\n",
-            "      training_mfu: neuron-trn1-training-bench\n",
-            1,
-        )
-    )
+    assert "\n      usd_per_hour: tsaol-prices\n    notes:" in text  # the first option's last source
+    bad.write_text(text.replace("\n      usd_per_hour: tsaol-prices\n    notes:", "\n    notes:", 1))
+    line = text.splitlines().index("    usd_per_hour: 21.50") + 1  # the unsourced number's own line
     code, _, err = run(["plan", str(ROOT / "examples" / "startup.yaml"), "--catalog", str(bad)])
     assert code == 2
     assert err == (
-        f"{bad}:46: options[0].usd_per_hour: this number has no source: name a key of the "
+        f"{bad}:{line}: options[0].usd_per_hour: this number has no source: name a key of the "
         "catalog's sources block under sources, or give one line of reasoning under estimates\n"
     )
 
@@ -137,10 +133,11 @@ def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
     text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
     bad = tmp_path / "quote.yaml"
     bad.write_text(text.replace("\n      usd_per_hour: tsaol-prices", "\n      usd_per_hour: tsaol-price", 1))
+    line = text.splitlines().index("      usd_per_hour: tsaol-prices") + 1
     code, _, err = run(["catalog", "show", "--catalog", str(bad)])
     assert code == 2
     assert err == (
-        f"{bad}:63: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
+        f"{bad}:{line}: options[0].sources.usd_per_hour: source key 'tsaol-price' is not in "
         "the sources block (did you mean 'tsaol-prices'?)\n"
     )
 

@@ -98,8 +98,9 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path) -> None:
-    # Each run needs 48 p5 instances at once (see test_costing); two runs exceed the 64 p5 and no other
-    # option can meet the 45-day deadline.
+    # Each run needs 51 p5 instances at once: (6 · 70e9 + 12 · 80 · 8192 · 4096) · 1.4e12 FLOPs at the
+    # fitted H100 MFU (0.405) is 54,900 instance-hours, / 1,080 h = 50.8; two runs exceed the 64 p5 and
+    # no other option can meet the 45-day deadline.
     run_text = (
         "{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
         "deadline_days: 45}}"
@@ -111,7 +112,7 @@ def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path)
     assert err.splitlines() == [
         "no plan: the workloads each fit somewhere, but not all at once",
         "  - capacity of p5.48xlarge (gpu) is oversubscribed: the cheapest arrangement that fits "
-        "everything else needs 96 instances at once, 64 are available; competing: a, b",
+        "everything else needs 102 instances at once, 64 are available; competing: a, b",
     ]
 
 
@@ -133,7 +134,7 @@ def test_policy_that_cannot_hold_is_explained(tmp_path: Path) -> None:
 def test_explain_prints_the_arithmetic_and_sources() -> None:
     code, out, err = run("explain", STARTUP, "weekly-finetune", "trn2.48xlarge")
     assert (code, err) == (0, "")
-    assert "FLOPs per run" in out and "6 · 8e9 · 1.5e10" in out and "7.2e20 FLOP" in out
+    assert "FLOPs per token" in out and "6 · 8e9 + 12 · 32 · 4096 · 4096" in out and "FLOPs per run" in out
     assert "usd_per_hour = 35.76: [cbj]" in out and "ESTIMATE: NOT an on-demand price" in out
     assert "Migration of codebase 'weekly-finetune' to trainium: 6 engineer-weeks = $30,000" in out
     assert "[neuron-trn2] AWS Neuron docs" in out
