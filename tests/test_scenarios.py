@@ -53,16 +53,17 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) ->
     _, results = stress(portfolio, catalog, "enterprise", SETTINGS)
     shocked = {r.scenario.name: r.comparison for r in results}
     # Edit the catalog file by hand: every Trainium option's capacity to zero.
-    text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
-    for before in (
-        "capacity_instances: 32\n    training_mfu: 0.28",
-        "capacity_instances: 8\n    training_mfu",
-        "capacity_instances: 2\n    training_mfu",
-    ):
-        assert before in text
-        text = text.replace(
-            before, "capacity_instances: 0\n    training_mfu" + before.split("training_mfu")[1], 1
-        )
+    lines = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text().splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("  - id: ")] + [len(lines)]
+    edits = 0
+    for begin, end in zip(starts, starts[1:], strict=False):
+        if "    family: trainium\n" in lines[begin:end]:
+            for i in range(begin, end):
+                if lines[i].startswith("    capacity_instances: "):
+                    lines[i] = "    capacity_instances: 0\n"
+                    edits += 1
+    assert edits == 4  # trn1, trn2, trn3 and trn1n
+    text = "".join(lines)
     edited = tmp_path / "no-trainium.yaml"
     edited.write_text(text)
     by_hand = make_plan(portfolio, load_catalog(edited), "enterprise")

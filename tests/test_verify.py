@@ -51,7 +51,7 @@ def _first(data: dict[str, Any], workload: str) -> dict[str, Any]:
 TAMPERING = {
     "too few instances": (
         lambda d: _first(d, "code-assistant").update(instances=1, compute_usd=60268.8),
-        "code-assistant on p5.4xlarge: 1 instances serve less than the 3.8944 its share of peak demand needs",
+        "code-assistant on p5.4xlarge: 1 instances serve less than the 4.3919 its share of peak demand needs",
     ),
     "traffic on no instance": (
         lambda d: _first(d, "hr-assistant").update(instances=0, compute_usd=0.0),
@@ -59,7 +59,7 @@ TAMPERING = {
     ),
     "wrong cost": (
         lambda d: _first(d, "support-chat").update(compute_usd=1.0),
-        "support-chat on p4de.24xlarge: cost 1.00, the formulas give 240,436.16",
+        "support-chat on p5.4xlarge: cost 1.00, the formulas give 361,612.80",  # 6 · $6.88 · 730 h · 12
     ),
     "placement dropped": (
         lambda d: d["placements"].remove(_first(d, "hr-assistant")),
@@ -87,11 +87,11 @@ TAMPERING = {
     ),
     "total off": (
         lambda d: d.update(total_usd=d["total_usd"] + 100),
-        "total_usd: the plan says 2,782,611.06, its parts add up to 2,782,511.07",
+        "total_usd: the plan says 3,087,701.00, its parts add up to 3,087,601.03",
     ),
     "capacity exceeded": (
         lambda d: _first(d, "foundation-pretrain").update(instances=9),
-        "capacity of trn2.48xlarge: 10 instances placed, 8 available",
+        "capacity of trn2.48xlarge: 9 instances placed, 8 available",
     ),
     "shares short": (
         lambda d: _first(d, "code-assistant").update(share=0.5),
