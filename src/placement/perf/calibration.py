@@ -54,6 +54,10 @@ PARENT = {
     "blackwell": "hopper",
     "ada": "hopper",
 }
+# Groups whose parent is the previous generation on the same software stack: their batch cap is at
+# least the predecessor's evidence. (Ampere and Ada borrow Hopper's constants when they must, but an
+# older or smaller chip inherits no batch evidence from a newer one.)
+SUCCESSORS = {"trainium2", "trainium3", "blackwell"}
 ROOTS = ("neuron-v2", "hopper")  # fitted first; the others may borrow from them
 MIN_POINTS = 4
 SATURATED_BATCH = 256  # vLLM's default max_num_seqs: what a saturated run with no stated batch is taken as
@@ -221,18 +225,18 @@ def _with(eff: Efficiency, name: str, value: float) -> Efficiency:
     return replace(eff, **changes)
 
 
-def _max_batch(points: Sequence[Measurement], parent: FitGroup | None) -> tuple[int, str]:
-    """The largest batch per replica stated in the group's measurements, or its parent
+def _max_batch(points: Sequence[Measurement], parent: FitGroup | None, successor: bool) -> tuple[int, str]:
+    """The largest batch per replica stated in the group's measurements, or its predecessor
     generation's when that is larger (a newer chip on the same software stack does at least what
     its predecessor was measured doing). Runs with no stated batch set no cap."""
     stated = [m for m in points if m.batch is not None]
     own = max(stated, key=lambda x: (x.batch or 0, x.id)) if stated else None
-    inherited = parent.serving.max_batch if parent is not None else 0
+    inherited = parent.serving.max_batch if parent is not None and (successor or own is None) else 0
     if own is not None and (own.batch or 0) >= inherited:
         return own.batch or 0, f"largest stated batch: {own.id} ({own.batch})"
-    if parent is not None:
+    if inherited:
         mine = f"; own largest {own.batch} ({own.id})" if own is not None else ""
-        return inherited, f"parent generation's evidence ({inherited}){mine}"
+        return inherited, f"predecessor's or parent group's evidence ({inherited}){mine}"
     return SATURATED_BATCH, f"no stated batch; {SATURATED_BATCH} (vLLM's default max_num_seqs)"
 
 
@@ -284,7 +288,7 @@ def fit(
             free, borrowed = ("decode_overhead_s",), PARENT[name]
         else:
             free, borrowed = (), PARENT.get(name)
-        batch, why = _max_batch(serve_pts, parent)
+        batch, why = _max_batch(serve_pts, parent, name in SUCCESSORS)
         eff = (
             _descend(serve_pts, replace(base, max_batch=batch), free, option_for, table)
             if free
