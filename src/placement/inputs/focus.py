@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from placement.errors import InputError, Problem
+from placement.inputs.loading import check_regular
 
 MAX_FOCUS_BYTES = 20 * 2**30
 MAX_ROWS = 50_000_000
@@ -205,18 +206,7 @@ def instance_type_of(price_details: str, usage_type: str) -> str:
 
 def read_focus(path: Path) -> FocusBill:
     name = str(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise _fail(name, "no such file") from None
-    except OSError as exc:
-        raise _fail(name, f"cannot read: {exc.strerror}") from None
-    if not path.is_file():
-        raise _fail(name, "not a regular file")
-    if size == 0:
-        raise _fail(name, "file is empty")
-    if size > MAX_FOCUS_BYTES:
-        raise _fail(name, f"file too large: {size:,} bytes (limit {MAX_FOCUS_BYTES:,})")
+    check_regular(path, name, MAX_FOCUS_BYTES)
     with path.open("rb") as probe:
         magic = probe.read(4)
     if magic == b"PAR1":

@@ -153,6 +153,24 @@ def _too_large(size: str, name: str) -> InputError:
     )
 
 
+def check_regular(path: Path, name: str, limit: int, hint: str = "") -> int:
+    """The size of a regular, non-empty file within `limit` bytes; every other case one located
+    error (missing, unreadable, a folder, pipe or device, empty, too large)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except OSError as exc:
+        raise _fail(name, f"cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(info.st_mode, name)
+    if info.st_size == 0:
+        raise _fail(name, "file is empty", 1)
+    if info.st_size > limit:
+        raise _fail(name, f"file too large: {info.st_size:,} bytes (limit {limit:,}){hint}")
+    return info.st_size
+
+
 def read_bounded(path: Path, name: str) -> bytes:
     """A regular file's bytes, at most `MAX_FILE_BYTES`.
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from placement.errors import InputError, Problem
+from placement.inputs.loading import check_regular
 
 Kind = Literal["on-demand", "reserved", "savings-plan", "capacity-block"]
 HOURS_PER_YEAR = 8760
@@ -131,18 +132,7 @@ def read_price_file(
 
 def _check_file(path: Path) -> None:
     name = str(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise _fail(name, "no such file") from None
-    except OSError as exc:
-        raise _fail(name, f"cannot read: {exc.strerror}") from None
-    if not path.is_file():
-        raise _fail(name, "not a regular file")
-    if size == 0:
-        raise _fail(name, "file is empty")
-    if size > MAX_PRICE_FILE_BYTES:
-        raise _fail(name, f"file too large: {size:,} bytes (limit {MAX_PRICE_FILE_BYTES:,})")
+    check_regular(path, name, MAX_PRICE_FILE_BYTES)
 
 
 def _open(path: Path) -> IO[bytes]:
