@@ -3,6 +3,11 @@
     python benchmarks/run.py                      # examples + 100 and 1,000 workloads
     python benchmarks/run.py --sizes 100 1000 10000 --time-limit 120
 
+    python benchmarks/run.py --generator diverse --seeds 5 --sizes 1000 10000 --gap 0.001 --catalogs default
+
+`--generator tuned` (the default) is the portfolio the formulation was tuned on; `diverse` is issue
+13's varied one (`diverse_portfolio`), capacities × W / 6 so the cheapest options run short.
+`--seeds N` runs seeds 1..N per size and prints min / median / worst across them.
 Each synthetic size runs in a fresh process (so peak memory is that size's own), with a fixed seed.
 It prints, per size, model build time, solve time, the rest of the pipeline (plan assembly and
 rendering), end to end, peak RSS, the proven gap, and the model's variables and constraints.
