@@ -49,6 +49,7 @@ With `elastic=True` (diagnosis only) capacity and share rows get penalised slack
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -406,6 +407,7 @@ def optimize(
     share = portfolio.policy.max_family_share
     if share is not None and share < 1:
         free = portfolio.model_copy(update={"policy": Policy()})
+        start = time.monotonic()
         model = build(free, catalog, ests)
         solution = solve(model, settings)
         if solution.status == "infeasible":
@@ -414,6 +416,8 @@ def optimize(
         total = sum(used.values())
         if all(spend <= share * total + 1e-9 * total for spend in used.values()):
             return model, solution
+        left = max(1.0, settings.time_limit_s - (time.monotonic() - start))  # one limit for both
+        settings = SolveSettings(settings.gap, left)
     model = build(portfolio, catalog, ests)
     return model, solve(model, settings)
 
