@@ -13,7 +13,7 @@ import pytest
 from placement.engine.costing import estimates, whole
 from placement.engine.optimizer import _cover_rows, _throughput_rows, port_costs, prune
 from placement.engine.planner import make_plan
-from placement.inputs.models import Catalog, Portfolio
+from placement.inputs.models import Catalog, Policy, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 
@@ -280,3 +280,29 @@ def test_split_keeps_the_solvers_shares_when_spreading_would_break_the_policy() 
     assert sorted((q.option, q.instances) for q in plan.placements) == [("G", 1), ("N", 1)]
     assert {q.option: q.share for q in plan.placements} == pytest.approx({"G": 2 / 3, "N": 1 / 3}, abs=1e-6)
     assert max(f.policy_share for f in plan.families) <= 0.5 + 1e-6
+
+
+def test_a_policy_the_cheapest_plan_meets_keeps_the_policy_models_optimum() -> None:
+    """`optimize` solves without the policy first and keeps that plan when it meets the policy;
+    either way the total must equal the full policy model's optimum, and the policy must hold."""
+    from placement.engine.optimizer import SolveSettings, build, solve
+
+    met = broken = 0
+    for seed in range(120):
+        rng = random.Random(1000 + seed)
+        portfolio, catalog = random_case(rng)
+        cap = rng.choice([0.5, 0.7, 0.9, 0.99])
+        policed = portfolio.model_copy(update={"policy": Policy(max_family_share=cap)})
+        full = solve(build(policed, catalog, estimates(policed, catalog)), SolveSettings())
+        if full.status == "infeasible":
+            continue
+        plan = make_plan(policed, catalog, "case")
+        assert plan.total_usd == pytest.approx(full.objective, rel=1e-6, abs=1e-3)
+        assert max(f.policy_share for f in plan.families) <= cap + 1e-6
+        free = make_plan(portfolio, catalog, "case")
+        if free.total_usd == pytest.approx(plan.total_usd, rel=1e-9):
+            met += 1
+        else:
+            broken += 1
+    assert met >= 5 and broken >= 5, (met, broken)
+    print(met, broken)  # both paths of `optimize` ran

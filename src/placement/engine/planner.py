@@ -10,11 +10,10 @@ from placement.engine.optimizer import (
     SOLVER_NAME,
     Solution,
     SolveSettings,
-    build,
     codebases,
     model_size,
+    optimize,
     port_costs,
-    solve,
 )
 from placement.engine.plan import (
     AlreadyOn,
@@ -51,8 +50,7 @@ def make_plan(
     ]
     if unplaceable:
         raise explain_infeasible(portfolio, catalog, ests, settings)
-    model = build(portfolio, catalog, ests)
-    solution = solve(model, settings)
+    model, solution = optimize(portfolio, catalog, ests, settings)
     if solution.status == "infeasible":
         raise explain_infeasible(portfolio, catalog, ests, settings)
     variables, integers, constraints = model_size(model)
