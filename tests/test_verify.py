@@ -87,7 +87,7 @@ TAMPERING = {
     ),
     "total off": (
         lambda d: d.update(total_usd=d["total_usd"] + 100),
-        "total_usd: the plan says 3,087,701.00, its parts add up to 3,087,601.03",
+        "total_usd: the plan says 3,190,323.00, its parts add up to 3,190,223.03",
     ),
     "capacity exceeded": (
         lambda d: _first(d, "foundation-pretrain").update(instances=9),
