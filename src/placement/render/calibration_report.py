@@ -9,11 +9,10 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from tabulate import tabulate
-
 from placement.engine.plan import SCHEMA_VERSION
 from placement.inputs.evidence import Fit
 from placement.perf.calibration import GROUPS, Prediction
+from placement.render.text import json_visible, table, visible
 
 FAMILY = {"neuron-v2": "trainium/inferentia", "trainium2": "trainium", "trainium3": "trainium"}
 
@@ -97,7 +96,7 @@ def render_calibration(
     )
     out.append(f"{head}Per hardware group\n")
     out.append(
-        tabulate(
+        table(
             summary_rows(predictions, tolerance),
             headers=[
                 "group",
@@ -128,7 +127,7 @@ def render_calibration(
             ]
         )
     out.append(
-        tabulate(
+        table(
             rows,
             headers=[
                 "group",
@@ -166,7 +165,7 @@ def render_calibration(
             ]
         )
     out.append(
-        tabulate(
+        table(
             rows,
             headers=[
                 "id",
@@ -191,7 +190,7 @@ def render_calibration(
     if gaps:
         out.append(f"\n{head}No public measurement\n")
         out.extend(f"- {g}" for g in gaps)
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def _basis(
@@ -246,7 +245,7 @@ def calibration_dict(
 def render_calibration_json(
     predictions: Sequence[Prediction], loso: Sequence[Prediction], tolerance: float
 ) -> str:
-    return json.dumps(calibration_dict(predictions, loso, tolerance), indent=2) + "\n"
+    return json_visible(json.dumps(calibration_dict(predictions, loso, tolerance), indent=2) + "\n")
 
 
 def render_fit(fit: Fit) -> str:

@@ -10,8 +10,6 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tabulate import tabulate
-
 from placement.engine.plan import SCHEMA_VERSION, AlreadyOn, Plan, WorkloadResult
 from placement.render.text import CsvWriter, json_visible, table, visible
 
@@ -259,7 +257,7 @@ def render_markdown(plan: Plan) -> str:
         ]
     if plan.calibration:
         out += ["## Calibration of the options used", ""]
-        out += [tabulate(calibration_rows(plan), headers=CALIBRATION_HEADERS, tablefmt="github"), ""]
+        out += [table(calibration_rows(plan), headers=CALIBRATION_HEADERS, tablefmt="github"), ""]
     out += ["## Assumptions", ""] + [f"- {line}" for line in _assumption_lines(plan)]
     out += [f"- {line}" for line in _solver_lines(plan)] + [""]
     if plan.estimates:
