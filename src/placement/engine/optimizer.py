@@ -48,6 +48,7 @@ With `elastic=True` (diagnosis only) capacity and share rows get penalised slack
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import defaultdict
@@ -364,9 +365,29 @@ _STATUS = {
 _STOPPED_EARLY = {"time_limit", "iteration_limit", "interrupted", "solution_limit"}
 
 
-def solve(model: Model, settings: SolveSettings) -> Solution:
-    """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal')."""
-    solver = pulp.HiGHS(msg=False, gapRel=settings.gap, timeLimit=settings.time_limit_s, **HIGHS_OPTIONS)
+class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs."""
+
+    def __init__(self, start: dict[str, float], **options: object) -> None:
+        super().__init__(**options)
+        self.start = start
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        values = [0.0] * len(lp.variables())
+        for v in lp.variables():
+            values[v.index] = self.start.get(v.name, 0.0)
+        given = highspy.HighsSolution()
+        given.col_value = values
+        given.value_valid = True
+        lp.solverModel.setSolution(given)
+        lp.solverModel.run()
+
+
+def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None = None) -> Solution:
+    """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
+    feasible plan by variable name, is handed to HiGHS as its first incumbent."""
+    options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
+    solver = _StartedHiGHS(start, **options) if start else pulp.HiGHS(**options)
     try:
         model.problem.solve(solver)
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
@@ -417,9 +438,134 @@ def optimize(
         if all(spend <= share * total + 1e-9 * total for spend in used.values()):
             return model, solution
         left = max(1.0, settings.time_limit_s - (time.monotonic() - start))  # one limit for both
-        settings = SolveSettings(settings.gap, left)
+        full = build(portfolio, catalog, ests)
+        plan = _within_policy(full, portfolio, catalog, solution, share)
+        policed = solve(full, SolveSettings(settings.gap, left), plan)
+        return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, ests)
     return model, solve(model, settings)
+
+
+def _within_policy(
+    model: Model, portfolio: Portfolio, catalog: Catalog, free: Solution, share: float
+) -> dict[str, float] | None:
+    """A plan that meets the policy, repaired from the policy-free one, as a first incumbent.
+
+    While a family's used spend is over φ of the total, move one workload that runs wholly in
+    it onto its cheapest option in another family with room (capacity, and that family's own
+    cap), paying any new port: the move with the least extra cost per unit of excess removed.
+    Returns every variable's value by name, or None if the repair gets stuck.
+    """
+    repair = _Repair(model, portfolio, catalog, free, share)
+    for _ in range(len(repair.placed) + 1):
+        total = sum(repair.used.values())
+        over = [g for g in sorted(repair.used) if repair.used[g] > share * total * (1 - 1e-7)]
+        if not over:
+            return repair.values()
+        move = repair.best_move(over[0])
+        if move is None:
+            return None
+        repair.apply(*move)
+    return None
+
+
+class _Repair:
+    """The state of `_within_policy`: where each workload runs, free instances, used spend."""
+
+    def __init__(self, model: Model, portfolio: Portfolio, catalog: Catalog, free: Solution, share: float):
+        self.model, self.share, self.ests = model, share, model.pairs
+        self.room = {o.id: o.capacity_instances for o in catalog.options}
+        self.codebase = {w.name: w.codebase_name for w in portfolio.workloads}
+        self.placed: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)  # w → o → (s, k)
+        for key, chosen in free.training.items():
+            if chosen:
+                self.placed[key[0]][key[1]] = (1.0, self.ests[key].instances_at_once)
+        for key, part in free.shares.items():
+            if part > TOL:
+                self.placed[key[0]][key[1]] = (part, free.instances[key])
+        self.used: dict[Family, float] = defaultdict(float)
+        for wname, where in self.placed.items():
+            for oid, (part, count) in where.items():
+                self.room[oid] -= count
+                self.used[self.ests[(wname, oid)].family] += _used(self.ests[(wname, oid)], part)
+        self.alternatives: dict[str, list[tuple[str, Estimate]]] = defaultdict(list)
+        for (wname, oid), est in self.ests.items():
+            self.alternatives[wname].append((oid, est))
+        self.ported = {key for key, on in free.ported.items() if on}
+
+    def best_move(self, family: Family) -> tuple[str, str, Family] | None:
+        total, best, choice = sum(self.used.values()), math.inf, None
+        for wname in sorted(self.placed):
+            where = self.placed[wname]
+            if any(self.ests[(wname, oid)].family != family for oid in where):
+                continue
+            out = sum(_used(self.ests[(wname, oid)], part) for oid, (part, _) in where.items())
+            saved = sum(_cost(self.ests[(wname, oid)], count) for oid, (_, count) in where.items())
+            for oid, est in self.alternatives[wname]:
+                into = _used(est, 1.0)
+                if est.family == family or est.instances > self.room[oid]:
+                    continue
+                if self.used[est.family] + into > self.share * (total - out + into) * (1 - 1e-7):
+                    continue
+                port = (self.codebase[wname], est.family)
+                extra = _cost(est, est.instances) - saved
+                extra += self.model.port_usd.get(port, 0.0) if port not in self.ported else 0.0
+                score = extra / ((1 - self.share) * out + self.share * into)
+                if score < best:
+                    best, choice = score, (wname, oid, family)
+        return choice
+
+    def apply(self, wname: str, oid: str, family: Family) -> None:
+        for old, (part, count) in self.placed[wname].items():
+            self.room[old] += count
+            self.used[family] -= _used(self.ests[(wname, old)], part)
+        est = self.ests[(wname, oid)]
+        self.placed[wname] = {oid: (1.0, est.instances)}
+        self.room[oid] -= est.instances
+        self.used[est.family] += _used(est, 1.0)
+        self.ported.add((self.codebase[wname], est.family))
+
+    def values(self) -> dict[str, float]:
+        model, values = self.model, {}
+        for wname, where in self.placed.items():
+            for oid, (part, count) in where.items():
+                key = (wname, oid)
+                if key in model.x:
+                    values[model.x[key].name] = 1.0
+                else:
+                    values[model.s[key].name] = part
+                    values[model.k[key].name] = float(count)
+                port = (self.codebase[wname], self.ests[key].family)
+                if port in model.y:
+                    values[model.y[port].name] = 1.0
+        return values
+
+
+def _bounded(solution: Solution, bound: float, asked: float) -> Solution:
+    """The proven gap against the better of the solver's bound and `bound` (a relaxation's: the
+    policy-free optimum costs no more than any plan under the policy)."""
+    value = solution.objective
+    if not (math.isfinite(value) and math.isfinite(bound)) or value <= 0:
+        return solution
+    gap = max(0.0, (value - bound) / value)
+    if gap >= solution.gap:
+        return solution
+    status = "optimal" if gap <= asked else solution.status
+    return dataclasses.replace(solution, gap=gap, status=status)
+
+
+def _used(est: Estimate, part: float) -> float:
+    """Spend a share of a workload uses, as the share rows count it."""
+    return (
+        est.compute_usd * part
+        if est.instances_needed == 0
+        else est.instances_needed * est.usd_per_instance_horizon * part
+    )
+
+
+def _cost(est: Estimate, count: int) -> float:
+    """What a placement costs: a training run, or `count` whole instances."""
+    return est.compute_usd if est.instances_needed == 0 else count * est.usd_per_instance_horizon
 
 
 def _val(v: pulp.LpVariable) -> float:
