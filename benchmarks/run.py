@@ -94,6 +94,35 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
     return _round2(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
+def _training(rng: random.Random, params: float, item: dict[str, Any]) -> None:
+    item.update(
+        kind="training",
+        tokens=_round2(params * 1e9 * math.exp(rng.uniform(math.log(0.05), math.log(20)))),
+        runs=rng.choice([1, 1, 2, 4, 12]),
+    )
+    if rng.random() < 0.5:
+        item["deadline_days"] = rng.choice([2, 3, 7, 14, 30, 60])
+    if rng.random() < 0.5:
+        item["sequence_length"] = rng.choice([2048, 4096, 8192, 32768])
+    if item.get("already_on") == ["inferentia"]:  # Inferentia runs no training
+        item["already_on"] = ["trainium"]
+
+
+def _inference(rng: random.Random, item: dict[str, Any]) -> None:
+    item.update(
+        kind="inference",
+        tokens_per_month=_log_uniform(rng, 1e7, 1e11),
+        peak_to_average=_round2(rng.uniform(1, 5)),
+    )
+    if rng.random() < 0.4:
+        item["max_ms_per_token"] = rng.choice([8, 15, 25, 40, 60, 100, 150])
+    if rng.random() < 0.7:  # chat, RAG with long prompts, summarisation, generation
+        item["request"] = {
+            "input_tokens": round(_log_uniform(rng, 64, 16000)),
+            "output_tokens": round(_log_uniform(rng, 16, 2000)),
+        }
+
+
 def diverse_portfolio(count: int, seed: int, items: list[str], codebase_count: int) -> dict[str, Any]:
     """Portfolios unlike the one the formulation was tuned on (issue 13).
 
@@ -101,8 +130,10 @@ def diverse_portfolio(count: int, seed: int, items: list[str], codebase_count: i
     total); a few dozen codebases (W/25, at least 24), each with a framework and a base stack
     drawn from the catalog's migration table, every workload adding 0-2 items of its own, so
     stacks overlap; 10% gpu-only, 3% already on a Neuron family; training runs (30%) of 0.05-20
-    tokens per parameter, 1-12 runs, half with a deadline of 2-60 days; inference of 1e7-1e11
-    tokens/month at peak/average 1-5, 40% with a latency limit of 8-150 ms per token.  Odd seeds
+    tokens per parameter, 1-12 runs, half with a deadline of 2-60 days, half with a sequence length
+    of 2k-32k; inference of 1e7-1e11 tokens/month at peak/average 1-5, 40% with a latency limit of
+    8-150 ms per token, 70% with a request shape of 64-16,000 prompt and 16-2,000 generated tokens
+    (log-uniform).  Odd seeds
     carry no family-share policy, seeds 2, 6, ... a loose one (0.6-0.9) and seeds 4, 8, ... a
     strict one (0.45-0.5) that usually binds.
     """
@@ -135,21 +166,9 @@ def diverse_portfolio(count: int, seed: int, items: list[str], codebase_count: i
         elif draw < 0.13:
             item["already_on"] = [rng.choice(["trainium", "inferentia"])]
         if rng.random() < 0.3:
-            item.update(
-                kind="training",
-                tokens=_round2(params * 1e9 * math.exp(rng.uniform(math.log(0.05), math.log(20)))),
-                runs=rng.choice([1, 1, 2, 4, 12]),
-            )
-            if rng.random() < 0.5:
-                item["deadline_days"] = rng.choice([2, 3, 7, 14, 30, 60])
+            _training(rng, params, item)
         else:
-            item.update(
-                kind="inference",
-                tokens_per_month=_log_uniform(rng, 1e7, 1e11),
-                peak_to_average=_round2(rng.uniform(1, 5)),
-            )
-            if rng.random() < 0.4:
-                item["max_ms_per_token"] = rng.choice([8, 15, 25, 40, 60, 100, 150])
+            _inference(rng, item)
         workloads.append(item)
     out: dict[str, Any] = {"horizon_months": 12, "workloads": workloads}
     if seed % 4 == 0:  # a strict cap, which usually binds
