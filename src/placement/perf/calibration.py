@@ -8,7 +8,9 @@ GROUPS below. For each group:
   the per-step overhead only and takes the other two from its PARENT group, saying so; a group with
   no point takes all three from its parent, marked as an estimate with a wider uncertainty.
 - max_batch is evidence, not a fit: the largest batch per replica stated in the group's
-  measurements; saturated runs with no stated batch ("max throughput") count as SATURATED_BATCH.
+  measurements, or its predecessor generation's when that is larger (SUCCESSORS); runs with no
+  stated batch ("max throughput") set no cap, and a group with no stated batch at all takes its
+  parent's (SATURATED_BATCH for a group with neither).
 - training: training_mfu is the geometric mean of the MFU each training measurement implies with
   the model's FLOPs (perf/training.py), i.e. the least-squares fit in log space.
 
@@ -58,7 +60,6 @@ PARENT = {
 # least the predecessor's evidence. (Ampere and Ada borrow Hopper's constants when they must, but an
 # older or smaller chip inherits no batch evidence from a newer one.)
 SUCCESSORS = {"trainium2", "trainium3", "blackwell"}
-ROOTS = ("neuron-v2", "hopper")  # fitted first; the others may borrow from them
 MIN_POINTS = 4
 SATURATED_BATCH = 256  # vLLM's default max_num_seqs: what a saturated run with no stated batch is taken as
 WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
@@ -263,8 +264,7 @@ def fit(
 ) -> Fit:
     """Fit every group's constants (optionally without one source's points, for leave-one-out)."""
     usable = [m for m in evidence.measurements if m.source != exclude_source and _has_option(m, option_for)]
-    order = list(ROOTS) + [g for g in GROUPS if g not in ROOTS]
-    order.sort(key=lambda g: _depth(g))
+    order = sorted(GROUPS, key=_depth)  # a parent is fitted before the groups that borrow from it
     groups: dict[str, FitGroup] = {}
     for name in order:
         members = GROUPS[name]
