@@ -14,7 +14,16 @@ from placement.engine.costing import Estimate, estimates, port_weeks
 from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
-from placement.render.report import RESERVATION_HEADERS, _reservation_rows, pct, unit_cost, usd, usd_signed
+from placement.render.report import (
+    CALIBRATION_HEADERS,
+    RESERVATION_HEADERS,
+    _reservation_rows,
+    calibration_rows,
+    pct,
+    unit_cost,
+    usd,
+    usd_signed,
+)
 from placement.render.text import table, visible
 
 
@@ -270,8 +279,17 @@ def _sources(m: MemoInputs) -> list[str]:
         "- Capacity is counted as if every workload runs at once. Costs follow the formulas in the README; "
         "`placement explain` prints any one of them step by step.",
         f"- Plan solved by {m.plan.solver.solver} to a proven gap of {m.plan.solver.gap_proven:.2g}.",
+        *(f"- {text[0].upper()}{text[1:]}: {', '.join(names)}." for text, names in m.plan.defaults),
         "",
     ]
+    if m.plan.calibration:
+        out += [
+            "How well the performance figures of the options used are calibrated against published "
+            "measurements (`placement calibrate`):",
+            "",
+            _table(calibration_rows(m.plan), CALIBRATION_HEADERS),
+            "",
+        ]
     if estimates_in_use:
         out += [
             "Estimates in use (no public figure exists; each with its reasoning):",
