@@ -24,6 +24,13 @@ from tests.conftest import ROOT
 STARTUP = "examples/startup.yaml"
 
 WORKLOADS = {
+    "model-unknown-name.yaml": "tests/bad/workloads/model-unknown-name.yaml:5: workloads[0].model.name: unknown model 'llama-3.1-8' (did you mean 'llama-3.1-8b'?); known: deepseek-v3, gemma-2-27b, gemma-2-9b, gpt-j-6b, gpt-oss-120b, gpt-oss-20b, llama-2-13b, llama-2-70b, llama-2-7b, llama-3-70b, llama-3-8b, llama-3.1-405b, llama-3.1-70b, llama-3.1-8b, llama-3.2-1b, llama-3.2-3b, llama-3.3-70b, llama-4-maverick, llama-4-scout, mistral-7b, mixtral-8x22b, mixtral-8x7b, phi-3-mini, qwen2.5-14b, qwen2.5-32b, qwen2.5-72b, qwen2.5-7b, qwen3-235b-a22b, qwen3-30b-a3b, qwen3-32b, qwen3-8b",
+    "model-name-and-size.yaml": "tests/bad/workloads/model-name-and-size.yaml:5: workloads[0].model.params_b: give either a model name or its size and shape, not both",
+    "model-partial-shape.yaml": "tests/bad/workloads/model-partial-shape.yaml:5: workloads[0].model.kv_heads: give all of layers, hidden_size, kv_heads and head_dim, or none",
+    "model-layers-float.yaml": "tests/bad/workloads/model-layers-float.yaml:5: workloads[0].model.layers: should be a whole number, not 32.5",
+    "request-zero-output.yaml": "tests/bad/workloads/request-zero-output.yaml:7: workloads[0].request.output_tokens: Input should be greater than or equal to 1",
+    "request-on-training.yaml": "tests/bad/workloads/request-on-training.yaml:7: workloads[0].request: does not apply to a training workload",
+    "sequence-length-yes.yaml": "tests/bad/workloads/sequence-length-yes.yaml:7: workloads[0].sequence_length: should be a whole number, not the text 'yes' (a yes/no word is not a number)",
     "alias-undefined.yaml": "tests/bad/workloads/alias-undefined.yaml:2: alias *chat names no anchor defined before it",
     "block-nesting.yaml": "tests/bad/workloads/block-nesting.yaml:2: nesting too deep (limit 64 levels)",
     "bool-params.yaml": "tests/bad/workloads/bool-params.yaml:5: workloads[0].model.params_b: should be a number, not true",

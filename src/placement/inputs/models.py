@@ -161,10 +161,10 @@ class ModelSize(Frozen):
     active_params_b: Billions | None = Field(
         default=None, description="Active parameters per token for mixture-of-experts models."
     )
-    layers: Annotated[int, Field(ge=1, le=1000)] | None = None
-    hidden_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    kv_heads: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    head_dim: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    layers: Annotated[Count, Field(ge=1, le=1000)] | None = None
+    hidden_size: Annotated[Count, Field(ge=1, le=1_000_000)] | None = None
+    kv_heads: Annotated[Count, Field(ge=1, le=10_000)] | None = None
+    head_dim: Annotated[Count, Field(ge=1, le=10_000)] | None = None
 
     SHAPE: ClassVar[tuple[str, ...]] = ("layers", "hidden_size", "kv_heads", "head_dim")
 
@@ -199,10 +199,10 @@ class ModelSize(Frozen):
 class Request(Frozen):
     """The mean request of an inference service."""
 
-    input_tokens: Annotated[float, BeforeValidator(_finite), Field(ge=0, le=10_000_000)] = Field(
+    input_tokens: Annotated[Finite, Field(ge=0, le=10_000_000)] = Field(
         description="Prompt tokens per request (system prompt, history and retrieved context included)."
     )
-    output_tokens: Annotated[float, BeforeValidator(_finite), Field(ge=1, le=10_000_000)] = Field(
+    output_tokens: Annotated[Finite, Field(ge=1, le=10_000_000)] = Field(
         description="Generated tokens per request."
     )
 
@@ -494,21 +494,21 @@ class Architecture(Frozen):
 
     params_b: Billions
     active_params_b: Billions | None = None
-    layers: Annotated[int, Field(ge=1, le=1000)]
-    hidden_size: Annotated[int, Field(ge=1, le=1_000_000)]
-    attention_heads: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    kv_heads: Annotated[int, Field(ge=1, le=10_000)]
-    head_dim: Annotated[int, Field(ge=1, le=10_000)]
-    intermediate_size: Annotated[int, Field(ge=1)] | None = None
-    vocab_size: Annotated[int, Field(ge=1)] | None = None
-    max_context: Annotated[int, Field(ge=1)] | None = None
-    experts: Annotated[int, Field(ge=1)] | None = None
-    experts_per_token: Annotated[int, Field(ge=1)] | None = None
-    moe_intermediate_size: Annotated[int, Field(ge=1)] | None = None
+    layers: Annotated[Count, Field(ge=1, le=1000)]
+    hidden_size: Annotated[Count, Field(ge=1, le=1_000_000)]
+    attention_heads: Annotated[Count, Field(ge=1, le=10_000)] | None = None
+    kv_heads: Annotated[Count, Field(ge=1, le=10_000)]
+    head_dim: Annotated[Count, Field(ge=1, le=10_000)]
+    intermediate_size: Annotated[Count, Field(ge=1)] | None = None
+    vocab_size: Annotated[Count, Field(ge=1)] | None = None
+    max_context: Annotated[Count, Field(ge=1)] | None = None
+    experts: Annotated[Count, Field(ge=1)] | None = None
+    experts_per_token: Annotated[Count, Field(ge=1)] | None = None
+    moe_intermediate_size: Annotated[Count, Field(ge=1)] | None = None
     tied_embeddings: bool | None = None
-    kv_lora_rank: Annotated[int, Field(ge=1)] | None = None
-    qk_rope_head_dim: Annotated[int, Field(ge=1)] | None = None
-    sliding_window: Annotated[int, Field(ge=1)] | None = None
+    kv_lora_rank: Annotated[Count, Field(ge=1)] | None = None
+    qk_rope_head_dim: Annotated[Count, Field(ge=1)] | None = None
+    sliding_window: Annotated[Count, Field(ge=1)] | None = None
     source: Name
     notes: Text | None = None
 
