@@ -146,11 +146,11 @@ def _not_regular(mode: int, name: str) -> InputError:
     return _fail(name, f"not a regular file: {kind}; give the path of a file")
 
 
+SIZE_HINT = "; 10,000 workloads take about 2.5 MB"
+
+
 def _too_large(size: str, name: str) -> InputError:
-    return _fail(
-        name,
-        f"file too large: {size} bytes (limit {MAX_FILE_BYTES:,}); 10,000 workloads take about 2.5 MB",
-    )
+    return _fail(name, f"file too large: {size} bytes (limit {MAX_FILE_BYTES:,}){SIZE_HINT}")
 
 
 def check_regular(path: Path, name: str, limit: int, hint: str = "") -> int:
@@ -179,16 +179,7 @@ def read_bounded(path: Path, name: str) -> bytes:
     the file is opened non-blocking (a pipe cannot stall the open) and read at most one byte past
     the limit, so a file that grows while it is read is still refused without reading it whole.
     """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise _fail(name, "no such file") from None
-    except OSError as exc:
-        raise _fail(name, f"cannot read: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_regular(info.st_mode, name)
-    if info.st_size > MAX_FILE_BYTES:
-        raise _too_large(f"{info.st_size:,}", name)
+    check_regular(path, name, MAX_FILE_BYTES, SIZE_HINT)
     flags = (
         os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     )
