@@ -197,7 +197,10 @@ def test_readme_documents_every_command() -> None:
         "memo",
         "verify",
         "catalog import-prices",
+        "calibrate",
     )
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    assert names <= {c.split()[0] for c in commands} | {"verify_command"}  # every command is listed here
     for command in (f"placement {c}" for c in commands):
         assert command in readme
     for option in ("--catalog", "--format", "--out", "--time-limit", "--gap", "--scenario", "--current"):
