@@ -55,6 +55,7 @@ def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
         "bandwidth_efficiency": 0.5,
         "decode_overhead_ms": 0.0,
         "collective_us": 0.0,
+        "link_gb_per_s": 1e9,  # an all-reduce's data moves in no time: hand arithmetic stays simple
         "max_batch": 8,
         "hbm_usable_fraction": 1.0,
     }

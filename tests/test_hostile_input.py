@@ -68,7 +68,7 @@ CATALOG = {
     "price-inf.yaml": "tests/bad/catalog/price-inf.yaml:14: options[0].usd_per_hour: must be a finite number",
     "source-title-escape.yaml": "tests/bad/catalog/source-title-escape.yaml:4: sources.quote.title: contains an invisible or control character (U+001B CONTROL CHARACTER)",
     "tiny-price.yaml": "tests/bad/catalog/tiny-price.yaml:14: options[0].usd_per_hour: Input should be greater than or equal to 0.0001",
-    "weeks-inf-text.yaml": "tests/bad/catalog/weeks-inf-text.yaml:28: migration.items.jax.trainium.weeks: should be a number, not the text '.inf'",
+    "weeks-inf-text.yaml": "tests/bad/catalog/weeks-inf-text.yaml:29: migration.items.jax.trainium.weeks: should be a number, not the text '.inf'",
 }
 SCENARIO = {
     "batch-out-of-range.yaml": "tests/bad/scenario/batch-out-of-range.yaml:3: options['inf2.xlarge'].max_batch: the change gives 800000 (was 8): Input should be less than or equal to 65536",
@@ -80,7 +80,7 @@ SCENARIO = {
     "overlay-does-not-apply.yaml": "tests/bad/scenario/overlay-does-not-apply.yaml:3: workloads.rerank.tokens: workload 'rerank' (inference) has no tokens to change",
     "percent-yes.yaml": "tests/bad/scenario/percent-yes.yaml:3: options['trn2.48xlarge'].usd_per_hour.percent: should be a number, not the text 'yes' (a yes/no word is not a number)",
     "tokens-overflow.yaml": "tests/bad/scenario/tokens-overflow.yaml:3: workloads['assistant-chat'].tokens_per_month: the change gives 1e+20 (was 6e+09): more than 1e+18 tokens is outside what the model can price",
-    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib' or 'hbm_tb_per_s'",
+    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'link_gb_per_s', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib' or 'hbm_tb_per_s'",
     "weeks-on-blocked-port.yaml": "tests/bad/scenario/weeks-on-blocked-port.yaml:3: migration_weeks.tensorflow.trainium: tensorflow on trainium is blocked (Neuron 2.32 lists no TensorFlow support for Trainium training; rewrite in PyTorch or JAX first): no weeks to change",
 }
 PLAN = {

@@ -51,7 +51,7 @@ def _first(data: dict[str, Any], workload: str) -> dict[str, Any]:
 TAMPERING = {
     "too few instances": (
         lambda d: _first(d, "code-assistant").update(instances=1, compute_usd=60268.8),
-        "code-assistant on p5.4xlarge: 1 instances serve less than the 4.3919 its share of peak demand needs",
+        "code-assistant on p5.4xlarge: 1 instances serve less than the 4.1135 its share of peak demand needs",
     ),
     "traffic on no instance": (
         lambda d: _first(d, "hr-assistant").update(instances=0, compute_usd=0.0),
@@ -87,7 +87,7 @@ TAMPERING = {
     ),
     "total off": (
         lambda d: d.update(total_usd=d["total_usd"] + 100),
-        "total_usd: the plan says 3,190,323.00, its parts add up to 3,190,223.03",
+        "total_usd: the plan says 3,164,675.47, its parts add up to 3,164,575.50",
     ),
     "capacity exceeded": (
         lambda d: _first(d, "foundation-pretrain").update(instances=9),

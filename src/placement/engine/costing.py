@@ -401,9 +401,11 @@ def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int
         ),
         Step(
             "step time (latency per token)",
-            "decode_overhead + 2 · layers · collective (tp > 1) + max(t_mem, t_comp)",
+            "decode_overhead + 2 · layers · (collective + b · hidden · 4 B · (tp-1)/tp / link) (tp > 1) "
+            "+ max(t_mem, t_comp)",
             f"{num(o.decode_overhead_ms / 1000)} + {2 * shape.layers if s.tp > 1 else 0} · "
-            f"{num(o.collective_us / 1e6)} + max({num(s.t_mem_s)}, {num(s.t_comp_s)})",
+            f"({num(o.collective_us / 1e6)} + {s.batch} · {shape.hidden_size} · 4 · {s.tp - 1}/{s.tp} / "
+            f"{num(o.link_gb_per_s * 1e9)}) + max({num(s.t_mem_s)}, {num(s.t_comp_s)})",
             s.step_s,
             "s",
         ),
@@ -475,7 +477,7 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         inputs += ["chips", "hbm_gib", "hbm_usable_fraction", "hbm_tb_per_s", "bandwidth_efficiency"]
         inputs += [f"{precision}_tflops", "prefill_mfu", "decode_overhead_ms"]
         if served.tp > 1:
-            inputs.append("collective_us")
+            inputs += ["collective_us", "link_gb_per_s"]
         if served.batch_limit == "max_batch evidence":
             inputs.append("max_batch")
     needed = peak_tps / tps

@@ -117,6 +117,7 @@ class ServingFit(Frozen):
     bandwidth_efficiency: Annotated[float, Field(gt=0, le=1)]
     decode_overhead_ms: Annotated[float, Field(ge=0)]
     collective_us: Annotated[float, Field(ge=0)] = 0.0
+    link_gb_per_s: Annotated[float, Field(gt=0)] | None = None  # None: no bandwidth term
     prefill_mfu: Annotated[float, Field(gt=0, le=1)]
     max_batch: Annotated[int, Field(ge=1)]
     max_batch_evidence: Text
@@ -218,6 +219,7 @@ FITTED_FIELDS = (
     "bandwidth_efficiency",
     "decode_overhead_ms",
     "collective_us",
+    "link_gb_per_s",
     "max_batch",
 )
 
@@ -242,6 +244,7 @@ def _fill_option(option: dict[str, Any], fit: Fit, group: str) -> dict[str, Any]
         "bandwidth_efficiency": g.serving.bandwidth_efficiency,
         "decode_overhead_ms": g.serving.decode_overhead_ms,
         "collective_us": g.serving.collective_us,
+        "link_gb_per_s": g.serving.link_gb_per_s or 1e9,
         "max_batch": g.serving.max_batch,
     }
     option = dict(option)

@@ -384,6 +384,7 @@ class Option(Sourced):
         "bandwidth_efficiency",
         "decode_overhead_ms",
         "collective_us",
+        "link_gb_per_s",
         "max_batch",
         "hbm_usable_fraction",
         "one_year_usd_per_hour",
@@ -416,6 +417,9 @@ class Option(Sourced):
     )
     decode_overhead_ms: Annotated[Finite, Field(ge=0, le=1000)] = Field(
         description="Fixed cost of one decode step (kernel launches, collectives), ms."
+    )
+    link_gb_per_s: Annotated[Finite, Field(gt=0, le=1e9)] = Field(
+        description="Bandwidth one chip moves an all-reduce's data at, GB/s (the batch's activations)."
     )
     collective_us: Annotated[Finite, Field(ge=0, le=100_000)] = Field(
         description="Latency of one all-reduce across a tensor-parallel group, µs (two per layer)."
@@ -705,6 +709,7 @@ OptionField = Literal[
     "bandwidth_efficiency",
     "decode_overhead_ms",
     "collective_us",
+    "link_gb_per_s",
     "max_batch",
     "hbm_usable_fraction",
     "bf16_tflops",

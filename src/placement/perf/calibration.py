@@ -66,16 +66,27 @@ WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "
 KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 2.0, "fp4": 1.0, "int4": 2.0}
 FP8_COMPUTE = {"fp8", "fp4"}
 START = Efficiency(
-    bandwidth_efficiency=0.5, decode_overhead_s=0.002, prefill_mfu=0.4, max_batch=SATURATED_BATCH
+    link_bandwidth=200e9,
+    bandwidth_efficiency=0.5,
+    decode_overhead_s=0.002,
+    prefill_mfu=0.4,
+    max_batch=SATURATED_BATCH,
 )
 # Priors (weak; see _prior): memory-bound kernels reach roughly 70% of peak HBM bandwidth, dense
 # matmuls about half of peak FLOPS, a decode step costs a few milliseconds of launches and scheduling,
 # and one all-reduce of a decode step's activations some tens of microseconds on a fast fabric.
-PRIOR = {"bandwidth_efficiency": 0.7, "prefill_mfu": 0.5, "decode_overhead_s": 0.002, "collective_s": 20e-6}
+PRIOR = {
+    "bandwidth_efficiency": 0.7,
+    "prefill_mfu": 0.5,
+    "decode_overhead_s": 0.002,
+    "collective_s": 20e-6,
+    "link_bandwidth": 200e9,
+}
 PRIOR_WEIGHT = 0.25
 GRID_EFF = [0.02 * 1.08**i for i in range(51)] + [0.97, 1.0]  # 0.02 .. 1
 GRID_MFU = [0.02 * 1.08**i for i in range(51)]
 GRID_COLL = [i * 2e-6 for i in range(51)] + [1e-4 + i * 1e-5 for i in range(1, 41)]  # 0 .. 500 µs
+GRID_LINK = [5e9 * 1.25**i for i in range(36)]  # 5 GB/s .. 12 TB/s per chip
 GRID_T0 = [i * 0.0002 for i in range(101)] + [0.02 + i * 0.001 for i in range(1, 41)]  # 0 .. 60 ms
 
 
@@ -175,6 +186,7 @@ def _prior(eff: Efficiency) -> float:
         + (math.log(eff.prefill_mfu / PRIOR["prefill_mfu"]) / math.log(2)) ** 2
         + ((eff.decode_overhead_s - PRIOR["decode_overhead_s"]) / 0.005) ** 2
         + ((eff.collective_s - PRIOR["collective_s"]) / 50e-6) ** 2
+        + (math.log(eff.link_bandwidth / PRIOR["link_bandwidth"]) / math.log(4)) ** 2
     )
 
 
@@ -200,6 +212,7 @@ def _descend(
         "prefill_mfu": GRID_MFU,
         "decode_overhead_s": GRID_T0,
         "collective_s": GRID_COLL,
+        "link_bandwidth": GRID_LINK,
     }
     eff = start
     best = _loss(points, eff, option_for, table)
@@ -282,6 +295,7 @@ def fit(
                 "decode_overhead_s",
                 "prefill_mfu",
                 "collective_s",
+                "link_bandwidth",
             )
             borrowed = None
         elif serve_pts:
@@ -307,7 +321,11 @@ def fit(
         t_med, t_worst = _summary(train_pred)
         fitted = tuple(
             sorted(
-                {"decode_overhead_s": "decode_overhead_ms", "collective_s": "collective_us"}.get(f, f)
+                {
+                    "decode_overhead_s": "decode_overhead_ms",
+                    "collective_s": "collective_us",
+                    "link_bandwidth": "link_gb_per_s",
+                }.get(f, f)
                 for f in free
             )
         )
@@ -317,6 +335,7 @@ def fit(
                 bandwidth_efficiency=round(eff.bandwidth_efficiency, 4),
                 decode_overhead_ms=round(eff.decode_overhead_s * 1000, 3),
                 collective_us=round(eff.collective_s * 1e6, 2),
+                link_gb_per_s=round(eff.link_bandwidth / 1e9, 2),
                 prefill_mfu=round(eff.prefill_mfu, 4),
                 max_batch=batch,
                 max_batch_evidence=why,
@@ -372,7 +391,12 @@ def _has_option(m: Measurement, option_for: OptionFor) -> bool:
 
 def _eff(s: ServingFit) -> Efficiency:
     return Efficiency(
-        s.bandwidth_efficiency, s.decode_overhead_ms / 1000, s.prefill_mfu, s.max_batch, s.collective_us / 1e6
+        s.bandwidth_efficiency,
+        s.decode_overhead_ms / 1000,
+        s.prefill_mfu,
+        s.max_batch,
+        s.collective_us / 1e6,
+        s.link_gb_per_s * 1e9 if s.link_gb_per_s is not None else math.inf,
     )
 
 

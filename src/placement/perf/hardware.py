@@ -22,6 +22,7 @@ def efficiency(option: Option) -> Efficiency:
         prefill_mfu=option.prefill_mfu,
         max_batch=option.max_batch,
         collective_s=option.collective_us / 1e6,
+        link_bandwidth=option.link_gb_per_s * 1e9,
     )
 
 

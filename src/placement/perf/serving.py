@@ -12,7 +12,8 @@ kv = KV bytes per token, ctx = prompt + generated tokens):
                      (W_read = W for a dense model; min(W, b · W_active) for a mixture of experts)
     t_mem            bytes per step / (HBM bandwidth · bandwidth_efficiency)
     t_comp           b · (2 · N_active + 4 · layers · hidden · ctx_mean) / (tp · peak · prefill_mfu)
-    overhead         decode_overhead + 2 · layers · collective   (two all-reduces per layer when tp > 1)
+    overhead         decode_overhead + 2 · layers · (collective + b · hidden · 4 · (tp - 1) / tp / link)
+                     (two all-reduces per layer when tp > 1: a latency and the batch's activations)
     step time        t_step = overhead + max(t_mem, t_comp)        (= latency per token)
     prefill          t_pre = (2 · N_active · prompt + 2 · layers · hidden · prompt²)
                              / (tp · peak · prefill_mfu)
@@ -57,6 +58,7 @@ class Efficiency:
     prefill_mfu: float
     max_batch: int
     collective_s: float = 0.0  # latency of one all-reduce across a tensor-parallel group
+    link_bandwidth: float = math.inf  # bytes/s a chip moves an all-reduce's data at (ring: 2 (tp-1)/tp)
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,17 @@ def step_time(
     t_mem = moved / (chip.bandwidth * eff.bandwidth_efficiency)
     flops = batch * (2 * shape.active + 4 * shape.layers * shape.hidden_size * ctx_mean) / tp
     t_comp = flops / (chip.peak_flops * eff.prefill_mfu)
-    return moved, t_mem, t_comp, overhead(shape, eff, tp) + max(t_mem, t_comp)
+    return moved, t_mem, t_comp, overhead(shape, eff, tp, batch) + max(t_mem, t_comp)
 
 
-def overhead(shape: Shape, eff: Efficiency, tp: int) -> float:
-    """Fixed cost of one decode step: launches and scheduling, plus two all-reduces per layer when
-    the replica spans more than one chip (tensor parallelism)."""
-    return eff.decode_overhead_s + (2 * shape.layers * eff.collective_s if tp > 1 else 0.0)
+def overhead(shape: Shape, eff: Efficiency, tp: int, batch: int) -> float:
+    """Cost of one decode step beyond reading and computing: launches and scheduling, plus two
+    all-reduces per layer when the replica spans more than one chip (tensor parallelism), each a
+    latency and the batch's activations (2-byte values of width `hidden`) over the chip's link."""
+    if tp == 1:
+        return eff.decode_overhead_s
+    message = batch * shape.hidden_size * 2 * 2 * (tp - 1) / tp
+    return eff.decode_overhead_s + 2 * shape.layers * (eff.collective_s + message / eff.link_bandwidth)
 
 
 def prefill_time(shape: Shape, chip: Chip, eff: Efficiency, request: Request, tp: int) -> float:

@@ -33,6 +33,7 @@ OPTION_COLUMNS = [
     ("bandwidth_efficiency", "BW eff"),
     ("decode_overhead_ms", "step ms"),
     ("collective_us", "all-reduce µs"),
+    ("link_gb_per_s", "link GB/s"),
     ("max_batch", "max batch"),
 ]
 
