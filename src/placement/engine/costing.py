@@ -139,12 +139,15 @@ def port_weeks(catalog: Catalog, workloads: list[Workload], family: Family) -> t
     return sum(effort(catalog, i, family).weeks or 0.0 for i in counted), counted
 
 
-def weights_fit(w: Workload, o: Option, catalog: Catalog) -> tuple[Step, str | None]:
+def weights_fit(
+    w: Workload, o: Option, catalog: Catalog, shape: Shape | None = None
+) -> tuple[Step, str | None]:
     """Inference: the weights plus the KV cache of one request against one instance's usable HBM;
     the step, and the reason the option is ruled out if they do not fit. It holds whether or not the
     workload gives a `measured` tokens/s for the option: a measurement cannot shrink the weights,
-    and a measured figure for an instance they do not fit on is most likely a mistyped name."""
-    shape = resolve(w.model, catalog.models)
+    and a measured figure for an instance they do not fit on is most likely a mistyped name.
+    `shape` is the workload's resolved shape when the caller has it already."""
+    shape = shape or resolve(w.model, catalog.models)
     wbytes = weight_bytes(o, w.precision)
     weights = wbytes * shape.params
     r = w.request_shape
@@ -445,22 +448,23 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
             "tokens/s",
         )
     )
-    limit = w.max_ms_per_token / 1000 if w.max_ms_per_token is not None else None
-    served = best_serving(shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, limit)
     measured = w.measured.get(o.id)
     batch, latency_ms = 0, 0.0
-    fit, unfit = weights_fit(w, o, catalog)
+    fit, unfit = weights_fit(w, o, catalog, shape)
     steps.append(fit)
     if unfit is not None:  # a measured tokens/s does not make the weights fit (README "Rules")
         return _ruled_out(w, o, unfit, steps)
-    assert served != "memory"  # the whole instance is a candidate group: it fits when weights_fit holds
+    served: Serving | str = "measured"
+    if measured is None:
+        limit = w.max_ms_per_token / 1000 if w.max_ms_per_token is not None else None
+        hw, eff = chip(o, w.precision), efficiency(o)
+        served = best_serving(shape, hw, eff, w.request_shape, wbytes, wbytes, limit)
+        assert served != "memory"  # the whole instance is a candidate group: it fits when weights_fit holds
     if measured is not None:
         tps = measured.tokens_per_second
         steps.append(Step("tokens/s per instance", "measured", num(tps), tps, "tokens/s"))
     elif served == "latency":
-        one = configure(
-            shape, chip(o, w.precision), efficiency(o), w.request_shape, wbytes, wbytes, o.chips, batch=1
-        )
+        one = configure(shape, hw, eff, w.request_shape, wbytes, wbytes, o.chips, batch=1)
         assert not isinstance(one, str)
         return _ruled_out(
             w,
@@ -513,7 +517,7 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         instances_needed=needed,
         usd_per_instance_horizon=per_instance,
         compute_usd=total,
-        serving=served if measured is None and not isinstance(served, str) else None,
+        serving=served if not isinstance(served, str) else None,
     )
 
 
