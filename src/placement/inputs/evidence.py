@@ -213,17 +213,6 @@ def measured_on(fit: Fit, group: str, hardware: str, field: str) -> bool:
     return field == "max_batch" or field in g.serving.fitted
 
 
-FITTED_FIELDS = (
-    "training_mfu",
-    "prefill_mfu",
-    "bandwidth_efficiency",
-    "decode_overhead_ms",
-    "collective_us",
-    "link_gb_per_s",
-    "max_batch",
-)
-
-
 def _reason(fit: Fit, group: str, hardware: str, field: str) -> str:
     """Why a filled constant is an estimate for this hardware, in words."""
     g = fit.groups[group]

@@ -370,6 +370,19 @@ class Sourced(Frozen):
         return field in self.estimates
 
 
+# The constants fitted to published measurements (calibration/fit.yaml); the loader fills those an
+# option leaves out (inputs/evidence.py).
+EFFICIENCY_FIELDS = (
+    "training_mfu",
+    "prefill_mfu",
+    "bandwidth_efficiency",
+    "decode_overhead_ms",
+    "collective_us",
+    "link_gb_per_s",
+    "max_batch",
+)
+
+
 class Option(Sourced):
     NUMBERS: ClassVar[tuple[str, ...]] = (
         "chips",
@@ -379,13 +392,7 @@ class Option(Sourced):
         "hbm_tb_per_s",
         "usd_per_hour",
         "capacity_instances",
-        "training_mfu",
-        "prefill_mfu",
-        "bandwidth_efficiency",
-        "decode_overhead_ms",
-        "collective_us",
-        "link_gb_per_s",
-        "max_batch",
+        *EFFICIENCY_FIELDS,
         "hbm_usable_fraction",
         "one_year_usd_per_hour",
         "three_year_usd_per_hour",

@@ -9,7 +9,6 @@ from importlib import resources
 from pathlib import Path
 
 from placement.inputs.evidence import (
-    FITTED_FIELDS,
     Fit,
     MeasurementSet,
     fill_from_fit,
@@ -17,7 +16,7 @@ from placement.inputs.evidence import (
     training_status,
 )
 from placement.inputs.loading import Document, _validate, parse_yaml, read_yaml
-from placement.inputs.models import Catalog, ModelTable
+from placement.inputs.models import EFFICIENCY_FIELDS, Catalog, ModelTable
 
 MODELS = ("catalogs", "models.yaml")
 MEASUREMENTS = ("calibration", "measurements.yaml")
@@ -76,7 +75,7 @@ def complete(doc: Document, fit: Fit | None = None) -> Catalog:
     status: dict[str, str] = {}
     for option in catalog.options:
         group = fit.group_of(option.hardware) if option.hardware else None
-        own = [f for f in FITTED_FIELDS if f in given.get(option.id, {})]
+        own = [f for f in EFFICIENCY_FIELDS if f in given.get(option.id, {})]
         if group is None:
             status[option.id] = (
                 "efficiency constants set in the catalog, not fitted to published measurements"
