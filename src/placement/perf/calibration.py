@@ -414,8 +414,7 @@ def predict_all(
     for m in evidence.measurements:
         if not _has_option(m, option_for):
             continue
-        g = fitted.groups[group_of(m.hardware)]
-        out.append(predict(m, option_for(m), _eff(g.serving), g.training.training_mfu, table))
+        out.append(_predict_with(fitted, m, option_for, table))
     return out
 
 
@@ -430,9 +429,16 @@ def leave_one_source_out(
             continue
         without = fit(evidence, option_for, table, digest, exclude_source=source)
         for m in held:
-            g = without.groups[group_of(m.hardware)]
-            out.append(predict(m, option_for(m), _eff(g.serving), g.training.training_mfu, table))
+            out.append(_predict_with(without, m, option_for, table))
     return out
+
+
+def _predict_with(
+    fitted: Fit, m: Measurement, option_for: OptionFor, table: Mapping[str, Architecture]
+) -> Prediction:
+    """One measurement predicted with a fit's constants for its hardware group."""
+    g = fitted.groups[group_of(m.hardware)]
+    return predict(m, option_for(m), _eff(g.serving), g.training.training_mfu, table)
 
 
 def option_finder(options: Sequence[Option]) -> OptionFor:
