@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from placement.inputs.models import Family, Kind, Source
 
 # The version of the plan's JSON form (README "JSON schema"); the verifier reads the same version.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,98 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class Period:
+    """One planning period: a month, or the whole horizon when the portfolio says `periods: single`."""
+
+    index: int  # 1-based
+    label: str  # "M1", or "2027-01" when the portfolio gives `start`
+    months: float  # length: 1, a fractional last month, or the horizon
+    hours: float  # months · hours_per_month
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One line of the purchase schedule."""
+
+    period: int  # the period it starts in
+    option: str
+    region: str
+    instrument: str  # "1-year", "3-year" (commitments), "capacity-block", "on-demand"
+    instances: int  # committed or booked instances (on-demand: the most held at once)
+    periods: int  # periods it covers inside the horizon
+    instance_hours: float  # hours bought inside the horizon (commitments: paid whether used or not)
+    usd: float  # charged inside the plan's total
+    usd_beyond_horizon: float  # committed after the horizon and not in the total (horizon-only rule)
+    note: str  # e.g. "book no earlier than 8 weeks ahead", "term ends month 24"
+
+
+@dataclass(frozen=True)
+class MonthUse:
+    """One option in one period: what runs on it, how it is bought, what it costs."""
+
+    period: int
+    option: str
+    region: str
+    family: Family
+    inference_instances: int  # held all period (sized for the period's peak)
+    training_instances: int  # held at once by the runs active in the period
+    training_hours: float  # instance-hours the runs use in the period
+    committed_instances: int  # commitments in force (all terms)
+    committed_hours: float  # instance-hours the commitments in force pay for in the period
+    committed_hours_used: float  # of those, the hours that carry work
+    on_demand_hours: float
+    block_instances: int
+    block_hours: float
+    capacity: int  # the capacity calendar's figure for the period
+    usd: float  # charged on this option in this period (commitments, on-demand, blocks)
+
+    @property
+    def utilisation(self) -> float | None:
+        """Share of the committed instance-hours that carry work (None without commitments)."""
+        return None if self.committed_hours <= 0 else self.committed_hours_used / self.committed_hours
+
+
+@dataclass(frozen=True)
+class RunMonth:
+    period: int
+    instance_hours: float
+    instances: int  # held at once in the period
+
+
+@dataclass(frozen=True)
+class RunSchedule:
+    """Where and when a training workload's runs happen."""
+
+    workload: str
+    option: str
+    earliest: int  # the window, as periods
+    latest: int
+    months: tuple[RunMonth, ...]
+
+
+@dataclass(frozen=True)
+class PortSchedule:
+    codebase: str
+    family: Family
+    weeks: float
+    engineers: int  # 0: ports take no calendar time (no porting team given)
+    start: int  # period the port starts in
+    ready: int  # first period its workloads may use the family
+
+
+@dataclass(frozen=True)
 class Placement:
-    """One workload's share on one option."""
+    """One workload's share on one option (over the horizon: its largest share in any period)."""
 
     workload: str
     option: str
     family: Family
     kind: Kind
     share: float
-    instances: int
-    compute_usd: float
+    instances: int  # the most held at once in any period
+    compute_usd: float  # its part of what the option's purchases cost, by instance-hours used
     basis: str  # "measured", "estimate" (an estimated catalog figure is used) or "sourced"
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,7 +234,15 @@ class Plan:
     estimates: tuple[EstimateInUse, ...]
     measured: tuple[tuple[str, str], ...]  # (workload, option) pairs priced from measurements
     sources: tuple[tuple[str, Source], ...]
-    reservations: tuple[Reservation, ...] = ()
+    reservations: tuple[Reservation, ...] = ()  # post-hoc advice (single-period, on-demand plans only)
+    periods: tuple[Period, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    monthly: tuple[MonthUse, ...] = ()
+    runs: tuple[RunSchedule, ...] = ()
+    ports: tuple[PortSchedule, ...] = ()
+    beyond_horizon: str = "charge-full-term"
+    committed_beyond_usd: float = 0.0  # commitments' spend after the horizon, not in the total
+    region_usd: tuple[tuple[str, float], ...] = ()  # (region, spend) for every region used
     calibration: tuple[tuple[str, str], ...] = ()  # (option used, how well its figures are calibrated)
     defaults: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (default assumed, workloads relying on it)
     already_on: tuple[AlreadyOn, ...] = ()

@@ -133,6 +133,10 @@ Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterVal
 Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterValidator(_printable_name)]
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
 Day = Annotated[str, Field(strict=True), AfterValidator(_real_date)]
+Month = Annotated[Count, Field(ge=1, le=120)]  # 1 = the first month of the horizon
+YearMonth = Annotated[str, Field(strict=True, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")]
+Instrument = Literal["on-demand", "1-year", "3-year", "capacity-block"]
+INSTRUMENTS: tuple[Instrument, ...] = ("on-demand", "1-year", "3-year", "capacity-block")
 
 
 class FieldError(ValueError):
@@ -249,11 +253,60 @@ class Workload(Frozen):
     sequence_length: Annotated[Count, Field(ge=1, le=10_000_000)] | None = Field(
         default=None, description="Training sequence length in tokens (attention FLOPs)."
     )
+    # time axis (README "Time axis"); months count from 1, the horizon's first month
+    start_month: Month | None = Field(default=None, description="Inference: first month with demand (1).")
+    end_month: Month | None = Field(default=None, description="Inference: last month with demand (the last).")
+    growth_per_month: Annotated[Finite, Field(gt=-1, le=10)] | None = Field(
+        default=None, description="Inference: demand grows by this fraction each month after start_month."
+    )
+    monthly_tokens: tuple[TokenCount, ...] | None = Field(
+        default=None,
+        description="Inference: generated tokens in each month from start_month on (replaces growth); "
+        "tokens_per_month, when not given, is the series' largest month.",
+    )
+    earliest_month: Month | None = Field(default=None, description="Training: runs start no earlier (1).")
+    latest_month: Month | None = Field(
+        default=None, description="Training: runs finish by the end of this month (the last)."
+    )
+    after: tuple[Name, ...] = Field(
+        default=(), description="Training: starts only after these training workloads have finished."
+    )
+    regions: tuple[Name, ...] = Field(
+        default=(), description="Regions this workload may run in (data residency); none given: any."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _peak_of_series(cls, data: object) -> object:
+        """`monthly_tokens` alone: tokens_per_month is its largest month (the level sized against)."""
+        if isinstance(data, dict) and data.get("tokens_per_month") is None and data.get("monthly_tokens"):
+            series = data["monthly_tokens"]
+            try:
+                data = {**data, "tokens_per_month": max(parse_token_count(v) for v in series)}
+            except (TypeError, ValueError):
+                pass  # the field's own validation reports the bad entry
+        return data
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
-        inference_only = ("tokens_per_month", "peak_to_average", "max_ms_per_token", "request")
-        training_only = ("tokens", "runs", "deadline_days", "sequence_length")
+        inference_only = (
+            "tokens_per_month",
+            "peak_to_average",
+            "max_ms_per_token",
+            "request",
+            "start_month",
+            "end_month",
+            "growth_per_month",
+            "monthly_tokens",
+        )
+        training_only = (
+            "tokens",
+            "runs",
+            "deadline_days",
+            "sequence_length",
+            "earliest_month",
+            "latest_month",
+        )
         if self.kind == "inference":
             wrong, needed = training_only, "tokens_per_month"
         else:
@@ -264,6 +317,25 @@ class Workload(Frozen):
             raise FieldError(present[0], f"does not apply to {article} {self.kind} workload")
         if getattr(self, needed) is None:
             raise FieldError(needed, f"required for {article} {self.kind} workload")
+        if self.after and self.kind != "training":
+            raise FieldError("after", f"does not apply to {article} {self.kind} workload")
+        if self.growth_per_month is not None and self.monthly_tokens is not None:
+            raise FieldError("growth_per_month", "give growth_per_month or monthly_tokens, not both")
+        first, last = self.start_month or 1, self.end_month
+        if last is not None and last < first:
+            raise FieldError("end_month", f"month {last} is before start_month {first}")
+        if (
+            self.monthly_tokens is not None
+            and last is not None
+            and len(self.monthly_tokens) > last - first + 1
+        ):
+            raise FieldError(
+                "monthly_tokens", f"{len(self.monthly_tokens)} months given for months {first}..{last}"
+            )
+        if self.earliest_month and self.latest_month and self.latest_month < self.earliest_month:
+            raise FieldError(
+                "latest_month", f"month {self.latest_month} is before earliest_month {self.earliest_month}"
+            )
         return self
 
     @property
@@ -311,11 +383,58 @@ class Policy(Frozen):
     max_family_share: Fraction | None = Field(
         default=None, description="No accelerator family above this share of compute spend."
     )
+    max_region_usd: dict[Name, Annotated[Finite, Field(ge=0, le=1e13)]] = Field(
+        default_factory=dict, description="Spend cap per region over the horizon, USD."
+    )
+
+
+class Purchase(Frozen):
+    """How the plan may buy capacity (README "Purchases")."""
+
+    allow: tuple[Instrument, ...] = Field(
+        default=INSTRUMENTS, min_length=1, description="Instruments the optimizer may use."
+    )
+    beyond_horizon: Literal["charge-full-term", "horizon-only"] = Field(
+        default="charge-full-term",
+        description="A commitment whose term runs past the horizon: charged for its whole term, or only "
+        "for the months inside it (the rest reported as committed spend beyond the horizon).",
+    )
+
+
+class Porting(Frozen):
+    """Who ports codebases, so a port takes calendar time (README "Port schedule")."""
+
+    engineers: Annotated[Count, Field(ge=1, le=100_000)] | None = Field(
+        default=None,
+        description="The shared porting team; not given: ports take no calendar time (usable in month 1).",
+    )
+    per_port: Annotated[Count, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="Engineers on one port from the shared team (default: the whole team)."
+    )
+    codebases: dict[Name, Annotated[Count, Field(ge=1, le=100_000)]] = Field(
+        default_factory=dict, description="Engineers a codebase ports itself with, outside the shared team."
+    )
+
+    @model_validator(mode="after")
+    def _fits_team(self) -> Porting:
+        if self.per_port is not None and self.engineers is None:
+            raise FieldError("per_port", "give engineers (the team) too")
+        if self.per_port is not None and self.engineers is not None and self.per_port > self.engineers:
+            raise FieldError("per_port", f"{self.per_port} is more than the team of {self.engineers}")
+        return self
 
 
 class Portfolio(Frozen):
     horizon_months: Annotated[Finite, Field(gt=0, le=120)] = 12
+    periods: Literal["monthly", "single"] = Field(
+        default="monthly",
+        description="monthly: one period per month; single: one period for the whole horizon "
+        "(every workload at once, as before the time axis).",
+    )
+    start: YearMonth | None = Field(default=None, description="Calendar month of month 1 (YYYY-MM).")
     policy: Policy = Policy()
+    purchase: Purchase = Purchase()
+    porting: Porting = Porting()
     workloads: tuple[Workload, ...]
 
     @field_validator("workloads")
@@ -438,7 +557,18 @@ class Option(Sourced):
     one_year_usd_per_hour: Price | None = Field(default=None, description="1-year commitment, per hour.")
     three_year_usd_per_hour: Price | None = Field(default=None, description="3-year commitment, per hour.")
     capacity_block_usd_per_hour: Price | None = Field(
-        default=None, description="EC2 Capacity Block price, per instance-hour (training bursts)."
+        default=None, description="EC2 Capacity Block price, per instance-hour."
+    )
+    region: Name = Field(default="", description="AWS region (default: the catalog's region).")
+    on_demand: bool = Field(
+        default=True,
+        description="Sold on demand and by commitment in this region; false: only as Capacity Blocks "
+        "(usd_per_hour is then the reference price the estimates use; note it).",
+    )
+    capacity_by_month: dict[Month, Annotated[Count, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="Capacity calendar: from month N on, this many instances at once "
+        "(capacity_instances before the first month listed).",
     )
 
     @model_validator(mode="after")
@@ -459,6 +589,24 @@ class Option(Sourced):
     @property
     def instance_hbm_bytes(self) -> float:
         return self.chips * self.hbm_gib * 2**30
+
+    def capacity_in(self, month: int) -> int:
+        """Instances obtainable at once in a month (1-based), from the capacity calendar."""
+        out = self.capacity_instances
+        for start in sorted(self.capacity_by_month):
+            if start <= month:
+                out = self.capacity_by_month[start]
+        return out
+
+    def price(self, instrument: Instrument) -> float | None:
+        """Per instance-hour under an instrument, or None where it is not sold."""
+        if instrument == "on-demand":
+            return self.usd_per_hour if self.on_demand else None
+        if instrument == "capacity-block":
+            return self.capacity_block_usd_per_hour
+        if not self.on_demand:
+            return None
+        return self.one_year_usd_per_hour if instrument == "1-year" else self.three_year_usd_per_hour
 
 
 class PortEffort(Frozen):
@@ -495,9 +643,21 @@ class Migration(Sourced):
 
 
 class Settings(Sourced):
-    NUMBERS: ClassVar[tuple[str, ...]] = ("hours_per_month",)
+    NUMBERS: ClassVar[tuple[str, ...]] = (
+        "hours_per_month",
+        "capacity_block_max_instances",
+        "capacity_block_account_instances",
+        "capacity_block_max_days",
+        "capacity_block_lead_weeks",
+    )
 
     hours_per_month: Positive = 730
+    # EC2 Capacity Blocks for ML terms (the shipped catalog cites AWS's user guide for each); left out,
+    # AWS's documented terms apply (engine/timeline.py BLOCK_TERMS) and the plan lists them as assumed
+    capacity_block_max_instances: Annotated[Count, Field(ge=1, le=100_000)] | None = None
+    capacity_block_account_instances: Annotated[Count, Field(ge=1, le=1_000_000)] | None = None
+    capacity_block_max_days: Annotated[Count, Field(ge=1, le=3650)] | None = None
+    capacity_block_lead_weeks: Annotated[Count, Field(ge=0, le=520)] | None = None
 
 
 class Architecture(Frozen):
@@ -555,6 +715,21 @@ class Catalog(Frozen):
         default_factory=dict, description="Per option id: how well its figures are calibrated."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regions(cls, data: object) -> object:
+        """An option without a region is in the catalog's region."""
+        if isinstance(data, dict) and isinstance(data.get("options"), list | tuple):
+            region = data.get("region")
+            data = {
+                **data,
+                "options": [
+                    {**o, "region": region} if isinstance(o, dict) and not o.get("region") else o
+                    for o in data["options"]
+                ],
+            }
+        return data
+
     @model_validator(mode="after")
     def _references(self) -> Catalog:
         if not self.options:
@@ -595,6 +770,10 @@ class Catalog(Frozen):
     @property
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.options)
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted({o.region for o in self.options}))
 
 
 # --------------------------------------------------------------------------- cross checks
