@@ -289,7 +289,7 @@ class Workload(Frozen):
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
-        inference_only = (
+        inference_only: tuple[str, ...] = (
             "tokens_per_month",
             "peak_to_average",
             "max_ms_per_token",
@@ -299,7 +299,7 @@ class Workload(Frozen):
             "growth_per_month",
             "monthly_tokens",
         )
-        training_only = (
+        training_only: tuple[str, ...] = (
             "tokens",
             "runs",
             "deadline_days",
