@@ -21,11 +21,12 @@ Parameters
 Variables
     x[t,o] ∈ {0,1}          training t runs on o
     h[t,o,p] ≥ 0            instance-hours t's runs use on o in p (p ∈ W[t])
-    r[t,o,p] ∈ ℤ, 0..R[t]   runs of t active at once on o in p (each holds n[t,o] instances)
+    r[t,o,p] ∈ ℤ, 0..R'     runs of t active at once on o in p (each holds n[t,o] instances);
+                            R' = min(R[t], ⌈E / (hours[p]·n)⌉): more at once never helps
     s[i,o,p] ∈ [0,1]        share of i's traffic in p served by o;  k[i,o,p] ∈ ℤ whole instances
     b[o,κ,p] ∈ ℤ ≥ 0        instances committed for term κ from the start of p
     e[o,p] ≥ 0              on-demand instance-hours;  v[o,p] ≥ 0 Capacity Block instance-hours
-    B[o,p] ∈ ℤ ≥ 0          instances booked in Capacity Blocks in p
+    B[o,p] ≥ 0              instances booked in Capacity Blocks in p (continuous; reported rounded up)
     y[c,g] ∈ {0,1}          port done (no porting team: usable from period 1), or with a team
     z[c,g,p] ∈ {0,1}        port starts at p; usable from p + d[c,g]: Y[c,g,p] = Σ_{p' ≤ p−d} z[c,g,p']
     a[t,p] ∈ {0,1}          t active in p (only for workloads in an `after` relation)
@@ -36,14 +37,14 @@ Objective
 Constraints
     assign          Σ_o x[t,o] = 1;   Σ_o s[i,o,p] = 1 for every p with f[i,p] > 0
     hours[t,o]      Σ_{p∈W} h[t,o,p] = E[t,o]·x[t,o]   (all runs done inside the window)
-    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r ≤ R·x
+    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r ≤ R'·x
     throughput      k[i,o,p] ≥ q·f·s as the convex hull of its whole-instance points, and the
                     cover cuts Σ_o k/(q·f) ≥ 1 rounded (see `_throughput_rows`, `_cover_rows`)
     capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·r[t,o,p] ≤ cap[o,p]
     bought[o,p]     hours[p]·Σ_i k + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
                     (e exists only where o is sold on demand, b where a term is sold and allowed,
                     v and B where o has a Capacity Block price and blocks are allowed)
-    block[o,p]      v ≤ min(hours[p], 24·max_days)·B;  B ≤ Σ_i k + Σ_t n·r (no more booked at once
+    block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);  B ≤ Σ_i k + Σ_t n·r (no more booked at once
                     than held);  Σ_o B[o,p] ≤ account cap (AWS: 256 instances across blocks)
     port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
     team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
@@ -74,6 +75,7 @@ from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio
 
 Row = list[tuple[pulp.LpVariable, float]]
 TERMS = ("1-year", "3-year")
+COMMIT_CAT = pulp.LpInteger
 
 
 @dataclass
@@ -290,14 +292,19 @@ class _Builder:
         spread: Row = []
         for period in self.periods[first - 1 : last]:
             p = period.index
-            top = min(w.run_count, self.capacity[oid][p - 1] // n) if n else 0
+            # more runs at once than it takes to use all E hours inside this period never helps
+            top = (
+                min(w.run_count, self.capacity[oid][p - 1] // n, whole(total / (period.hours * n)))
+                if n
+                else 0
+            )
             if top == 0:
                 continue
             h = self.var("h", up=period.hours * n * top)
             r = self.var("r", up=top, cat=pulp.LpInteger)
             self.model.h[(wname, oid, p)], self.model.r[(wname, oid, p)] = h, r
             self.row([(h, 1.0), (r, -period.hours * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
-            self.row([(r, 1.0), (x, -float(w.run_count))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
+            self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
             spread.append((h, 1.0))
             self.held[(oid, p)].append((r, float(n)))
             self.hours[(oid, p)].append((h, 1.0))
@@ -394,7 +401,6 @@ class _Builder:
     def purchases(self) -> None:
         hpm = self.catalog.settings.hours_per_month
         full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
-        block_days = timeline.block_term(self.catalog, "capacity_block_max_days")
         blocks_at_once: dict[int, Row] = defaultdict(list)
         in_force: dict[tuple[str, int], Row] = defaultdict(list)
         for option in self.catalog.options:
@@ -402,18 +408,23 @@ class _Builder:
             touched = [p.index for p in self.periods if self.held.get((option.id, p.index))]
             if not touched:
                 continue
-            top = max(self.capacity[option.id])
+            most = {p: self.most_held(option.id, p) for p in touched}
             for term in TERMS:
                 if term not in prices:
                     continue
                 for period in self.periods:
                     plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
-                    if plan is None or not set(plan.covers) & set(touched):
+                    useful = [c for c in plan.covers if c in most] if plan else []
+                    if plan is None or not useful:
                         continue
                     charged = sum(self.periods[c - 1].hours for c in plan.covers)
                     charged += plan.months_beyond * hpm if full else 0.0
                     usd = prices[term] * charged
-                    b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=pulp.LpInteger)
+                    usable_hours = sum(self.periods[c - 1].hours for c in useful)
+                    if "on-demand" in prices and usd >= prices["on-demand"] * usable_hours:
+                        continue  # on demand is never dearer for the hours it could carry
+                    top = max(most[c] for c in useful)  # more than is ever held carries nothing
+                    b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=COMMIT_CAT)
                     key = (option.id, term, period.index)
                     self.model.commit[key], self.model.commitments[key] = b, plan
                     self.model.commit_usd[key] = usd
@@ -435,7 +446,7 @@ class _Builder:
                     self.region[option.region].append((e, prices["on-demand"]))
                 if "capacity-block" in prices:
                     v = self.var(f"v_{_safe(option.id)}")
-                    held = self.var(f"B_{_safe(option.id)}", cat=pulp.LpInteger)
+                    held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
                     self.model.block_hours[(option.id, p)], self.model.block_instances[(option.id, p)] = (
                         v,
                         held,
@@ -443,8 +454,8 @@ class _Builder:
                     cover.append((v, -1.0))
                     self.objective.append((v, prices["capacity-block"]))
                     self.region[option.region].append((v, prices["capacity-block"]))
-                    length = min(period.hours, 24.0 * block_days)
-                    self.row([(v, 1.0), (held, -length)], "<=", 0, f"block[{option.id}#{p}]")
+                    # blocks of at most max_days each may follow one another through the period
+                    self.row([(v, 1.0), (held, -period.hours)], "<=", 0, f"block[{option.id}#{p}]")
                     at_once = [(var, -c) for var, c in self.held[(option.id, p)]]
                     self.row([(held, 1.0), *at_once], "<=", 0, f"block_held[{option.id}#{p}]")
                     blocks_at_once[p].append((held, 1.0))
@@ -453,6 +464,11 @@ class _Builder:
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
+
+    def most_held(self, oid: str, p: int) -> int:
+        """The most instances of an option the workloads could hold at once in a period."""
+        bound = sum((v.upBound or 0) * c for v, c in self.held[(oid, p)])
+        return min(self.capacity[oid][p - 1], int(bound + 1e-9))
 
     # ------------------------------------------------------------------ coupling rows
 
@@ -529,7 +545,8 @@ def build(
     elastic: bool = False,
     bought: tuple[Purchase, ...] = (),
 ) -> Model:
-    """The model for these (already pruned) feasible pairs."""
+    """The model for these (already pruned) pairs; pairs an estimate rules out are left out."""
+    pairs = {key: est for key, est in pairs.items() if est.ok}
     builder = _Builder(portfolio, catalog, pairs, elastic, bought)
     model = builder.model
     builder.ports(port_costs(portfolio, catalog))
@@ -541,6 +558,14 @@ def build(
             training[wname].append((model.x[(wname, oid)], 1.0))
         else:
             builder.inference(wname, oid, est, assign)
+    for w in portfolio.workloads:  # a workload with no pair left makes the model infeasible
+        if (
+            w.kind == "training"
+            and w.name not in training
+            or w.kind == "inference"
+            and not any(key[0] == w.name for key in assign)
+        ):
+            training[w.name] = [(builder.var("none", up=0), 1.0)]
     for wname, row in training.items():
         builder.row(row, "=", 1, f"assign[{wname}]")
     for (wname, p), row in assign.items():

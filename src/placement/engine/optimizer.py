@@ -332,7 +332,7 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         commitments={key: _whole(v) for key, v in model.commit.items() if _whole(v) > 0},
         on_demand_hours={key: _val(v) for key, v in model.on_demand.items()},
         block_hours={key: _val(v) for key, v in model.block_hours.items()},
-        block_instances={key: _whole(v) for key, v in model.block_instances.items()},
+        block_instances={key: whole(_val(v)) for key, v in model.block_instances.items()},
         capacity_slack={key: _val(v) for key, v in model.capacity_slack.items()},
         share_slack={key: _val(v) for key, v in model.share_slack.items()},
         window_slack={key: _val(v) for key, v in model.window_slack.items()},
