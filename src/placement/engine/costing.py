@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from placement.engine import timeline
 from placement.inputs.models import (
     TRAINING_BYTES_PER_PARAM,
     Catalog,
@@ -41,7 +42,6 @@ from placement.inputs.models import (
     Portfolio,
     Workload,
 )
-from placement.engine import timeline
 from placement.perf import training
 from placement.perf.hardware import chip, efficiency, weight_bytes
 from placement.perf.serving import Serving, best_serving, configure

@@ -109,6 +109,7 @@ class Model:
     window_slack: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     region_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     spread_shares: bool = False  # see optimizer._inference
+    unit: float = 1.0  # h, e and v are in instance-months of this many hours (HiGHS solves it faster)
     share_cap: float | None = None  # max_family_share, when there is one
 
 
@@ -235,6 +236,7 @@ class _Builder:
             share_cap=share if share is not None and share < 1 else None,
         )
         self.problem = self.model.problem
+        self.unit = self.model.unit = catalog.settings.hours_per_month  # hours are modelled in months
         self.objective: Row = []
         self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
         self.hours: dict[tuple[str, int], Row] = defaultdict(list)  # instance-hours used
@@ -300,22 +302,22 @@ class _Builder:
             )
             if top == 0:
                 continue
-            h = self.var("h", up=period.hours * n * top)
+            h = self.var("h", up=period.hours / self.unit * n * top)
             r = self.var("r", up=top, cat=pulp.LpInteger)
             self.model.h[(wname, oid, p)], self.model.r[(wname, oid, p)] = h, r
-            self.row([(h, 1.0), (r, -period.hours * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
+            self.row([(h, 1.0), (r, -period.hours / self.unit * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
             self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
             spread.append((h, 1.0))
             self.held[(oid, p)].append((r, float(n)))
             self.hours[(oid, p)].append((h, 1.0))
             self.active[wname].append((p, r, float(w.run_count)))
             self.port_link(w, option, p, r, float(w.run_count))
-        spread.append((x, -total))
+        spread.append((x, -total / self.unit))
         if self.elastic:
             slack = self.var("u")
             self.model.window_slack[(wname, oid)] = slack
             spread.append((slack, 1.0))
-            self.objective.append((slack, self.penalty_per_hour(option)))
+            self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
         self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
         self.used[option.family].append((x, total * option.usd_per_hour))
 
@@ -335,7 +337,7 @@ class _Builder:
                 self.row(row, ">=", floor, f"{name}[{wname}@{oid}#{p}]")
             assign[(wname, p)].append((s, 1.0))
             self.held[(oid, p)].append((k, 1.0))
-            self.hours[(oid, p)].append((k, period.hours))
+            self.hours[(oid, p)].append((k, period.hours / self.unit))
             self.used[option.family].append((s, need * option.usd_per_hour * period.hours))
             self.port_link(w, option, p, s, 1.0)
 
@@ -431,7 +433,7 @@ class _Builder:
                     self.objective.append((b, usd))
                     self.region[option.region].append((b, usd))
                     for c in plan.covers:
-                        in_force[(option.id, c)].append((b, self.periods[c - 1].hours))
+                        in_force[(option.id, c)].append((b, self.periods[c - 1].hours / self.unit))
             for period in self.periods:
                 p = period.index
                 if p not in touched:
@@ -442,8 +444,8 @@ class _Builder:
                     e = self.var(f"e_{_safe(option.id)}")
                     self.model.on_demand[(option.id, p)] = e
                     cover.append((e, -1.0))
-                    self.objective.append((e, prices["on-demand"]))
-                    self.region[option.region].append((e, prices["on-demand"]))
+                    self.objective.append((e, prices["on-demand"] * self.unit))
+                    self.region[option.region].append((e, prices["on-demand"] * self.unit))
                 if "capacity-block" in prices:
                     v = self.var(f"v_{_safe(option.id)}")
                     held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
@@ -452,14 +454,16 @@ class _Builder:
                         held,
                     )
                     cover.append((v, -1.0))
-                    self.objective.append((v, prices["capacity-block"]))
-                    self.region[option.region].append((v, prices["capacity-block"]))
+                    self.objective.append((v, prices["capacity-block"] * self.unit))
+                    self.region[option.region].append((v, prices["capacity-block"] * self.unit))
                     # blocks of at most max_days each may follow one another through the period
-                    self.row([(v, 1.0), (held, -period.hours)], "<=", 0, f"block[{option.id}#{p}]")
+                    self.row(
+                        [(v, 1.0), (held, -period.hours / self.unit)], "<=", 0, f"block[{option.id}#{p}]"
+                    )
                     at_once = [(var, -c) for var, c in self.held[(option.id, p)]]
                     self.row([(held, 1.0), *at_once], "<=", 0, f"block_held[{option.id}#{p}]")
                     blocks_at_once[p].append((held, 1.0))
-                sunk = self.model.sunk_hours.get((option.id, p), 0.0)
+                sunk = self.model.sunk_hours.get((option.id, p), 0.0) / self.unit
                 self.row(cover, "<=", sunk, f"bought[{option.id}#{p}]")
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
