@@ -337,12 +337,13 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
             "cost over the horizon", "cost per run · runs", f"{num(cost_run)} · {w.run_count}", total, "USD"
         ),
     ]
-    if at_once > o.capacity_instances:
+    most = max(timeline.capacity(portfolio, o))
+    if at_once > most:
         return _ruled_out(
             w,
             o,
             f"deadline not reachable with the capacity there is: needs {at_once} instances at "
-            f"once, {o.capacity_instances} available",
+            f"once, {most} available",
             steps,
         )
     return _runs(

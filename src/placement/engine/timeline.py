@@ -81,7 +81,8 @@ def spans(portfolio: Portfolio, catalog: Catalog) -> tuple[Span, ...]:
     """The model's periods: months grouped where nothing can change between them.  A span breaks
     where a workload's demand starts, ends or changes, a window opens or closes, a capacity
     calendar steps, a port could first be ready, and (so commitments cover whole spans) 12 and 36
-    months after every break."""
+    months after every break; every month is its own span when training runs are ordered
+    (`after`)."""
     hours = catalog.settings.hours_per_month
     count = months_in(portfolio)
     if portfolio.periods == "single":
@@ -96,6 +97,8 @@ def spans(portfolio: Portfolio, catalog: Catalog) -> tuple[Span, ...]:
     for option in catalog.options:
         breaks.update(option.capacity_by_month)
     breaks.update(1 + d for d in _port_delays(portfolio, catalog))
+    if any(w.after for w in portfolio.workloads):  # run order is decided month by month
+        breaks.update(range(1, count + 1))
     breaks = {b for b in breaks if 1 <= b <= count}
     grown = True
     while grown:
