@@ -110,6 +110,10 @@ class Model:
     region_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     spread_shares: bool = False  # see optimizer._inference
     unit: float = 1.0  # h, e and v are in instance-months of this many hours (HiGHS solves it faster)
+    run_units: dict[tuple[str, str], float] = field(default_factory=dict)  # E / unit per training pair
+    capacity: dict[str, tuple[int, ...]] = field(default_factory=dict)  # option → per period
+    codebase: dict[str, str] = field(default_factory=dict)  # workload → codebase
+    ordered: bool = False  # `after` rows are in the model
     share_cap: float | None = None  # max_family_share, when there is one
 
 
@@ -237,6 +241,8 @@ class _Builder:
         )
         self.problem = self.model.problem
         self.unit = self.model.unit = catalog.settings.hours_per_month  # hours are modelled in months
+        self.model.capacity = self.capacity
+        self.model.codebase = {w.name: w.codebase_name for w in portfolio.workloads}
         self.objective: Row = []
         self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
         self.hours: dict[tuple[str, int], Row] = defaultdict(list)  # instance-hours used
@@ -313,6 +319,7 @@ class _Builder:
             self.active[wname].append((p, r, float(w.run_count)))
             self.port_link(w, option, p, r, float(w.run_count))
         spread.append((x, -total / self.unit))
+        self.model.run_units[(wname, oid)] = total / self.unit
         if self.elastic:
             slack = self.var("u")
             self.model.window_slack[(wname, oid)] = slack
@@ -522,6 +529,7 @@ class _Builder:
     def after_rows(self) -> None:
         """A training workload with `after` starts only once the named ones are done."""
         pairs = [(w.name, first) for w in self.portfolio.workloads for first in w.after]
+        self.model.ordered = bool(pairs)
         involved = sorted({name for pair in pairs for name in pair})
         active: dict[tuple[str, int], pulp.LpVariable] = {}
         for name in involved:
