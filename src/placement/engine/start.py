@@ -177,7 +177,7 @@ def _ports(model: Model, values: dict[str, float]) -> None:
 
 
 def _feasible(model: Model, values: dict[str, float]) -> bool:
-    for row in model.problem.constraints.values():
+    for row in model.problem.constraints():
         value = sum(c * values.get(v.name, 0.0) for v, c in row.items()) + row.constant
         slack = 1e-6 * (1 + abs(row.constant))
         if row.sense == pulp.LpConstraintLE and value > slack:
