@@ -283,6 +283,7 @@ def plan(
     from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
+    from placement.engine.plan import Purchase
     from placement.engine.verify import verify
     from placement.render.plan_output import plan_output
     from placement.render.report import plan_dict
@@ -296,7 +297,12 @@ def plan(
         bill = _read_bill(current)
         ests = estimates(portfolio, cat)  # costed once, for the plan and for its check
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
-        result = make_plan(portfolio, cat, str(workloads), settings, ests)
+        bought: tuple[Purchase, ...] = ()
+        if bill is not None:
+            from placement.analyses.current_bill import sunk_purchases
+
+            bought = sunk_purchases(bill, cat, portfolio)
+        result = make_plan(portfolio, cat, str(workloads), settings, ests, bought)
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
         problems = verify(data, portfolio, cat, ests)
         if problems:  # the optimizer produced something its independent check rejects: a bug

@@ -75,6 +75,7 @@ from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio
 
 Row = list[tuple[pulp.LpVariable, float]]
 TERMS = ("1-year", "3-year")
+IN_FORCE = "in-force"  # a commitment already bought (a bill's Reserved Instance): sunk, used first
 COMMIT_CAT = pulp.LpInteger
 
 
@@ -272,7 +273,7 @@ class _Builder:
         """Commitments and blocks already paid: fixed capacity to use first, and their cost."""
         model, hpm = self.model, self.catalog.settings.hours_per_month
         for p in bought:
-            if p.instrument in TERMS:  # months p.period .. p.period + p.periods - 1
+            if p.instrument in (*TERMS, IN_FORCE):  # months p.period .. p.period + p.periods - 1
                 for span in self.periods:
                     months = min(span.last, p.period + p.periods - 1) - max(span.first, p.period) + 1
                     if months > 0:

@@ -17,13 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from placement.engine import timeline
-from placement.engine.formulation import TERMS, Model
+from placement.engine.formulation import IN_FORCE, TERMS, Model
 from placement.engine.optimizer import Solution
 from placement.engine.plan import MonthUse, Period, PortSchedule, Purchase, RunMonth, RunSchedule
 from placement.inputs.models import Catalog, Option, Portfolio
 
 HOURS_PER_DAY = 24.0
-_ORDER = {"3-year": 0, "1-year": 1, "capacity-block": 2, "on-demand": 3}
+_ORDER = {"in-force": 0, "3-year": 1, "1-year": 2, "capacity-block": 3, "on-demand": 4}
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,9 @@ class _Layout:
         """Purchases handed in as already paid: in force (or booked) in their months."""
         for p in bought:
             option = self.options[p.option]
-            if p.instrument in TERMS:
+            if p.instrument != "on-demand":
+                self.purchases.append(p)  # listed with what is bought new, their notes say so
+            if p.instrument in (*TERMS, IN_FORCE):
                 covered = [m for m in self.months if p.period <= m.index < p.period + p.periods]
                 hours = sum(m.hours for m in covered) * p.instances
                 rate = p.usd / hours if hours else 0.0

@@ -600,6 +600,11 @@ class Option(Sourced):
     def instance_hbm_bytes(self) -> float:
         return self.chips * self.hbm_gib * 2**30
 
+    @property
+    def instance_type(self) -> str:
+        """The EC2 instance type: the id up to an `@region` suffix (`trn2.48xlarge@us-east-2`)."""
+        return self.id.split("@", 1)[0]
+
     def capacity_in(self, month: int) -> int:
         """Instances obtainable at once in a month (1-based), from the capacity calendar."""
         out = self.capacity_instances
