@@ -340,3 +340,20 @@ def test_the_fixture_adds_up() -> None:
     assert sum(p.usd for p in plan.purchases) == pytest.approx(plan.compute_usd)
     assert sum(x for _, x in plan.region_usd) == pytest.approx(plan.compute_usd)
     assert sum(p.compute_usd for p in plan.placements) == pytest.approx(plan.compute_usd)
+
+
+def test_months_alike_share_a_row() -> None:
+    plan = schedule_plan()
+    m2 = next(m for m in plan.monthly if m.period == 2 and m.option == "inf2.xlarge")
+    same = tuple(
+        dataclasses.replace(m2, period=3) if (m.period, m.option) == (3, "inf2.xlarge") else m
+        for m in plan.monthly
+    )
+    plan = dataclasses.replace(plan, monthly=same)
+    rows = schedule.monthly_rows(plan)
+    assert [r[:2] for r in rows] == [["M2–M3", "inf2.xlarge"], ["M2", "p5.48xlarge"], ["M3", "p5.48xlarge"]]
+    assert schedule.utilisation_rows(plan) == [["M2–M3", "12", "8,760", "7,300", "83.3%"]]
+    assert "M2–M3 83.3%; over the horizon 83.3%" in schedule.utilisation_line(plan)
+    run = RunSchedule("r", "p5.48xlarge", 1, 3, (RunMonth(1, 10.0, 1), RunMonth(2, 10.0, 1)))
+    plan = dataclasses.replace(plan, runs=(run,))
+    assert schedule.run_rows(plan)[0][-1] == "M1–M2 10 h each"

@@ -13,7 +13,7 @@ reservation advice).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from placement.engine.plan import MonthUse, Plan, Purchase
@@ -103,10 +103,13 @@ def _commitment_line(plan: Plan, p: Purchase) -> str:
 
 
 def _block_line(plan: Plan, p: Purchase) -> str:
+    """One block, or blocks over several months (instance-hours ÷ (instances · 24) days in all)."""
     note = f" ({p.note})" if p.note else ""
+    many = p.periods > 1
     return (
-        f"{label(plan, p.period)}: book {p.instances} × {named(p.option, p.region)} Capacity Block for "
-        f"{_days(block_days(p))}{note} — {usd(p.usd)}"
+        f"{months(plan, _covered(p))}: book {p.instances} × {named(p.option, p.region)} "
+        f"{'Capacity Blocks' if many else 'Capacity Block'} for {_days(block_days(p))}"
+        f"{' in all' if many else ''}{note} — {usd(p.usd)}"
     )
 
 
@@ -167,7 +170,10 @@ def spend_line(plan: Plan) -> str:
 
 
 def on_demand_instances(m: MonthUse) -> int:
-    """Instances held beyond the commitments and blocks in force: bought on demand."""
+    """Instances held beyond the commitments and blocks in force, when the month buys on-demand hours
+    (a training run held part of the month may fit in its blocks' hours: then none)."""
+    if m.on_demand_hours <= 0:
+        return 0
     return max(0, m.inference_instances + m.training_instances - m.committed_instances - m.block_instances)
 
 
@@ -183,7 +189,7 @@ def _in_use(m: MonthUse) -> bool:
 
 
 MONTHLY_HEADERS = [
-    "month",
+    "months",
     "option",
     "region",
     "held",
@@ -193,31 +199,47 @@ MONTHLY_HEADERS = [
     "on-demand h",
     "capacity",
     "commitment used",
-    "cost",
+    "cost a month",
 ]
 
 
+def _spans(
+    plan: Plan, cells: Sequence[tuple[int, tuple[str, ...]]]
+) -> list[tuple[int, str, tuple[str, ...]]]:
+    """Consecutive periods with the same cells as one row: (first period, 'M1–M12', cells)."""
+    groups: list[tuple[int, int, tuple[str, ...]]] = []
+    for period, row in sorted(cells, key=lambda c: c[0]):
+        if groups and groups[-1][2] == row and groups[-1][1] == period - 1:
+            groups[-1] = (groups[-1][0], period, row)
+        else:
+            groups.append((period, period, row))
+    return [(a, months(plan, range(a, b + 1)), row) for a, b, row in groups]
+
+
 def monthly_rows(plan: Plan) -> list[list[str]]:
-    """One row per month and option in use: instances held against capacity, by purchase type."""
-    rows = []
-    for m in sorted((m for m in plan.monthly if _in_use(m)), key=lambda m: m.period):
+    """Per option in use, its months as rows (consecutive months alike as one row), in month order:
+    instances held against capacity, by purchase type, commitment utilisation, the month's cost."""
+    by_option: dict[tuple[str, str], list[tuple[int, tuple[str, ...]]]] = {}
+    for m in plan.monthly:
+        if not _in_use(m):
+            continue
         held = m.inference_instances + m.training_instances
-        rows.append(
-            [
-                label(plan, m.period),
-                m.option,
-                m.region,
-                str(held),
-                str(m.committed_instances),
-                str(m.block_instances),
-                str(on_demand_instances(m)),
-                _hours(m.on_demand_hours),
-                str(m.capacity) + (" (full)" if m.capacity and held >= m.capacity else ""),
-                "-" if m.utilisation is None else pct(m.utilisation),
-                usd(m.usd),
-            ]
+        row: tuple[str, ...] = (
+            str(held),
+            str(m.committed_instances),
+            str(m.block_instances),
+            str(on_demand_instances(m)),
+            _hours(m.on_demand_hours),
+            str(m.capacity) + (" (full)" if m.capacity and held >= m.capacity else ""),
+            "-" if m.utilisation is None else pct(m.utilisation),
+            usd(m.usd),
         )
-    return rows
+        by_option.setdefault((m.option, m.region), []).append((m.period, row))
+    rows = []
+    for i, ((option, region), cells) in enumerate(by_option.items()):
+        for first, span, same in _spans(plan, cells):
+            rows.append((first, i, [span, option, region, *same]))
+    return [r[2] for r in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
 def utilisation_by_period(plan: Plan) -> list[tuple[int, int, float, float]]:
@@ -240,21 +262,22 @@ def utilisation_line(plan: Plan) -> str:
         return "No commitments: nothing is paid for unused hours."
     paid = sum(r[2] for r in rows)
     used = sum(r[3] for r in rows)
-    each = ", ".join(f"{label(plan, p)} {pct(u / h)}" for p, _, h, u in rows)
+    each = ", ".join(
+        f"{span} {cells[0]}" for _, span, cells in _spans(plan, [(p, (pct(u / h),)) for p, _, h, u in rows])
+    )
     return (
         f"Commitment utilisation (instance-hours used ÷ paid): {each}; over the horizon {pct(used / paid)} "
         f"({_hours(used)} of {_hours(paid)} committed instance-hours carry work)."
     )
 
 
-UTILISATION_HEADERS = ["month", "committed instances", "paid h", "used h", "utilisation"]
+UTILISATION_HEADERS = ["months", "committed instances", "paid h a month", "used h a month", "utilisation"]
 
 
 def utilisation_rows(plan: Plan) -> list[list[str]]:
-    return [
-        [label(plan, p), str(n), _hours(h), _hours(u), pct(u / h)]
-        for p, n, h, u in utilisation_by_period(plan)
-    ]
+    """Per month (consecutive months alike as one row): committed instances, hours paid and used."""
+    cells = [(p, (str(n), _hours(h), _hours(u), pct(u / h))) for p, n, h, u in utilisation_by_period(plan)]
+    return [[span, *row] for _, span, row in _spans(plan, cells)]
 
 
 RUN_HEADERS = ["workload", "option", "region", "window", "active", "at once", "instance-hours", "by month"]
@@ -274,7 +297,12 @@ def run_rows(plan: Plan) -> list[list[str]]:
                 months(plan, (m.period for m in active)) or "-",
                 str(max((m.instances for m in active), default=0)),
                 _hours(sum(m.instance_hours for m in active)),
-                "; ".join(f"{label(plan, m.period)} {_hours(m.instance_hours)} h" for m in active),
+                "; ".join(
+                    f"{span} {cells[0]} h" + (" each" if "–" in span else "")
+                    for first, span, cells in _spans(
+                        plan, [(m.period, (_hours(m.instance_hours),)) for m in active]
+                    )
+                ),
             ]
         )
     return rows

@@ -253,7 +253,9 @@ def _monthly_sheet(data: dict[str, Any]) -> Sheet:
                 m["committed_hours"],
                 m["committed_hours_used"],
                 m["utilisation"],
-                max(0, held - m["committed_instances"] - m["block_instances"]),
+                max(0, held - m["committed_instances"] - m["block_instances"])
+                if m["on_demand_hours"] > 0
+                else 0,
                 m["on_demand_hours"],
                 m["block_instances"],
                 m["block_hours"],
