@@ -18,7 +18,7 @@ from placement.cli import app
 from placement.engine.plan import MonthUse, Period, PortSchedule, Purchase, RunMonth, RunSchedule
 from placement.render import schedule
 from placement.render.focus import render_focus
-from placement.render.memo import MemoInputs, _question_3
+from placement.render.memo import MemoInputs, _question_3, _question_4
 from placement.render.report import plan_dict, render_csv, render_json, render_markdown, render_table
 from placement.render.xlsx import render_xlsx
 from tests.conftest import ROOT, make_catalog, option
@@ -115,6 +115,7 @@ def test_golden_memo_answer(update_golden: bool) -> None:
     memo = MemoInputs(None, None, "schedule", schedule_plan(), (), (), (), "memo.png")  # type: ignore[arg-type]
     text = "\n".join(_question_3(memo)) + "\n"
     assert "No commitments" not in text and "Reserved capacity" not in text  # no post-hoc advice
+    assert "At the price of each purchase" in "\n".join(_question_4(memo))  # not "On-demand prices"
     _golden("schedule-memo-q3.md", text, update_golden)
 
 

@@ -164,10 +164,13 @@ def _question_4(m: MemoInputs) -> list[str]:
         for r in m.plan.workloads
     ]
     out = ["## 4. What is the expected cost per token or per experiment?", ""]
-    out += [
-        "On-demand prices, whole instances sized for peak (inference) or for the deadline (training):",
-        "",
-    ]
+    basis = (
+        "At the price of each purchase (commitments, Capacity Blocks, on demand), whole instances sized "
+        "for each month's peak (inference) and the runs' months (training):"
+        if schedule.phased(m.plan)
+        else "On-demand prices, whole instances sized for peak (inference) or for the deadline (training):"
+    )
+    out += [basis, ""]
     out += [
         _table(rows, ["workload", "kind", "runs on", "unit cost", f"{m.plan.horizon_months:g}-month cost"]),
         "",
@@ -279,11 +282,20 @@ def _claims(m: MemoInputs) -> list[str]:
 def _sources(m: MemoInputs) -> list[str]:
     estimates_in_use = [[e.subject, e.field, e.reasoning] for e in m.plan.estimates]
     out = ["## Assumptions, estimates and sources", ""]
+    if schedule.phased(m.plan):
+        pricing = (
+            "h/month, planned month by month; each purchase at its own price (commitment, Capacity Block, "
+            "on demand)."
+        )
+        capacity = "- Capacity is counted per month."
+    else:
+        pricing = "h/month; on-demand list prices unless stated."
+        capacity = "- Capacity is counted as if every workload runs at once."
     out += [
         f"- Catalog {m.catalog.name}; {m.plan.horizon_months:g}-month horizon at {m.plan.hours_per_month:g} "
-        "h/month; on-demand list prices unless stated.",
-        "- Capacity is counted as if every workload runs at once. Costs follow the formulas in the README; "
-        "`placement explain` prints any one of them step by step.",
+        + pricing,
+        f"{capacity} Costs follow the formulas in the README; `placement explain` prints any one of them "
+        "step by step.",
         f"- Plan solved by {m.plan.solver.solver} to a proven gap of {m.plan.solver.gap_proven:.2g}.",
         *(f"- {text[0].upper()}{text[1:]}: {', '.join(names)}." for text, names in m.plan.defaults),
         "",
