@@ -26,7 +26,7 @@ def test_plan_json_carries_the_documented_schema() -> None:
     code, out, err = run("plan", STARTUP, "--format", "json")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    assert data["schema_version"] == "1"
+    assert data["schema_version"] == "2"
     for key in (
         "total_usd",
         "compute_usd",

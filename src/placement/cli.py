@@ -149,7 +149,7 @@ def _emit(text: str | bytes, out: str | None, inputs: Inputs) -> None:
 
 
 def _plan_usage(
-    format: str, out: str | None, current: Path | None, start_month: str
+    format: str, out: str | None, current: Path | None, start_month: str, csv_table: str = "placements"
 ) -> list[tuple[str, str]]:
     """Option combinations `plan` refuses, as (option, message)."""
     problems = []
@@ -159,6 +159,8 @@ def _plan_usage(
         problems.append(("--current", f"has no {format} form; use table, markdown, json or xlsx"))
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start_month):
         problems.append(("--start-month", "give a month as YYYY-MM"))
+    if csv_table != "placements" and format != "csv":
+        problems.append(("--csv-table", "applies to --format csv only"))
     return problems
 
 
@@ -233,6 +235,16 @@ def _check_plan_format(value: str) -> str:
     return value
 
 
+def _check_csv_table(value: str) -> str:
+    from placement.render.plan_output import PLAN_CSV_TABLES
+
+    if value not in PLAN_CSV_TABLES:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(PLAN_CSV_TABLES)}{did_you_mean(value, list(PLAN_CSV_TABLES))}"
+        )
+    return value
+
+
 @app.command()
 def plan(
     workloads: WorkloadsArg,
@@ -259,6 +271,15 @@ def plan(
         str,
         typer.Option("--start-month", help="First month of the projected charges (--format focus), YYYY-MM."),
     ] = "2027-01",
+    csv_table: Annotated[
+        str,
+        typer.Option(
+            "--csv-table",
+            help="With --format csv: placements (default), purchases, monthly, runs or ports "
+            "(README 'CSV output').",
+            callback=_check_csv_table,
+        ),
+    ] = "placements",
     out: Annotated[
         str | None,
         typer.Option(
@@ -289,7 +310,7 @@ def plan(
     from placement.render.report import plan_dict
 
     def body() -> int:
-        usage = _plan_usage(format, out, current, start_month)
+        usage = _plan_usage(format, out, current, start_month, csv_table)
         if usage:
             raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
         _check_out(out, [workloads, catalog, current])
@@ -319,7 +340,7 @@ def plan(
             from placement.analyses.current_bill import compare_to_bill
 
             comparison = compare_to_bill(result, cat, bill)
-        _emit(plan_output(result, data, cat, format, comparison, start_month), out, inputs)
+        _emit(plan_output(result, data, cat, format, comparison, start_month, csv_table), out, inputs)
         return 0
 
     _run(body)
