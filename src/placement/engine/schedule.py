@@ -13,6 +13,7 @@ commitment add up to the plan's compute cost.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -274,7 +275,7 @@ class _Layout:
                     hours,
                     hours * option.usd_per_hour,
                     0.0,
-                    f"{span.label}: up to {max(at_once, 0)} at once",
+                    f"up to {max(at_once, 0)} at once",
                 )
             )
         for (oid, p), hours in sorted(solution.block_hours.items(), key=lambda i: (i[0][1], i[0][0])):
@@ -283,10 +284,10 @@ class _Layout:
             option, span = self.options[oid], self.model.periods[p - 1]
             count = solution.block_instances.get((oid, p), 0)
             days = hours / (count * HOURS_PER_DAY) if count else 0.0
-            blocks = -(-count // per_block)
+            blocks = -(-count // per_block) * max(1, math.ceil(days / longest - 1e-9))
             note = (
-                f"{span.label}: {count} instance(s) for {days:.1f} days in {blocks} block(s) of at most "
-                f"{per_block} instances and {longest} days; book no earlier than {lead} weeks before the start"
+                f"{blocks} block(s) of at most {per_block} instances and {longest} days, one after another; "
+                f"book each no earlier than {lead} weeks before it starts"
             )
             out.append(
                 Purchase(
