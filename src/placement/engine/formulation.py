@@ -91,6 +91,7 @@ class Model:
     x: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     h: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     r: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    j: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     s: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     k: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     y: dict[tuple[str, Family], pulp.LpVariable] = field(default_factory=dict)
@@ -247,6 +248,7 @@ class _Builder:
         self.objective: Row = []
         self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
         self.hours: dict[tuple[str, int], Row] = defaultdict(list)  # instance-hours used
+        self.burst: dict[tuple[str, int], Row] = defaultdict(list)  # training hours not all period
         self.used: dict[Family, Row] = defaultdict(list)  # spend the share policy counts
         self.region: dict[str, Row] = defaultdict(list)
         self.region_sunk: dict[str, float] = defaultdict(float)
@@ -309,16 +311,28 @@ class _Builder:
             )
             if top == 0:
                 continue
-            h = self.var("h", up=period.hours / self.unit * n * top)
+            months = period.hours / self.unit
+            h = self.var("h", up=months * n * top)
             r = self.var("r", up=top, cat=pulp.LpInteger)
             self.model.h[(wname, oid, p)], self.model.r[(wname, oid, p)] = h, r
-            self.row([(h, 1.0), (r, -period.hours / self.unit * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
+            self.row([(h, 1.0), (r, -months * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
             self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
-            spread.append((h, 1.0))
-            self.held[(oid, p)].append((r, float(n)))
+            spread += [(h, 1.0)]
+            held: Row = [(r, float(n))]
+            steady = min(top, int(total / (period.hours * n) + 1e-9))
+            if steady > 0:  # runs busy the whole period: their instances can be committed
+                j = self.var("j", up=steady, cat=pulp.LpInteger)
+                self.model.j[(wname, oid, p)] = j
+                self.row([(j, 1.0), (r, 1.0), (x, -float(top))], "<=", 0, f"steady[{wname}@{oid}#{p}]")
+                spread.append((j, months * n))
+                held.append((j, float(n)))
+                self.hours[(oid, p)].append((j, months * n))
+            self.held[(oid, p)] += held
             self.hours[(oid, p)].append((h, 1.0))
-            self.active[wname].append((p, r, float(w.run_count)))
-            self.port_link(w, option, p, r, float(w.run_count))
+            self.burst[(oid, p)].append((h, 1.0))
+            for var, _ in held:
+                self.active[wname].append((p, var, float(w.run_count)))
+                self.port_link(w, option, p, var, float(w.run_count))
         spread.append((x, -total / self.unit))
         self.model.run_units[(wname, oid)] = total / self.unit
         if self.elastic:
@@ -446,6 +460,7 @@ class _Builder:
                 p = period.index
                 if p not in touched:
                     continue
+                cell = (option.id, p)
                 cover = list(self.hours[(option.id, p)])
                 cover += [(b, -hours) for b, hours in in_force[(option.id, p)]]
                 if "on-demand" in prices:
@@ -473,6 +488,10 @@ class _Builder:
                     blocks_at_once[p].append((held, 1.0))
                 sunk = self.model.sunk_hours.get((option.id, p), 0.0) / self.unit
                 self.row(cover, "<=", sunk, f"bought[{option.id}#{p}]")
+                channels = (self.model.on_demand.get(cell), self.model.block_hours.get(cell))
+                spot = [(var, -1.0) for var in channels if var is not None]
+                if self.burst[cell]:  # a commitment's instances are there all period, a burst is not
+                    self.row([*self.burst[cell], *spot], "<=", 0, f"burst[{option.id}#{p}]")
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
@@ -537,8 +556,8 @@ class _Builder:
             for period in self.periods:
                 a = self.var(f"a_{_safe(name)}", up=1, cat=pulp.LpBinary)
                 active[(name, period.index)] = a
-            for p, r, runs in self.active[name]:
-                self.row([(r, 1.0), (active[(name, p)], -runs)], "<=", 0, f"active[{name}#{p}]")
+            for index, (p, r, runs) in enumerate(self.active[name]):
+                self.row([(r, 1.0), (active[(name, p)], -runs)], "<=", 0, f"active_{index}[{name}#{p}]")
         count = float(len(self.periods))
         for later, first in pairs:
             for period in self.periods:

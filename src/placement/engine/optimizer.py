@@ -344,8 +344,12 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         gap=gap,
         objective=objective,
         training=training,
-        run_hours={key: _val(v) * model.unit for key, v in model.h.items() if training[key[:2]]},
-        runs_at_once={key: _whole(v) for key, v in model.r.items() if training[key[:2]]},
+        run_hours={key: _run_hours(model, key) for key in model.h if training[key[:2]]},
+        runs_at_once={
+            key: _whole(v) + (_whole(model.j[key]) if key in model.j else 0)
+            for key, v in model.r.items()
+            if training[key[:2]]
+        },
         shares=shares,
         instances=instances,
         ported=ported,
@@ -358,6 +362,15 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         window_slack={key: _val(v) * model.unit for key, v in model.window_slack.items()},
         region_slack={key: _val(v) for key, v in model.region_slack.items()},
     )
+
+
+def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
+    """A training pair's hours in a period: its bursts plus its runs busy all period."""
+    hours = _val(model.h[key]) * model.unit
+    if key in model.j:
+        est = model.pairs[key[:2]]
+        hours += _whole(model.j[key]) * est.instances_at_once * model.periods[key[2] - 1].hours
+    return hours
 
 
 def _inference(

@@ -42,7 +42,10 @@ def greedy_start(model: Model) -> dict[str, float] | None:
         elif not _inference(model, wname, options, capacity, used, hours, values):
             return None
     _ports(model, values)
-    in_force = _commitments(model, hours, values)
+    steady: dict[tuple[str, int], float] = defaultdict(float)  # held all period: inference
+    for (wname, oid, p), k in model.k.items():
+        steady[(oid, p)] += values.get(k.name, 0.0) * model.periods[p - 1].months
+    in_force = _commitments(model, steady, values)
     for key, e in model.on_demand.items():
         values[e.name] = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
     for key, v in model.block_hours.items():
