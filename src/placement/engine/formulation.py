@@ -20,7 +20,8 @@ Parameters
 
 Variables
     x[t,o] ∈ {0,1}          training t runs on o
-    h[t,o,p] ≥ 0            instance-hours t's runs use on o in p (p ∈ W[t])
+    h[t,o,p] ≥ 0            instance-hours of t's runs on o in p that are bursts (p ∈ W[t])
+    j[t,o,p] ∈ ℤ ≥ 0        runs of t busy on o for the whole of p (hours[p]·n each)
     r[t,o,p] ∈ ℤ, 0..R'     runs of t active at once on o in p (each holds n[t,o] instances);
                             R' = min(R[t], ⌈E / (hours[p]·n)⌉): more at once never helps
     s[i,o,p] ∈ [0,1]        share of i's traffic in p served by o;  k[i,o,p] ∈ ℤ whole instances
@@ -36,12 +37,14 @@ Objective
 
 Constraints
     assign          Σ_o x[t,o] = 1;   Σ_o s[i,o,p] = 1 for every p with f[i,p] > 0
-    hours[t,o]      Σ_{p∈W} h[t,o,p] = E[t,o]·x[t,o]   (all runs done inside the window)
-    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r ≤ R'·x
+    hours[t,o]      Σ_{p∈W} (h[t,o,p] + hours[p]·n·j[t,o,p]) = E[t,o]·x[t,o]   (all inside the window)
+    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r + j ≤ R'·x
     throughput      k[i,o,p] ≥ q·f·s as the convex hull of its whole-instance points, and the
                     cover cuts Σ_o k/(q·f) ≥ 1 rounded (see `_throughput_rows`, `_cover_rows`)
-    capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·r[t,o,p] ≤ cap[o,p]
-    bought[o,p]     hours[p]·Σ_i k + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
+    capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·(r + j)[t,o,p] ≤ cap[o,p]
+    bought[o,p]     hours[p]·(Σ_i k + Σ_t n·j) + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
+    burst[o,p]      Σ_t h ≤ e + v   (a commitment's instances are there all period; a burst is not, so
+                    bursts are bought on demand or in blocks)
                     (e exists only where o is sold on demand, b where a term is sold and allowed,
                     v and B where o has a Capacity Block price and blocks are allowed)
     block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);  B ≤ Σ_i k + Σ_t n·r (no more booked at once
