@@ -372,7 +372,7 @@ class _Builder:
         if key not in self.model.port_usd:
             return
         if self.model.port_months[key] == 0:
-            self.row([(var, 1.0), (self.model.y[key], -scale)], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+            self.row([(var, 1.0), (self.model.y[key], -scale)], "<=", 0, f"port[{w.name}@{option.id}#{p}:{var.name}]")
             return
         d, first = self.model.port_months[key], self.periods[p - 1].first
         ready = [
@@ -380,7 +380,7 @@ class _Builder:
             for (c, g, start), z in self.model.z.items()
             if (c, g) == key and self.periods[start - 1].first + d <= first
         ]
-        self.row([(var, 1.0), *ready], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+        self.row([(var, 1.0), *ready], "<=", 0, f"port[{w.name}@{option.id}#{p}:{var.name}]")
 
     # ------------------------------------------------------------------ ports
 
