@@ -74,13 +74,13 @@ SCENARIO = {
     "batch-out-of-range.yaml": "tests/bad/scenario/batch-out-of-range.yaml:3: options['inf2.xlarge'].max_batch: the change gives 800000 (was 8): Input should be less than or equal to 65536",
     "change-as-text.yaml": "tests/bad/scenario/change-as-text.yaml:3: migration_weeks.vllm.trainium: should be a number or one of {value: N}, {percent: P}, {factor: F}, not '.inf'",
     "factor-inf-batch.yaml": "tests/bad/scenario/factor-inf-batch.yaml:3: options['inf2.xlarge'].max_batch.factor: must be a finite number",
-    "factor-inf-capacity.yaml": "tests/bad/scenario/factor-inf-capacity.yaml:3: options['trn2.48xlarge'].capacity_instances.factor: must be a finite number",
+    "factor-inf-capacity.yaml": "tests/bad/scenario/factor-inf-capacity.yaml:3: options['trn2.48xlarge@us-east-2'].capacity_instances.factor: must be a finite number",
     "field-option-lacks.yaml": "tests/bad/scenario/field-option-lacks.yaml:3: options['inf2.xlarge'].training_mfu: option 'inf2.xlarge' has no training_mfu to change",
     "name-escape.yaml": "tests/bad/scenario/name-escape.yaml:1: name: contains an invisible or control character (U+001B CONTROL CHARACTER); use printable characters",
     "overlay-does-not-apply.yaml": "tests/bad/scenario/overlay-does-not-apply.yaml:3: workloads.rerank.tokens: workload 'rerank' (inference) has no tokens to change",
-    "percent-yes.yaml": "tests/bad/scenario/percent-yes.yaml:3: options['trn2.48xlarge'].usd_per_hour.percent: should be a number, not the text 'yes' (a yes/no word is not a number)",
+    "percent-yes.yaml": "tests/bad/scenario/percent-yes.yaml:3: options['trn2.48xlarge@us-east-2'].usd_per_hour.percent: should be a number, not the text 'yes' (a yes/no word is not a number)",
     "tokens-overflow.yaml": "tests/bad/scenario/tokens-overflow.yaml:3: workloads['assistant-chat'].tokens_per_month: the change gives 1e+20 (was 6e+09): more than 1e+18 tokens is outside what the model can price",
-    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'link_gb_per_s', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib' or 'hbm_tb_per_s'",
+    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge@us-east-2'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'link_gb_per_s', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib' or 'hbm_tb_per_s'",
     "weeks-on-blocked-port.yaml": "tests/bad/scenario/weeks-on-blocked-port.yaml:3: migration_weeks.tensorflow.trainium: tensorflow on trainium is blocked (Neuron 2.32 lists no TensorFlow support for Trainium training; rewrite in PyTorch or JAX first): no weeks to change",
 }
 PLAN = {
@@ -195,13 +195,13 @@ def test_a_value_longer_than_the_limit_is_refused(tmp_path: Path) -> None:
 
 def test_catalog_given_twice_with_different_files_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    shipped = "catalogs/aws-us-east-1.yaml"
+    shipped = "catalogs/aws.yaml"
     code, out, err = run(
         "plan", STARTUP, "--catalog", shipped, "--catalog", "tests/bad/catalog/tiny-price.yaml"
     )
     assert (code, out) == (2, "")
     assert err == (
-        "<command line>: --catalog: given 2 times with different files (catalogs/aws-us-east-1.yaml, "
+        "<command line>: --catalog: given 2 times with different files (catalogs/aws.yaml, "
         "tests/bad/catalog/tiny-price.yaml); this command reads one catalog (`placement compare` takes several)\n"
     )
     code, out, _ = run("plan", STARTUP, "--catalog", shipped, "--catalog", f"./{shipped}")
@@ -237,7 +237,7 @@ def test_compare_checks_every_input_before_any_solve(tmp_path: Path, monkeypatch
     for index in range(30):
         path = tmp_path / f"s{index:02}.yaml"
         path.write_text(
-            f"name: price {index}\noptions:\n  trn2.48xlarge: {{usd_per_hour: {{percent: -{index}}}}}\n"
+            f"name: price {index}\noptions:\n  trn2.48xlarge@us-east-2: {{usd_per_hour: {{percent: -{index}}}}}\n"
         )
         good.append(path)
     late = tmp_path / "late.yaml"

@@ -49,7 +49,9 @@ WorkloadsArg = Annotated[
 CatalogOpt = Annotated[
     list[Path] | None,
     typer.Option(
-        "--catalog", "-c", help="Catalog file (give it once); default: the shipped aws-us-east-1 catalog."
+        "--catalog",
+        "-c",
+        help="Catalog file (give it once); default: the shipped aws catalog (us-east-1 and us-east-2).",
     ),
 ]
 

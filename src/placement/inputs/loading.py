@@ -62,7 +62,7 @@ MAX_DEPTH = 64
 MAX_SCALAR_CHARS = 10_000  # the longest text field is 2,000 characters
 MAX_KEY_CHARS = 200
 MAX_PROBLEMS = 10  # problems reported per file
-DEFAULT_CATALOG = "aws-us-east-1.yaml"
+DEFAULT_CATALOG = "aws.yaml"
 
 _KNOWN_FIELDS = sorted(
     {

@@ -144,6 +144,16 @@ Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterVa
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
 Day = Annotated[str, Field(strict=True), AfterValidator(_real_date)]
 Month = Annotated[Count, Field(ge=1, le=120)]  # 1 = the first month of the horizon
+
+
+def _month_key(value: object) -> object:
+    """YAML mapping keys arrive as text (the loader keeps every key a string): "4" is month 4."""
+    if isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,2}", value):
+        return int(value)
+    return value
+
+
+MonthKey = Annotated[Month, BeforeValidator(_month_key)]
 YearMonth = Annotated[str, Field(strict=True, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")]
 Instrument = Literal["on-demand", "1-year", "3-year", "capacity-block"]
 INSTRUMENTS: tuple[Instrument, ...] = ("on-demand", "1-year", "3-year", "capacity-block")
@@ -575,7 +585,7 @@ class Option(Sourced):
         description="Sold on demand and by commitment in this region; false: only as Capacity Blocks "
         "(usd_per_hour is then the reference price the estimates use; note it).",
     )
-    capacity_by_month: dict[Month, Annotated[Count, Field(ge=0, le=1_000_000)]] = Field(
+    capacity_by_month: dict[MonthKey, Annotated[Count, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict,
         description="Capacity calendar: from month N on, this many instances at once "
         "(capacity_instances before the first month listed).",
