@@ -171,6 +171,12 @@ def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
     return rows
 
 
+def _twin_key(option: Option, capacity: tuple[int, ...]) -> tuple[object, ...]:
+    """What must match for two options to be interchangeable (everything but id and region)."""
+    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates"})
+    return (tuple(sorted((k, repr(v)) for k, v in data.items())), capacity)
+
+
 def codebases(portfolio: Portfolio) -> dict[str, list[Workload]]:
     groups: dict[str, list[Workload]] = defaultdict(list)
     for w in portfolio.workloads:
@@ -372,7 +378,12 @@ class _Builder:
         if key not in self.model.port_usd:
             return
         if self.model.port_months[key] == 0:
-            self.row([(var, 1.0), (self.model.y[key], -scale)], "<=", 0, f"port[{w.name}@{option.id}#{p}:{var.name}]")
+            self.row(
+                [(var, 1.0), (self.model.y[key], -scale)],
+                "<=",
+                0,
+                f"port[{w.name}@{option.id}#{p}:{var.name}]",
+            )
             return
         d, first = self.model.port_months[key], self.periods[p - 1].first
         ready = [
@@ -569,6 +580,33 @@ class _Builder:
                 row += [(active[(first, q.index)], 1.0) for q in self.periods if q.index >= p]
                 self.row(row, "<=", count, f"after[{later}>{first}#{p}]")
 
+    def twin_rows(self) -> None:
+        """Symmetry: the same instance type sold alike in two regions (same prices, sale channels and
+        capacity calendar) is interchangeable unless a pin, a region cap or a purchase already made
+        tells them apart; any plan can swap the two everywhere, so the earlier one in the catalog may
+        be asked to hold at least as many instance-months as the later one."""
+        if self.portfolio.policy.max_region_usd or any(w.regions for w in self.portfolio.workloads):
+            return
+        groups: dict[tuple[object, ...], list[Option]] = defaultdict(list)
+        for option in self.catalog.options:
+            if any(key[0] == option.id for key in self.model.sunk_hours):
+                continue
+            groups[_twin_key(option, self.capacity[option.id])].append(option)
+        for twins in groups.values():
+            for first, second in zip(twins, twins[1:], strict=False):
+                row = [
+                    (v, c * period.months)
+                    for period in self.periods
+                    for v, c in self.held.get((first.id, period.index), [])
+                ]
+                row += [
+                    (v, -c * period.months)
+                    for period in self.periods
+                    for v, c in self.held.get((second.id, period.index), [])
+                ]
+                if row:
+                    self.row(row, ">=", 0, f"twins[{first.id}>{second.id}]")
+
     def penalty_per_hour(self, option: Option) -> float:
         return 1e3 * max(option.usd_per_hour, 1.0)
 
@@ -617,5 +655,6 @@ def build(
     builder.share_rows(penalty)
     builder.region_rows(penalty)
     builder.after_rows()
+    builder.twin_rows()
     builder.problem += pulp.LpAffineExpression(builder.objective) + model.sunk_usd
     return model
