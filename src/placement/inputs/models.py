@@ -2,8 +2,9 @@
 
 Pure pydantic v2 models, frozen, `extra="forbid"` so a misspelled key is an error. No I/O here:
 `loading.py` reads YAML and turns validation errors into `file:line: field: message`.
-Cross-field checks that need both files (a `measured` option the catalog lacks, an unknown stack
-item) are in `cross_check`, which returns located problems instead of raising.
+Cross-field checks that need both files, or several parts of the workload file (a `measured` option
+the catalog lacks, an unknown stack item, region or codebase, a month past the horizon, an `after`
+that goes round in a circle), are in `cross_check`, which returns located problems instead of raising.
 """
 
 from __future__ import annotations
