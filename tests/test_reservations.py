@@ -7,7 +7,6 @@ import pytest
 from placement.engine.planner import make_plan
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
-
 # Post-hoc advice is for a one-period plan bought on demand (the plan before the time axis).
 OLD = {"periods": "single", "purchase": {"allow": ["on-demand"]}}
 

@@ -305,8 +305,8 @@ def plan(
     """Place every workload at the lowest total cost and explain the plan."""
     from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings
-    from placement.engine.planner import make_plan
     from placement.engine.plan import Purchase
+    from placement.engine.planner import make_plan
     from placement.engine.verify import verify
     from placement.render.plan_output import plan_output
     from placement.render.report import plan_dict
