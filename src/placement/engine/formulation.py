@@ -52,8 +52,9 @@ Constraints
     port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
     team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
     after[t2,t1,p]  |P|·a[t2,p] + Σ_{p' ≥ p} a[t1,p'] ≤ |P|   with r[t,o,p] ≤ R·a[t,p]
-    share[g]        used[g] ≤ φ · Σ used  (a family-share policy), where used spend is priced on
-                    demand before rounding: E·od·x for training, Σ_p q·f·od·hours·s for inference
+    share[g]        U[g] ≤ φ · Σ U  (a family-share policy), with U[g] = the spend family g's traffic
+                    uses, priced on demand before rounding: E·od·x for training, Σ_p q·f·od·hours·s
+                    for inference (one defining row per family)
     region[ρ]       Σ_{o in ρ} (od·e + cb·v + Cost·b) + sunk in ρ ≤ max_region_usd[ρ]
 
 A one-period portfolio (`periods: single`) bought on demand only is the model before the time
@@ -535,13 +536,15 @@ class _Builder:
         share = self.model.share_cap
         if share is None:
             return
+        # U[g] = the spend family g's traffic uses (one row each); share[g]: U[g] ≤ φ·Σ U, three
+        # variables a row instead of every placement variable in every family's row.
+        spend = {}
         for family in sorted(self.used):
-            # used[g] - φ·Σ used, one coefficient per variable (PuLP keeps the last of repeats).
-            row = [
-                (v, (1 - share) * c if g == family else -share * c)
-                for g, terms in self.used.items()
-                for v, c in terms
-            ]
+            total = self.var(f"U_{family}")
+            spend[family] = total
+            self.row([(total, 1.0), *((v, -c) for v, c in self.used[family])], "=", 0, f"used[{family}]")
+        for family in sorted(spend):
+            row = [(u, (1 - share) if g == family else -share) for g, u in spend.items()]
             if self.elastic:
                 slack = self.var(f"f_{family}")
                 self.model.share_slack[family] = slack
