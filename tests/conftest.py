@@ -61,6 +61,7 @@ def option(id: str, family: str = "gpu", **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     data["sources"] = {f: "test" for f in OPTION_NUMBERS if data.get(f) is not None}
+    data["sources"].update({f: "test" for f in Option.TABLES if data.get(f)})
     return data
 
 
