@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from placement.engine import timeline
 from placement.engine.costing import Estimate
-from placement.engine.formulation import build
-from placement.engine.optimizer import feasible_pairs, solve, used_spend
+from placement.engine.formulation import Model, build
+from placement.engine.optimizer import Solution, feasible_pairs, solve, used_spend
 from placement.engine.plan import Purchase
 from placement.errors import InfeasibleError
 from placement.inputs.models import Catalog, Family, Portfolio
@@ -78,11 +78,16 @@ def _shortfalls(
     solution = solve(model, settings)
     if solution.status == "infeasible":  # every coupling row has a slack: not expected
         return ["the constraints contradict each other"]
+    return (
+        _capacity_reasons(portfolio, catalog, solution)
+        + _window_reasons(portfolio, catalog, model, solution)
+        + _policy_reasons(portfolio, catalog, ests, model, solution)
+    ) or ["the workloads do not fit together (no single row could be named)"]
+
+
+def _capacity_reasons(portfolio: Portfolio, catalog: Catalog, solution: Solution) -> list[str]:
     on_option: dict[str, set[str]] = defaultdict(set)
-    for (wname, oid, _), count in solution.instances.items():
-        if count > 0:
-            on_option[oid].add(wname)
-    for (wname, oid, _), count in solution.runs_at_once.items():
+    for (wname, oid, _), count in (*solution.instances.items(), *solution.runs_at_once.items()):
         if count > 0:
             on_option[oid].add(wname)
     short: dict[str, list[int]] = defaultdict(list)
@@ -90,9 +95,7 @@ def _shortfalls(
         if slack > 1e-6:
             short[oid].append(p)
     reasons = []
-    for option in catalog.options:
-        if option.id not in short:
-            continue
+    for option in (o for o in catalog.options if o.id in short):
         periods = short[option.id]
         worst = max(solution.capacity_slack[(option.id, p)] for p in periods)
         capacity = timeline.capacity(portfolio, option)
@@ -103,6 +106,11 @@ def _shortfalls(
             f"{min(capacity[p - 1] for p in periods)} available; competing: "
             f"{', '.join(sorted(on_option[option.id])) or '-'}"
         )
+    return reasons
+
+
+def _window_reasons(portfolio: Portfolio, catalog: Catalog, model: Model, solution: Solution) -> list[str]:
+    reasons = []
     for (wname, oid), slack in sorted(solution.window_slack.items()):
         if slack > 1e-6 and solution.training.get((wname, oid)):
             w = next(w for w in portfolio.workloads if w.name == wname)
@@ -114,6 +122,17 @@ def _shortfalls(
                 f"do not fit on {oid} with the capacity calendar and the other workloads; options it "
                 f"could use: {', '.join(options)}"
             )
+    return reasons
+
+
+def _policy_reasons(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    ests: dict[tuple[str, str], Estimate],
+    model: Model,
+    solution: Solution,
+) -> list[str]:
+    reasons = []
     spend = used_spend(model, solution)
     total = sum(spend.values())
     for family, slack in sorted(solution.share_slack.items()):
@@ -126,11 +145,12 @@ def _shortfalls(
             )
     for region, slack in sorted(solution.region_slack.items()):
         if slack > 1e-6:
+            cap = portfolio.policy.max_region_usd[region]
             reasons.append(
-                f"policy max_region_usd for {region} (${portfolio.policy.max_region_usd[region]:,.0f}) cannot "
-                f"hold: the workloads pinned or cheapest there need at least ${slack:,.0f} more"
+                f"policy max_region_usd for {region} (${cap:,.0f}) cannot hold: the workloads pinned or "
+                f"cheapest there need at least ${slack:,.0f} more"
             )
-    return reasons or ["the workloads do not fit together (no single row could be named)"]
+    return reasons
 
 
 def _only_on(family: Family, workload: str, catalog: Catalog, ests: dict[tuple[str, str], Estimate]) -> bool:

@@ -47,8 +47,9 @@ Constraints
                     bursts are bought on demand or in blocks)
                     (e exists only where o is sold on demand, b where a term is sold and allowed,
                     v and B where o has a Capacity Block price and blocks are allowed)
-    block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);  B ≤ Σ_i k + Σ_t n·r (no more booked at once
-                    than held);  Σ_o B[o,p] ≤ account cap (AWS: 256 instances across blocks)
+    block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);
+                    B ≤ Σ_i k + Σ_t n·(r + j) (no more booked at once than held);
+                    Σ_o B[o,p] ≤ account cap (AWS: 256 instances across blocks)
     port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
     team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
     after[t2,t1,p]  |P|·a[t2,p] + Σ_{p' ≥ p} a[t1,p'] ≤ |P|   with r[t,o,p] ≤ R·a[t,p]
@@ -438,78 +439,84 @@ class _Builder:
     # ------------------------------------------------------------------ purchases
 
     def purchases(self) -> None:
-        hpm = self.catalog.settings.hours_per_month
-        full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
+        """Per option: its commitments, then per period its on-demand and block channels and rows."""
         blocks_at_once: dict[int, Row] = defaultdict(list)
-        in_force: dict[tuple[str, int], Row] = defaultdict(list)
         for option in self.catalog.options:
             prices = instruments(self.portfolio, option)
             touched = [p.index for p in self.periods if self.held.get((option.id, p.index))]
             if not touched:
                 continue
-            most = {p: self.most_held(option.id, p) for p in touched}
-            for term in TERMS:
-                if term not in prices:
-                    continue
-                for period in self.periods:
-                    plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
-                    useful = [c for c in plan.covers if c in most] if plan else []
-                    if plan is None or not useful:
-                        continue
-                    charged = sum(self.periods[c - 1].hours for c in plan.covers)
-                    charged += plan.months_beyond * hpm if full else 0.0
-                    usd = prices[term] * charged
-                    usable_hours = sum(self.periods[c - 1].hours for c in useful)
-                    if "on-demand" in prices and usd >= prices["on-demand"] * usable_hours:
-                        continue  # on demand is never dearer for the hours it could carry
-                    top = max(most[c] for c in useful)  # more than is ever held carries nothing
-                    b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=COMMIT_CAT)
-                    key = (option.id, term, period.index)
-                    self.model.commit[key], self.model.commitments[key] = b, plan
-                    self.model.commit_usd[key] = usd
-                    self.objective.append((b, usd))
-                    self.region[option.region].append((b, usd))
-                    for c in plan.covers:
-                        in_force[(option.id, c)].append((b, self.periods[c - 1].hours / self.unit))
-            for period in self.periods:
-                p = period.index
-                if p not in touched:
-                    continue
-                cell = (option.id, p)
-                cover = list(self.hours[(option.id, p)])
-                cover += [(b, -hours) for b, hours in in_force[(option.id, p)]]
-                if "on-demand" in prices:
-                    e = self.var(f"e_{_safe(option.id)}")
-                    self.model.on_demand[(option.id, p)] = e
-                    cover.append((e, -1.0))
-                    self.objective.append((e, prices["on-demand"] * self.unit))
-                    self.region[option.region].append((e, prices["on-demand"] * self.unit))
-                if "capacity-block" in prices:
-                    v = self.var(f"v_{_safe(option.id)}")
-                    held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
-                    self.model.block_hours[(option.id, p)], self.model.block_instances[(option.id, p)] = (
-                        v,
-                        held,
-                    )
-                    cover.append((v, -1.0))
-                    self.objective.append((v, prices["capacity-block"] * self.unit))
-                    self.region[option.region].append((v, prices["capacity-block"] * self.unit))
-                    # blocks of at most max_days each may follow one another through the period
-                    self.row(
-                        [(v, 1.0), (held, -period.hours / self.unit)], "<=", 0, f"block[{option.id}#{p}]"
-                    )
-                    at_once = [(var, -c) for var, c in self.held[(option.id, p)]]
-                    self.row([(held, 1.0), *at_once], "<=", 0, f"block_held[{option.id}#{p}]")
-                    blocks_at_once[p].append((held, 1.0))
-                sunk = self.model.sunk_hours.get((option.id, p), 0.0) / self.unit
-                self.row(cover, "<=", sunk, f"bought[{option.id}#{p}]")
-                channels = (self.model.on_demand.get(cell), self.model.block_hours.get(cell))
-                spot = [(var, -1.0) for var in channels if var is not None]
-                if self.burst[cell]:  # a commitment's instances are there all period, a burst is not
-                    self.row([*self.burst[cell], *spot], "<=", 0, f"burst[{option.id}#{p}]")
+            in_force = self.commitments(option, prices, touched)
+            for p in touched:
+                self.channels(option, prices, self.periods[p - 1], in_force[p], blocks_at_once)
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
+
+    def commitments(self, option: Option, prices: dict[str, float], touched: list[int]) -> dict[int, Row]:
+        """b[o,κ,p] for every term and start whose commitment could carry work; returns, per
+        period, the committed instance-months in force."""
+        hpm = self.catalog.settings.hours_per_month
+        full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
+        most = {p: self.most_held(option.id, p) for p in touched}
+        in_force: dict[int, Row] = defaultdict(list)
+        for term in (t for t in TERMS if t in prices):
+            for period in self.periods:
+                plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
+                useful = [c for c in plan.covers if c in most] if plan else []
+                if plan is None or not useful:
+                    continue
+                charged = sum(self.periods[c - 1].hours for c in plan.covers)
+                usd = prices[term] * (charged + (plan.months_beyond * hpm if full else 0.0))
+                usable_hours = sum(self.periods[c - 1].hours for c in useful)
+                if "on-demand" in prices and usd >= prices["on-demand"] * usable_hours:
+                    continue  # on demand is never dearer for the hours it could carry
+                top = max(most[c] for c in useful)  # more than is ever held carries nothing
+                b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=COMMIT_CAT)
+                key = (option.id, term, period.index)
+                self.model.commit[key], self.model.commitments[key] = b, plan
+                self.model.commit_usd[key] = usd
+                self.objective.append((b, usd))
+                self.region[option.region].append((b, usd))
+                for c in plan.covers:
+                    in_force[c].append((b, self.periods[c - 1].hours / self.unit))
+        return in_force
+
+    def channels(
+        self,
+        option: Option,
+        prices: dict[str, float],
+        period: timeline.Span,
+        in_force: Row,
+        blocks_at_once: dict[int, Row],
+    ) -> None:
+        """On-demand hours e and Capacity Block hours v for one option and period, the bought row
+        (use ≤ commitments + e + v + what is already bought) and the burst row."""
+        p, cell = period.index, (option.id, period.index)
+        cover = list(self.hours[cell]) + [(b, -months) for b, months in in_force]
+        spot: Row = []
+        if "on-demand" in prices:
+            e = self.var(f"e_{_safe(option.id)}")
+            self.model.on_demand[cell] = e
+            spot.append((e, -1.0))
+            self.objective.append((e, prices["on-demand"] * self.unit))
+            self.region[option.region].append((e, prices["on-demand"] * self.unit))
+        if "capacity-block" in prices:
+            v = self.var(f"v_{_safe(option.id)}")
+            held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
+            self.model.block_hours[cell], self.model.block_instances[cell] = v, held
+            spot.append((v, -1.0))
+            self.objective.append((v, prices["capacity-block"] * self.unit))
+            self.region[option.region].append((v, prices["capacity-block"] * self.unit))
+            # blocks of at most max_days each may follow one another through the period
+            self.row([(v, 1.0), (held, -period.hours / self.unit)], "<=", 0, f"block[{option.id}#{p}]")
+            at_once = [(var, -c) for var, c in self.held[cell]]
+            self.row([(held, 1.0), *at_once], "<=", 0, f"block_held[{option.id}#{p}]")
+            blocks_at_once[p].append((held, 1.0))
+        sunk = self.model.sunk_hours.get(cell, 0.0) / self.unit
+        self.row(cover + spot, "<=", sunk, f"bought[{option.id}#{p}]")
+        if self.burst[cell]:  # a commitment's instances are there all period, a burst is not
+            self.row([*self.burst[cell], *spot], "<=", 0, f"burst[{option.id}#{p}]")
 
     def most_held(self, oid: str, p: int) -> int:
         """The most instances of an option the workloads could hold at once in a period."""

@@ -3,9 +3,11 @@
 Each workload in turn (largest first) takes, in each period, its cheapest option on demand that
 still has room: an inference service its whole instances, a training workload its runs' hours
 spread over the periods of its window with capacity left.  Ports the workloads need are paid;
-everything is bought on demand (or in Capacity Blocks where the option is sold only that way);
-no commitment is bought (the solver finds those).  The values are checked against every row of
-the model; an infeasible greedy plan (capacity runs out, run order, a policy) is not handed over.
+inference held all period is committed where the best single commitment from the start pays,
+the rest bought on demand (or in Capacity Blocks where the option is sold only that way).  The
+values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
+a region cap) is not handed over, and none is built with ports on a calendar, run order or a
+family-share policy.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ TOL = 1e-6
 
 def greedy_start(model: Model) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None."""
-    if model.z or model.share_cap is not None or model.ordered or model.region_slack:
+    if model.z or model.share_cap is not None or model.ordered:
         return None  # ports on a calendar, a share policy, run order: leave the search to HiGHS
     values: dict[str, float] = {}
     capacity = {
@@ -42,8 +44,22 @@ def greedy_start(model: Model) -> dict[str, float] | None:
         elif not _inference(model, wname, options, capacity, used, hours, values):
             return None
     _ports(model, values)
-    steady: dict[tuple[str, int], float] = defaultdict(float)  # held all period: inference
-    for (wname, oid, p), k in model.k.items():
+    if not _buy(model, used, hours, values):
+        return None
+    values = {name: max(0.0, value) for name, value in values.items()}
+    return values if _feasible(model, values) else None
+
+
+def _buy(
+    model: Model,
+    used: dict[tuple[str, int], float],
+    hours: dict[tuple[str, int], float],
+    values: dict[str, float],
+) -> bool:
+    """Commitments for what inference holds all period, on demand for the rest, blocks where an
+    option is sold no other way; False if some use cannot be bought."""
+    steady: dict[tuple[str, int], float] = defaultdict(float)
+    for (_, oid, p), k in model.k.items():
         steady[(oid, p)] += values.get(k.name, 0.0) * model.periods[p - 1].months
     in_force = _commitments(model, steady, values)
     for key, e in model.on_demand.items():
@@ -52,11 +68,7 @@ def greedy_start(model: Model) -> dict[str, float] | None:
         if key not in model.on_demand:
             values[v.name] = hours[key]
             values[model.block_instances[key].name] = used[key]
-    for key in hours:
-        if key not in model.on_demand and key not in model.block_hours:
-            return None
-    values = {name: max(0.0, value) for name, value in values.items()}
-    return values if _feasible(model, values) else None
+    return all(key in model.on_demand or key in model.block_hours for key in hours)
 
 
 def _inference(
