@@ -4,7 +4,8 @@
 Since the time axis, a plan has many equal-cost alternatives no canonical form removes (the same
 instance type sold alike in two regions, a run's hours in one month or the next, a block or a
 commitment at the same price), so two solvers may print different (equally cheap) plans; the
-tests compare what each costs, to the cent."""
+tests compare what each costs, to the cent.  CBC takes minutes on the larger examples' time-phased
+models, so the cross-check runs on the startup example and on small random cases."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def _totals(plan: Plan) -> tuple[float, ...]:
     return (plan.compute_usd, plan.migration_usd, plan.total_usd, plan.baseline.total_usd)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("example", [ROOT / "examples" / "startup.yaml"], ids=lambda p: p.name)
 def test_examples_identical_across_solvers(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     catalog = load_catalog(None)
