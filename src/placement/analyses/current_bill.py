@@ -5,7 +5,9 @@ Monthly figures scale the bill's period to the catalog's hours per month (730): 
 (October) with $7,440 of effective cost is $7,300 a month. Average instances = hours ÷ period hours.
 The plan's monthly figure is its compute cost over the horizon ÷ horizon months, per option.
 
-Unexplained spend: usage on an instance type (or in a region) where the plan places no instance;
+Instance types are matched with their region (an option's `region`; `trn1.32xlarge@us-east-2` is
+trn1.32xlarge in us-east-2).  Unexplained spend: usage on an instance type in a region where the
+plan places no instance;
 the workload file does not describe what runs there, so the plan neither replaces nor keeps it.
 
 Commitments in force: a Reserved Instance (category
@@ -84,16 +86,19 @@ class CurrentBillComparison:
 def compare_to_bill(plan: Plan, catalog: Catalog, bill: FocusBill) -> CurrentBillComparison:
     month = plan.hours_per_month / bill.period_hours  # bill-period → month
     months = plan.horizon_months
-    plan_instances = {c.option: c.used for c in plan.capacity}
-    plan_spend: dict[str, float] = defaultdict(float)
+    where = {o.id: (o.instance_type, o.region) for o in catalog.options}  # option → (type, region)
+    plan_instances: dict[tuple[str, str], int] = defaultdict(int)
+    for c in plan.capacity:
+        plan_instances[where[c.option]] += c.used
+    plan_spend: dict[tuple[str, str], float] = defaultdict(float)
     for p in plan.placements:
-        plan_spend[p.option] += p.compute_usd / months
+        plan_spend[where[p.option]] += p.compute_usd / months
     rows: list[CurrentVsPlan] = []
     seen: set[tuple[str, str]] = set()
     for line in bill.spend:
-        in_region = line.region == catalog.region
-        used = plan_instances.get(line.instance_type, 0) if in_region else 0
-        seen.add((line.instance_type, line.region))
+        key = (line.instance_type, line.region)
+        used = plan_instances.get(key, 0)
+        seen.add(key)
         rows.append(
             CurrentVsPlan(
                 line.instance_type,
@@ -101,25 +106,15 @@ def compare_to_bill(plan: Plan, catalog: Catalog, bill: FocusBill) -> CurrentBil
                 line.hours / bill.period_hours,
                 line.effective_usd * month,
                 used,
-                plan_spend.get(line.instance_type, 0.0) if in_region else 0.0,
+                plan_spend.get(key, 0.0),
                 used > 0,
             )
         )
-    for option in catalog.options:  # what the plan buys that the bill does not show today
-        if plan_instances.get(option.id, 0) > 0 and (option.id, catalog.region) not in seen:
-            rows.append(
-                CurrentVsPlan(
-                    option.id,
-                    catalog.region,
-                    0.0,
-                    0.0,
-                    plan_instances[option.id],
-                    plan_spend[option.id],
-                    True,
-                )
-            )
+    for key in sorted(plan_instances):  # what the plan buys that the bill does not show today
+        if plan_instances[key] > 0 and key not in seen:
+            rows.append(CurrentVsPlan(key[0], key[1], 0.0, 0.0, plan_instances[key], plan_spend[key], True))
     held = (*bill.commitments, *bill.capacity_reservations)
-    covers = tuple(_cover(c, bill, month, months, plan_instances, catalog.region) for c in held)
+    covers = tuple(_cover(c, bill, month, months, plan_instances) for c in held)
     return CurrentBillComparison(
         file=bill.path,
         version=bill.version,
@@ -145,16 +140,15 @@ def _cover(
     bill: FocusBill,
     month: float,
     months: float,
-    plan_instances: dict[str, int],
-    region: str,
+    plan_instances: dict[tuple[str, str], int],
 ) -> CommitmentCover:
     monthly = (c.used_usd + c.unused_usd) * month
     usage_based = c.category in ("Usage", "Capacity") or c.type == "Reserved Instance"
     instance_type = c.instance_types[0] if usage_based and len(c.instance_types) == 1 else ""
     committed = (c.used_hours + c.unused_hours) / bill.period_hours if instance_type else None
     covers = None
-    if committed is not None and c.region == region:
-        covers = min(round(committed), plan_instances.get(instance_type, 0))
+    if committed is not None and (instance_type, c.region) in plan_instances:
+        covers = min(round(committed), plan_instances[(instance_type, c.region)])
     return CommitmentCover(
         c.id,
         c.type,

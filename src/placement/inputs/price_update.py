@@ -1,11 +1,13 @@
 """A catalog updated from price files: which numbers change, which options the files lack.
 
-Per option (its id is the EC2 instance type) in the catalog's `region`:
+Per option, matched by its instance type (the id up to any `@region`) and its own region:
 - `usd_per_hour` ← the On-Demand price;
 - `one_year_usd_per_hour`, `three_year_usd_per_hour` ← the commitment chosen (`reserved`: a
   standard Reserved Instance; `instance-savings-plan` / `compute-savings-plan`: the Savings Plan
   rate), at the purchase option chosen (default No Upfront), as an effective hourly rate;
-- `capacity_block_usd_per_hour` ← the median per-instance-hour rate of the Capacity Block offerings.
+- `capacity_block_usd_per_hour` ← the median per-instance-hour rate of the Capacity Block offerings;
+  an option sold only as Capacity Blocks (`on_demand: false`) takes it as its `usd_per_hour` too
+  (the reference price its estimates use).
 Each number set names a new source: the file, its offer code and version, its publication date.
 A number set from a file replaces an estimate for that field (the estimate's reasoning and any
 note on the old number are dropped). An option the files do not price is kept as it was and
@@ -126,16 +128,15 @@ def update_catalog(
     sources: dict[str, Any] = data.setdefault("sources", {})
     taken = set(sources)
     keys = {f.path: _source_key(f, taken) for f in book.files}
-    by_type: dict[str, list[PriceQuote]] = {}
+    by_type: dict[tuple[str, str], list[PriceQuote]] = {}  # (instance type, region) → quotes
     for quote in book.quotes:
-        if quote.region == catalog.region:
-            by_type.setdefault(quote.instance_type, []).append(quote)
+        by_type.setdefault((quote.instance_type, quote.region), []).append(quote)
     changes: list[PriceChange] = []
     missing: list[str] = []
     partial: list[tuple[str, str]] = []
     used_files: set[str] = set()
     for index, option in enumerate(catalog.options):
-        quotes = by_type.get(option.id, [])
+        quotes = by_type.get((option.instance_type, option.region), [])
         if not quotes:
             missing.append(option.id)
             continue
@@ -148,18 +149,26 @@ def update_catalog(
                 continue
             key = keys[chosen.file.path]
             used_files.add(chosen.file.path)
-            changes.append(PriceChange(option.id, field, getattr(option, field), chosen.usd_per_hour, key))
-            _set(record, field, chosen.usd_per_hour, key)
+            targets = [field]
+            if field == "capacity_block_usd_per_hour" and not option.on_demand:
+                targets.append("usd_per_hour")  # its reference price is the block rate
+            for target in targets:
+                changes.append(
+                    PriceChange(option.id, target, getattr(option, target), chosen.usd_per_hour, key)
+                )
+                _set(record, target, chosen.usd_per_hour, key)
     if not changes:
-        elsewhere = sorted({q.region for q in book.quotes if q.instance_type in catalog.option_ids})
-        hint = f"; they price its options in: {', '.join(elsewhere)}" if elsewhere else ""
+        types = {o.instance_type for o in catalog.options}
+        elsewhere = sorted({q.region for q in book.quotes if q.instance_type in types})
+        hint = f"; they price its instance types in: {', '.join(elsewhere)}" if elsewhere else ""
         raise InputError(
             [
                 Problem(
                     doc.path,
                     None,
                     "region",
-                    f"the price files price no option of catalog {catalog.name!r} in {catalog.region}{hint}",
+                    f"the price files price no option of catalog {catalog.name!r} in its regions "
+                    f"({', '.join(catalog.regions)}){hint}",
                 )
             ]
         )
