@@ -50,7 +50,7 @@ Constraints
     block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);
                     B ≤ Σ_i k + Σ_t n·(r + j) (no more booked at once than held);
                     Σ_o B[o,p] ≤ account cap (AWS: 256 instances across blocks)
-    port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
+    port            s[i,o,p] ≤ y (or Y[c,g,p]);  x[t,o] ≤ y (or r, j ≤ R'·Y[c,g,p]);  Σ_p z ≤ 1
     team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
     after[t2,t1,p]  |P|·a[t2,p] + Σ_{p' ≥ p} a[t1,p'] ≤ |P|   with r[t,o,p] ≤ R·a[t,p]
     share[g]        U[g] ≤ φ · Σ U  (a family-share policy), with U[g] = the spend family g's traffic
@@ -343,7 +343,10 @@ class _Builder:
             self.burst[(oid, p)].append((h, 1.0))
             for var, _ in held:
                 self.active[wname].append((p, var, float(w.run_count)))
-                self.port_link(w, option, p, var, float(w.run_count))
+                if self.model.port_months.get((w.codebase_name, option.family)):
+                    self.port_link(w, option, p, var, float(top))  # a port on a calendar: per period
+        if not self.model.port_months.get((w.codebase_name, option.family)):
+            self.port_link(w, option, 0, x, 1.0)  # x ≤ y: tighter than linking runs to the port
         spread.append((x, -total / self.unit))
         self.model.run_units[(wname, oid)] = total / self.unit
         if self.elastic:
