@@ -6,8 +6,8 @@ spread over the periods of its window with capacity left.  Ports the workloads n
 inference held all period is committed where the best single commitment from the start pays,
 the rest bought on demand (or in Capacity Blocks where the option is sold only that way).  The
 values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
-a region cap) is not handed over, and none is built with ports on a calendar, run order or a
-family-share policy.
+a region cap) is not handed over.  It starts no port that takes calendar time, and none is built
+with run order or a family-share policy.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ TOL = 1e-6
 
 def greedy_start(model: Model) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None."""
-    if model.z or model.share_cap is not None or model.ordered:
-        return None  # ports on a calendar, a share policy, run order: leave the search to HiGHS
+    if model.share_cap is not None or model.ordered:
+        return None  # a share policy, run order: leave the search to HiGHS
     values: dict[str, float] = {}
     capacity = {
         (oid, p + 1): float(cap) for oid, caps in model.capacity.items() for p, cap in enumerate(caps)
@@ -34,7 +34,8 @@ def greedy_start(model: Model) -> dict[str, float] | None:
     hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
     by_workload: dict[str, list[str]] = defaultdict(list)
     for wname, oid in model.pairs:
-        by_workload[wname].append(oid)
+        if not model.port_months.get((model.codebase[wname], model.pairs[(wname, oid)].family)):
+            by_workload[wname].append(oid)  # no port on a calendar: the greedy plan starts none
     order = sorted(by_workload, key=lambda w: -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]))
     for wname in order:
         options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
