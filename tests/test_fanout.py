@@ -111,10 +111,10 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 
 SCENARIO = str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml")
 SWEEPS = {
-    "stress": ["stress", str(ROOT / "examples" / "enterprise.yaml"), "-f", "json"],
+    "stress": ["stress", str(ROOT / "examples" / "startup.yaml"), "-f", "json"],
     "compare": [
         "compare",
-        str(ROOT / "examples" / "enterprise.yaml"),
+        str(ROOT / "examples" / "startup.yaml"),
         "-s",
         SCENARIO,
         "-s",
