@@ -303,7 +303,50 @@ def optimize(
         policed = solve(full, SolveSettings(settings.gap, left), greedy_start(full))
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
-    return model, solve(model, settings, greedy_start(model))
+    return model, solve(model, settings, _start(portfolio, catalog, pairs, costs, bought, model, settings))
+
+
+def _start(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    pairs: dict[tuple[str, str], Estimate],
+    costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
+    bought: tuple[Purchase, ...],
+    model: Model,
+    settings: SolveSettings,
+) -> dict[str, float] | None:
+    """A first plan for the full model.  With commitments allowed, the plan without them (on
+    demand and Capacity Blocks only: no integer purchases, so much quicker) is solved first, in a
+    fifth of the time limit, and each workload starts on the option it chose there; the greedy
+    start then buys its commitments.  Without commitments, the greedy start alone."""
+    if not set(portfolio.purchase.allow) & {"1-year", "3-year"}:
+        return greedy_start(model)
+    spot = tuple(i for i in portfolio.purchase.allow if i not in ("1-year", "3-year"))
+    if not spot:
+        return greedy_start(model)
+    simple = portfolio.model_copy(update={"purchase": portfolio.purchase.model_copy(update={"allow": spot})})
+    quick = build(simple, catalog, prune(simple, catalog, pairs, costs, bought), bought=bought)
+    try:
+        first = solve(
+            quick, SolveSettings(max(settings.gap, 1e-4), settings.time_limit_s / 5), greedy_start(quick)
+        )
+    except SolverError:
+        return greedy_start(model)
+    if first.status == "infeasible":
+        return greedy_start(model)
+    return greedy_start(model, _main_options(first)) or greedy_start(model)
+
+
+def _main_options(solution: Solution) -> dict[str, str]:
+    """Each workload's option in a plan: its training option, or where most of its traffic goes."""
+    main = {w: o for (w, o), chosen in solution.training.items() if chosen}
+    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    for (w, o, _), share in solution.shares.items():
+        traffic[(w, o)] += share
+    for (w, o), share in sorted(traffic.items()):
+        if w not in main or share > traffic[(w, main[w])]:
+            main[w] = o
+    return main
 
 
 def _bounded(solution: Solution, bound: float, asked: float) -> Solution:

@@ -22,8 +22,9 @@ from placement.engine.formulation import Model
 TOL = 1e-6
 
 
-def greedy_start(model: Model) -> dict[str, float] | None:
-    """Variable values by name for a feasible plan, or None."""
+def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str, float] | None:
+    """Variable values by name for a feasible plan, or None.  `first`: the option each workload
+    tries first (where a plan without commitments put it); otherwise its cheapest alone."""
     if model.share_cap is not None or model.ordered:
         return None  # a share policy, run order: leave the search to HiGHS
     values: dict[str, float] = {}
@@ -39,6 +40,8 @@ def greedy_start(model: Model) -> dict[str, float] | None:
     order = sorted(by_workload, key=lambda w: -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]))
     for wname in order:
         options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
+        if first is not None and first.get(wname) in options:
+            options = [first[wname]] + [o for o in options if o != first[wname]]
         if (wname, options[0]) in model.x:
             if not _training(model, wname, options, capacity, used, hours, values):
                 return None
