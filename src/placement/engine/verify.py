@@ -31,75 +31,16 @@ is still required to be finite. Text fields (`basis`, notes, estimates, sources)
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from placement.engine.costing import Estimate, estimate, port_weeks, weights_fit
+from placement.engine.costing import Estimate, port_weeks, weights_fit
 from placement.engine.plan import SCHEMA_VERSION
-from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
+from placement.engine.verify_baseline import baseline, reservations, runner_up
+from placement.engine.verify_common import CENT, Costs, Tally, differs, non_finite
+from placement.inputs.models import FAMILIES, Catalog, Family, Portfolio, Workload
 
-CENT = 0.011  # JSON rounds USD to cents
-
-
-@dataclass
-class _Tally:
-    """What the placements add up to, gathered while checking them."""
-
-    used: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    families: set[tuple[str, Family]] = field(default_factory=set)
-    used_spend: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
-    compute: float = 0.0
-    compute_by_family: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
-    compute_by_workload: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    compute_by_option: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    estimates: dict[tuple[str, str], Estimate] = field(default_factory=dict)
-
-
-def non_finite(value: Any, where: str = "") -> str | None:
-    """The place of the first NaN or infinity in a JSON value (`placements[3].share`), if any."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return where or "the plan"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = non_finite(item, f"{where}.{key}" if where else str(key))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = non_finite(item, f"{where}[{i}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _differs(claimed: Any, actual: float, tolerance: float) -> bool:
-    """Whether a claimed figure is off (a missing or non-numeric figure is off too)."""
-    if isinstance(claimed, bool) or not isinstance(claimed, int | float):
-        return True
-    return not abs(claimed - actual) <= tolerance + 1e-9 * abs(actual)
-
-
-class _Costs:
-    """`estimate` for (workload, option) pairs, each computed once per check. `known` may hold
-    estimates already computed for these same inputs (`placement plan` passes the ones it planned
-    with: the same pure function of the same inputs, so nothing of the optimizer is trusted)."""
-
-    def __init__(
-        self, portfolio: Portfolio, catalog: Catalog, known: dict[tuple[str, str], Estimate] | None
-    ) -> None:
-        self.portfolio, self.catalog = portfolio, catalog
-        self.known = known or {}
-        self.made: dict[tuple[str, str], Estimate] = {}
-
-    def __call__(self, w: Workload, o: Option) -> Estimate:
-        key = (w.name, o.id)
-        found = self.known.get(key) or self.made.get(key)
-        if found is None:
-            found = self.made[key] = estimate(self.portfolio, w, o, self.catalog)
-        return found
+__all__ = ["non_finite", "verify"]
 
 
 def verify(
@@ -109,7 +50,7 @@ def verify(
     ests: dict[tuple[str, str], Estimate] | None = None,
 ) -> list[str]:
     """Every problem found, in words; an empty list means the plan holds. `ests`: estimates
-    already computed for exactly these inputs, if any (see `_Costs`)."""
+    already computed for exactly these inputs, if any (see `Costs`)."""
     if data.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"]
     if data.get("catalog") != catalog.name:
@@ -123,7 +64,7 @@ def verify(
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
     problems: list[str] = []
-    if _differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
+    if differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
         problems.append(
             f"horizon_months: the plan says {data.get('horizon_months')}, the workload file "
             f"{portfolio.horizon_months}"
@@ -141,8 +82,8 @@ def verify(
             problems.append(f"{p['workload']}: unknown option {p['option']!r}")
         else:
             by_workload[p["workload"]].append(p)
-    tally = _Tally()
-    costs = _Costs(portfolio, catalog, ests)
+    tally = Tally()
+    costs = Costs(portfolio, catalog, ests)
     for name, w in workloads.items():
         problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
     problems += _capacity(data, tally.used, options)
@@ -151,8 +92,8 @@ def verify(
     problems += _policy(portfolio, tally.used_spend)
     problems += _families(data, tally)
     problems += _workload_rows(data, portfolio, catalog, tally, costs)
-    problems += _baseline(data, portfolio, catalog, costs)
-    problems += _reservations(data, portfolio, catalog, by_workload, tally)
+    problems += baseline(data, portfolio, catalog, costs)
+    problems += reservations(data, portfolio, catalog, by_workload, tally)
     return problems
 
 
@@ -161,8 +102,8 @@ def _check_workload(
     rows: list[dict[str, Any]],
     portfolio: Portfolio,
     catalog: Catalog,
-    tally: _Tally,
-    costs: _Costs,
+    tally: Tally,
+    costs: Costs,
 ) -> list[str]:
     if not rows:
         return [f"{w.name}: not placed"]
@@ -178,7 +119,7 @@ def _check_workload(
 
 
 def _check_placement(
-    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: Tally, costs: Costs
 ) -> list[str]:
     option = catalog.option(r["option"])
     est = costs(w, option)
@@ -219,7 +160,7 @@ def _check_placement(
                 f"{where}: {r['instances']} instances serve less than the {needed:.4f} its share "
                 "of peak demand needs"
             )
-    if _differs(r["compute_usd"], expected, CENT):
+    if differs(r["compute_usd"], expected, CENT):
         problems.append(f"{where}: cost {r['compute_usd']:,.2f}, the formulas give {expected:,.2f}")
     tally.compute += r["compute_usd"]
     tally.compute_by_family[option.family] += r["compute_usd"]
@@ -286,7 +227,7 @@ def _migration(
     problems = []
     for m in data["migrations"]:
         key = (m["codebase"], m["family"])
-        if key in expected_weeks and _differs(m.get("weeks"), expected_weeks[key], 1e-9):
+        if key in expected_weeks and differs(m.get("weeks"), expected_weeks[key], 1e-9):
             problems.append(
                 f"migration of {key[0]} to {key[1]}: {m.get('weeks')} weeks, the catalog gives "
                 f"{expected_weeks[key]}"
@@ -298,7 +239,7 @@ def _migration(
             )
         elif key not in expected:
             problems.append(f"migration of {key[0]} to {key[1]} is charged but not used")
-        elif _differs(charged[key], expected[key], CENT):
+        elif differs(charged[key], expected[key], CENT):
             problems.append(
                 f"migration of {key[0]} to {key[1]}: charged {charged[key]:,.2f}, the catalog gives "
                 f"{expected[key]:,.2f}"
@@ -316,12 +257,12 @@ def _totals(data: dict[str, Any], compute: float) -> list[str]:
         ("total_usd", data["total_usd"], compute + migration),
         ("families", sum(f["compute_usd"] for f in data.get("families", [])), compute),
     ):
-        if _differs(claimed, actual, tolerance):
+        if differs(claimed, actual, tolerance):
             problems.append(f"{label}: the plan says {claimed:,.2f}, its parts add up to {actual:,.2f}")
     return problems
 
 
-def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
+def _families(data: dict[str, Any], tally: Tally) -> list[str]:
     """Each family row against the placements and migrations of that family."""
     rows = {f.get("family"): f for f in data.get("families", [])}
     if set(rows) != set(FAMILIES) or len(rows) != len(data.get("families", [])):
@@ -339,7 +280,7 @@ def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
             "policy_share": (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5),
         }
         for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
+            if differs(row.get(key), value, tolerance):
                 problems.append(
                     f"families: {family} {key} is {row.get(key)}, the placements give {value:,.6g}"
                 )
@@ -347,7 +288,7 @@ def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
 
 
 def _workload_rows(
-    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: Tally, costs: Costs
 ) -> list[str]:
     """Per workload: compute, unit cost, migration weeks and the runner-up."""
     rows = {r.get("workload"): r for r in data.get("workloads", [])}
@@ -388,195 +329,7 @@ def _workload_rows(
         else:
             expected["cost_per_run_usd"] = (compute / w.run_count, CENT)
         for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
+            if differs(row.get(key), value, tolerance):
                 problems.append(f"{w.name}: {key} is {row.get(key)}, the placements give {value:,.6g}")
-        problems += _runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
-    return problems
-
-
-def _runner_up(
-    w: Workload,
-    claimed: Any,
-    chosen: set[str],
-    compute: float,
-    catalog: Catalog,
-    costs: _Costs,
-    weeks_to: Callable[[str, Family], float],
-    ported: set[tuple[Any, Any]],
-) -> list[str]:
-    """The runner-up is the cheapest option not in the plan for the workload, alone, with any port
-    it would need; its extra cost is that minus the workload's cost in the plan."""
-    extras: dict[str, float] = {}
-    for option in catalog.options:
-        if option.id in chosen:
-            continue
-        est = costs(w, option)
-        if not est.ok:
-            continue
-        port = 0.0
-        if (w.codebase_name, option.family) not in ported:
-            port = weeks_to(w.codebase_name, option.family)
-            port *= catalog.migration.engineer_week_usd
-        extras[option.id] = est.compute_usd + port - compute
-    if claimed is None:
-        return (
-            [f"{w.name}: no runner-up given, {min(extras, key=extras.__getitem__)} can run it"]
-            if extras
-            else []
-        )
-    option_id = claimed.get("option") if isinstance(claimed, dict) else None
-    if option_id not in extras:
-        return [f"{w.name}: runner-up {option_id!r} is not an option the workload could move to"]
-    tolerance = CENT * (len(chosen) + 2)
-    problems = []
-    if _differs(claimed.get("extra_usd"), extras[option_id], tolerance):
-        problems.append(
-            f"{w.name}: runner-up {option_id} extra cost {claimed.get('extra_usd')}, the formulas give "
-            f"{extras[option_id]:,.2f}"
-        )
-    cheapest = min(extras.values())
-    if extras[option_id] > cheapest + tolerance:
-        problems.append(f"{w.name}: runner-up {option_id} is not the cheapest option left")
-    return problems
-
-
-def _gpu_baseline(
-    portfolio: Portfolio, catalog: Catalog, costs_of: _Costs
-) -> tuple[dict[str, dict[str, float]], list[str], float]:
-    """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
-    GPU ports of the codebases that have a workload on GPUs."""
-    gpu = [o for o in catalog.options if o.family == "gpu"]
-    fits: dict[str, dict[str, float]] = {}
-    missing = []
-    for w in portfolio.workloads:
-        costs = {o.id: e.compute_usd for o in gpu if (e := costs_of(w, o)).ok}
-        if costs:
-            fits[w.name] = costs
-        else:
-            missing.append(w.name)
-    members: dict[str, list[Workload]] = defaultdict(list)
-    for w in portfolio.workloads:
-        members[w.codebase_name].append(w)
-    migration = sum(
-        port_weeks(catalog, group, "gpu")[0] * catalog.migration.engineer_week_usd
-        for group in members.values()
-        if any(w.name in fits for w in group)
-    )
-    return fits, missing, migration
-
-
-def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, costs: _Costs) -> list[str]:
-    """Re-derive the all-GPU baseline (every workload alone on its cheapest feasible GPU option;
-    each codebase with a workload on GPUs pays its GPU port) and the saving against the plan."""
-    fits, missing, migration = _gpu_baseline(portfolio, catalog, costs)
-    cheapest = {name: min(costs.values()) for name, costs in fits.items()}
-    compute = sum(cheapest.values())
-    base = data.get("baseline")
-    if not isinstance(base, dict):
-        return ["baseline: missing"]
-    problems = []
-    tolerance = CENT * (len(portfolio.workloads) + 1)
-    if sorted(base.get("missing", [])) != sorted(missing):
-        problems.append(f"baseline: missing {base.get('missing')}, the inputs give {missing}")
-    choices = {c.get("workload"): c.get("option") for c in base.get("choices", [])}
-    if set(choices) != set(cheapest) or len(choices) != len(base.get("choices", [])):
-        problems.append("baseline: not one choice per workload with a GPU option")
-    for name, option_id in sorted(choices.items(), key=lambda kv: str(kv[0])):
-        feasible = fits.get(name, {})
-        if option_id not in feasible or feasible[option_id] > cheapest[name] + CENT:
-            problems.append(f"baseline: {option_id} is not {name}'s cheapest feasible GPU option")
-    for key, value in (("compute_usd", compute), ("migration_usd", migration)):
-        if _differs(base.get(key), value, tolerance):
-            problems.append(f"baseline.{key} is {base.get(key)}, the inputs give {value:,.2f}")
-    total = compute + migration
-    if missing:
-        if data.get("baseline_usd") is not None or data.get("savings_usd") is not None:
-            problems.append("baseline_usd and savings_usd must be null: some workload has no GPU option")
-        return problems
-    if _differs(data.get("baseline_usd"), total, tolerance):
-        problems.append(f"baseline_usd is {data.get('baseline_usd')}, the inputs give {total:,.2f}")
-    saving = total - data["total_usd"]
-    if _differs(data.get("savings_usd"), saving, tolerance):
-        problems.append(f"savings_usd is {data.get('savings_usd')}, baseline − total gives {saving:,.2f}")
-    return problems
-
-
-def _term(o: Option, horizon_months: float) -> tuple[str, float | None]:
-    """The longest public commitment that fits inside the horizon (3-year: 36 months, 1-year: 12)."""
-    if horizon_months >= 36 and o.three_year_usd_per_hour is not None:
-        return "3-year", o.three_year_usd_per_hour
-    if horizon_months >= 12 and o.one_year_usd_per_hour is not None:
-        return "1-year", o.one_year_usd_per_hour
-    return "none", None
-
-
-def _reservations(
-    data: dict[str, Any],
-    portfolio: Portfolio,
-    catalog: Catalog,
-    by_workload: dict[str, list[dict[str, Any]]],
-    tally: _Tally,
-) -> list[str]:
-    """Each reservation row re-derived from the placements (rules: engine/reservations.py)."""
-    hours = portfolio.horizon_months * catalog.settings.hours_per_month
-    workloads = {w.name: w for w in portfolio.workloads}
-    peak: dict[str, int] = defaultdict(int)
-    base: dict[str, int] = defaultdict(int)  # steady instances, shares as rounded in the JSON ...
-    base_hi: dict[str, int] = defaultdict(int)  # ... and if the rounding pushed one over a whole number
-    training_hours: dict[str, float] = defaultdict(float)
-    for name, rows in by_workload.items():
-        w = workloads[name]
-        for r in rows:
-            est = tally.estimates.get((name, r["option"]))
-            if est is None:
-                continue
-            if w.kind == "inference":
-                peak[r["option"]] += r["instances"]
-                steady = r["share"] * est.instances_needed / w.peak_factor
-                slack = 1e-6 * max(1.0, est.instances_needed)
-                base[r["option"]] += min(r["instances"], max(0, math.ceil(steady - slack)))
-                base_hi[r["option"]] += min(r["instances"], max(0, math.ceil(steady + slack)))
-            else:
-                training_hours[r["option"]] += est.instance_hours_per_run * w.run_count
-    table = {r.get("option"): r for r in data.get("reservations", [])}
-    used = set(peak) | set(training_hours)
-    if set(table) != used or len(table) != len(data.get("reservations", [])):
-        return ["reservations: not one row per option the plan uses"]
-    problems = []
-    for option_id in sorted(used):
-        o = catalog.option(option_id)
-        od = o.usd_per_hour
-        term, price = _term(o, portfolio.horizon_months)
-        row = table[option_id]
-        steady, train_committed = 0, 0
-        if price is not None and price < od:
-            train_committed = int(training_hours[option_id] // hours)
-            claimed = row.get("committed_instances")
-            claimed_steady = claimed - train_committed if isinstance(claimed, int) else -1
-            in_range = base[option_id] <= claimed_steady <= base_hi[option_id]
-            steady = claimed_steady if in_range else base[option_id]
-        burst = training_hours[option_id] - train_committed * hours
-        block = o.capacity_block_usd_per_hour
-        burst_price = block if block is not None and block < od else od
-        reserved = (
-            (steady + train_committed) * (price or od) * hours
-            + (peak[option_id] - steady) * od * hours
-            + burst * burst_price
-        )
-        on_demand = tally.compute_by_option.get(option_id, 0.0)
-        expected: dict[str, tuple[float, float]] = {
-            "committed_instances": (steady + train_committed, 0.0),
-            "on_demand_instances": (peak[option_id] - steady, 0.0),
-            "burst_instance_hours": (burst, CENT),
-            "on_demand_usd": (on_demand, CENT * (len(data["placements"]) + 1)),
-            "reserved_usd": (reserved, CENT * (len(data["placements"]) + 1)),
-            "saving_usd": (on_demand - reserved, CENT * (len(data["placements"]) + 2)),
-        }
-        for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
-                problems.append(
-                    f"reservations: {option_id} {key} is {row.get(key)}, the placements give {value:,.6g}"
-                )
-        if row.get("term") != (term if steady + train_committed else "none"):
-            problems.append(f"reservations: {option_id} term {row.get('term')!r} is wrong")
+        problems += runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
     return problems
