@@ -18,6 +18,7 @@ from placement.engine.planner import make_plan
 from placement.engine.verify import verify
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.render.report import plan_dict
+from tests import time_plan
 from tests.conftest import EXAMPLES, ROOT
 
 ENTERPRISE = ROOT / "examples" / "enterprise.yaml"
@@ -201,6 +202,21 @@ def numbers(enterprise: tuple[dict[str, Any], Any, Any]) -> list[tuple[Any, ...]
     return sorted(_numbers(enterprise[0]), key=_dotted)
 
 
+@pytest.fixture(scope="module", params=["enterprise", "time-phased"])
+def valid(
+    request: pytest.FixtureRequest, enterprise: tuple[dict[str, Any], Any, Any]
+) -> tuple[dict[str, Any], Any, Any, list[tuple[Any, ...]]]:
+    """A valid plan.json with its inputs and every number in it: the enterprise example's, and the
+    hand-made time-phased plan of tests/time_plan.py (periods, purchases, monthly use, runs, ports)."""
+    if request.param == "enterprise":
+        data, portfolio, catalog = enterprise
+    else:
+        portfolio, catalog = time_plan.inputs()
+        data = json.loads(json.dumps(time_plan.plan_json(time_plan.plan())))
+    assert verify(data, portfolio, catalog) == []
+    return data, portfolio, catalog, sorted(_numbers(data), key=_dotted)
+
+
 def test_every_number_of_the_plan_is_listed(numbers: list[tuple[Any, ...]]) -> None:
     assert len(numbers) > 250  # placements, workloads, families, capacity, reservations, baseline
     assert {_dotted(p) for p in numbers if _dotted(p).startswith(UNCHECKED)} == {
@@ -233,9 +249,9 @@ def _mutated(value: float, how: Any) -> float:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_changed_number_is_noticed(
-    data: st.DataObject, enterprise: tuple[dict[str, Any], Any, Any], numbers: list[tuple[Any, ...]]
+    data: st.DataObject, valid: tuple[dict[str, Any], Any, Any, list[tuple[Any, ...]]]
 ) -> None:
-    plan, portfolio, catalog = enterprise
+    plan, portfolio, catalog, numbers = valid
     path = data.draw(st.sampled_from(numbers), label="number")
     how = data.draw(MUTATIONS, label="mutation")
     tampered = json.loads(json.dumps(plan))

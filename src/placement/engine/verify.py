@@ -32,13 +32,18 @@ is still required to be finite. Text fields (`basis`, notes, estimates, sources)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
+from placement.engine import timeline
 from placement.engine.costing import Estimate, port_weeks, weights_fit
 from placement.engine.plan import SCHEMA_VERSION
-from placement.engine.verify_baseline import baseline, reservations, runner_up
+from placement.engine.verify_baseline import baseline, reservations, runner_up, standalone
 from placement.engine.verify_common import CENT, Costs, Tally, differs, non_finite
-from placement.inputs.models import FAMILIES, Catalog, Family, Portfolio, Workload
+from placement.engine.verify_purchases import Purchases
+from placement.engine.verify_serving import serving_problems
+from placement.engine.verify_time import TimeCheck, periods_problems, rows
+from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
 
 __all__ = ["non_finite", "verify"]
 
@@ -63,7 +68,39 @@ def verify(
         return [f"{bad}: not a finite number (NaN or infinity); nothing else checked"]
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
-    problems: list[str] = []
+    problems = _stated(data, portfolio)
+    by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in data["placements"]:
+        if p["workload"] not in workloads:
+            problems.append(f"placement of unknown workload {p['workload']!r}")
+        elif p["option"] not in options:
+            problems.append(f"{p['workload']}: unknown option {p['option']!r}")
+        else:
+            by_workload[p["workload"]].append(p)
+    timed = isinstance(data.get("periods"), list) and bool(data["periods"])
+    wrong_periods = periods_problems(data, portfolio, catalog) if timed else []
+    if wrong_periods:  # every other time-phased figure is read by period
+        return problems + wrong_periods
+    tally = Tally(timed=timed)
+    costs = Costs(portfolio, catalog, ests)
+    for name, w in workloads.items():
+        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
+    problems += _migration(data, portfolio, catalog, tally.families)
+    problems += _totals(data, tally.compute)
+    problems += _families(data, tally)
+    alone = standalone(portfolio, catalog, costs, timed)
+    problems += _workload_rows(data, portfolio, catalog, tally, alone)
+    problems += baseline(data, portfolio, catalog, alone)
+    if not timed:
+        problems += _capacity(data, tally.used, options)
+        problems += _policy(portfolio, tally.used_spend)
+        return problems + reservations(data, portfolio, catalog, by_workload, tally)
+    return problems + _time_phased(data, portfolio, catalog, by_workload, tally)
+
+
+def _stated(data: dict[str, Any], portfolio: Portfolio) -> list[str]:
+    """The horizon and the policy the plan says it was made for."""
+    problems = []
     if differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
         problems.append(
             f"horizon_months: the plan says {data.get('horizon_months')}, the workload file "
@@ -74,26 +111,31 @@ def verify(
             f"policy.max_family_share: the plan says {data.get('policy', {}).get('max_family_share')}, "
             f"the workload file {portfolio.policy.max_family_share}"
         )
-    by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for p in data["placements"]:
-        if p["workload"] not in workloads:
-            problems.append(f"placement of unknown workload {p['workload']!r}")
-        elif p["option"] not in options:
-            problems.append(f"{p['workload']}: unknown option {p['option']!r}")
-        else:
-            by_workload[p["workload"]].append(p)
-    tally = Tally()
-    costs = Costs(portfolio, catalog, ests)
-    for name, w in workloads.items():
-        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
-    problems += _capacity(data, tally.used, options)
-    problems += _migration(data, portfolio, catalog, tally.families)
-    problems += _totals(data, tally.compute)
-    problems += _policy(portfolio, tally.used_spend)
-    problems += _families(data, tally)
-    problems += _workload_rows(data, portfolio, catalog, tally, costs)
-    problems += baseline(data, portfolio, catalog, costs)
-    problems += reservations(data, portfolio, catalog, by_workload, tally)
+    return problems
+
+
+def _time_phased(
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    by_workload: dict[str, list[dict[str, Any]]],
+    tally: Tally,
+) -> list[str]:
+    """Periods, runs, ports, purchases, monthly use, serving; reservations only for one period
+    bought on demand (the advice is for that case)."""
+    check = TimeCheck(data, portfolio, catalog, tally)
+    problems = check.problems()
+    bought = Purchases(check)
+    problems += bought.problems()
+    problems += check.capacity_table()
+    problems += serving_problems(check, bought, tally)
+    on_demand = all(r.get("instrument") == "on-demand" for r in rows(data, "purchases"))
+    if len(check.periods) == 1 and on_demand:
+        return problems + reservations(data, portfolio, catalog, by_workload, tally)
+    if data.get("reservations"):
+        problems.append(
+            "reservations: advice for single-period plans bought on demand only; this plan has some"
+        )
     return problems
 
 
@@ -109,7 +151,10 @@ def _check_workload(
         return [f"{w.name}: not placed"]
     problems = []
     share = sum(r["share"] for r in rows)
-    if not abs(share - 1) <= 1e-5:
+    if tally.timed and w.kind == "inference":  # each the largest in any period: at least 1 in all
+        if share < 1 - 1e-5:
+            problems.append(f"{w.name}: shares add up to {share:.6f}, less than 1")
+    elif not abs(share - 1) <= 1e-5:
         problems.append(f"{w.name}: shares add up to {share:.6f}, not 1")
     if w.kind == "training" and len(rows) != 1:
         problems.append(f"{w.name}: a training run is split over {len(rows)} options")
@@ -137,12 +182,30 @@ def _check_placement(
         problems.append(f"{where}: kind {r.get('kind')!r}, the workload is {w.kind}")
     if not 0 <= r["share"] <= 1 + 1e-6:
         problems.append(f"{where}: share {r['share']} is not between 0 and 1")
+    if w.regions and option.region not in w.regions:
+        problems.append(f"{where}: region {option.region!r} is not one of {', '.join(w.regions)} (regions)")
     tally.used[option.id] += r["instances"]
     tally.families.add((w.codebase_name, option.family))
+    if w.kind == "training":
+        tally.used_spend[option.family] += w.run_count * est.instance_hours_per_run * option.usd_per_hour
+    if not tally.timed:  # time-phased: runs and monthly use (verify_time), serving (verify_serving)
+        problems += _legacy_placement(w, r, portfolio, catalog, est, tally)
+    tally.compute += r["compute_usd"]
+    tally.compute_by_family[option.family] += r["compute_usd"]
+    tally.compute_by_workload[w.name] += r["compute_usd"]
+    tally.compute_by_option[option.id] += r["compute_usd"]
+    return problems
+
+
+def _legacy_placement(
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, est: Estimate, tally: Tally
+) -> list[str]:
+    """A plan of one period bought on demand: instances and cost straight from the estimate."""
+    option, where = catalog.option(r["option"]), f"{w.name} on {r['option']}"
+    problems = []
     hours = portfolio.horizon_months * catalog.settings.hours_per_month
     if w.kind == "training":
         expected = w.run_count * est.instance_hours_per_run * option.usd_per_hour
-        tally.used_spend[option.family] += expected
         if r["instances"] != est.instances_at_once:
             problems.append(
                 f"{where}: {r['instances']} instances at once, the deadline and memory need "
@@ -162,10 +225,6 @@ def _check_placement(
             )
     if differs(r["compute_usd"], expected, CENT):
         problems.append(f"{where}: cost {r['compute_usd']:,.2f}, the formulas give {expected:,.2f}")
-    tally.compute += r["compute_usd"]
-    tally.compute_by_family[option.family] += r["compute_usd"]
-    tally.compute_by_workload[w.name] += r["compute_usd"]
-    tally.compute_by_option[option.id] += r["compute_usd"]
     return problems
 
 
@@ -277,8 +336,9 @@ def _families(data: dict[str, Any], tally: Tally) -> list[str]:
             "compute_usd": (tally.compute_by_family.get(family, 0.0), CENT * (len(data["placements"]) + 1)),
             "migration_usd": (migration, CENT * (len(data["migrations"]) + 1)),
             "share": (tally.compute_by_family.get(family, 0.0) / compute if compute else 0.0, 1e-5),
-            "policy_share": (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5),
         }
+        if not tally.timed:  # time-phased: which split of the traffic is not written out (verify_serving)
+            expected["policy_share"] = (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5)
         for key, (value, tolerance) in expected.items():
             if differs(row.get(key), value, tolerance):
                 problems.append(
@@ -288,7 +348,11 @@ def _families(data: dict[str, Any], tally: Tally) -> list[str]:
 
 
 def _workload_rows(
-    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: Tally, costs: Costs
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    tally: Tally,
+    alone: Callable[[Workload, Option], float | None],
 ) -> list[str]:
     """Per workload: compute, unit cost, migration weeks and the runner-up."""
     rows = {r.get("workload"): r for r in data.get("workloads", [])}
@@ -322,14 +386,16 @@ def _workload_rows(
         }
         if w.kind == "inference":
             assert w.tokens_per_month is not None
-            expected["usd_per_million_tokens"] = (
-                compute / (w.tokens_per_month * portfolio.horizon_months / 1e6),
-                1e-4,
+            tokens = (
+                timeline.tokens_over_horizon(portfolio, w)
+                if tally.timed
+                else w.tokens_per_month * portfolio.horizon_months
             )
+            expected["usd_per_million_tokens"] = (compute / (tokens / 1e6), 1e-4)
         else:
             expected["cost_per_run_usd"] = (compute / w.run_count, CENT)
         for key, (value, tolerance) in expected.items():
             if differs(row.get(key), value, tolerance):
                 problems.append(f"{w.name}: {key} is {row.get(key)}, the placements give {value:,.6g}")
-        problems += runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
+        problems += runner_up(w, row.get("runner_up"), chosen, compute, catalog, alone, weeks_to, ported)
     return problems

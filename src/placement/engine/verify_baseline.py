@@ -8,9 +8,34 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from placement.engine.costing import port_weeks
+from placement.engine import timeline
+from placement.engine.costing import port_weeks, whole
 from placement.engine.verify_common import CENT, Costs, Tally, differs
 from placement.inputs.models import Catalog, Family, Option, Portfolio, Workload
+
+Alone = Callable[[Workload, Option], float | None]
+
+
+def standalone(portfolio: Portfolio, catalog: Catalog, costs: Costs, timed: bool) -> Alone:
+    """A workload's compute cost alone on an option, on demand (None where it cannot run there):
+    the estimate's horizon cost, or in a time-phased plan per its monthly demand (inference: whole
+    instances for each period's demand, Σ_p ⌈q·f[p]⌉ · usd_per_hour · hours[p]; training the same
+    runs · instance-hours · usd_per_hour as the estimate)."""
+    periods = timeline.periods(portfolio, catalog)
+
+    def alone(w: Workload, option: Option) -> float | None:
+        est = costs(w, option)
+        if not est.ok:
+            return None
+        if not timed or w.kind == "training":
+            return est.compute_usd
+        factors = timeline.demand(portfolio, w)
+        return sum(
+            whole(est.instances_needed * f) * option.usd_per_hour * p.hours
+            for p, f in zip(periods, factors, strict=True)
+        )
+
+    return alone
 
 
 def runner_up(
@@ -19,7 +44,7 @@ def runner_up(
     chosen: set[str],
     compute: float,
     catalog: Catalog,
-    costs: Costs,
+    alone: Alone,
     weeks_to: Callable[[str, Family], float],
     ported: set[tuple[Any, Any]],
 ) -> list[str]:
@@ -29,14 +54,14 @@ def runner_up(
     for option in catalog.options:
         if option.id in chosen:
             continue
-        est = costs(w, option)
-        if not est.ok:
+        usd = alone(w, option)
+        if usd is None:
             continue
         port = 0.0
         if (w.codebase_name, option.family) not in ported:
             port = weeks_to(w.codebase_name, option.family)
             port *= catalog.migration.engineer_week_usd
-        extras[option.id] = est.compute_usd + port - compute
+        extras[option.id] = usd + port - compute
     if claimed is None:
         return (
             [f"{w.name}: no runner-up given, {min(extras, key=extras.__getitem__)} can run it"]
@@ -60,7 +85,7 @@ def runner_up(
 
 
 def _gpu_baseline(
-    portfolio: Portfolio, catalog: Catalog, costs_of: Costs
+    portfolio: Portfolio, catalog: Catalog, alone: Alone
 ) -> tuple[dict[str, dict[str, float]], list[str], float]:
     """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
     GPU ports of the codebases that have a workload on GPUs."""
@@ -68,7 +93,7 @@ def _gpu_baseline(
     fits: dict[str, dict[str, float]] = {}
     missing = []
     for w in portfolio.workloads:
-        costs = {o.id: e.compute_usd for o in gpu if (e := costs_of(w, o)).ok}
+        costs = {o.id: usd for o in gpu if (usd := alone(w, o)) is not None}
         if costs:
             fits[w.name] = costs
         else:
@@ -84,10 +109,10 @@ def _gpu_baseline(
     return fits, missing, migration
 
 
-def baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, costs: Costs) -> list[str]:
+def baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, alone: Alone) -> list[str]:
     """Re-derive the all-GPU baseline (every workload alone on its cheapest feasible GPU option;
     each codebase with a workload on GPUs pays its GPU port) and the saving against the plan."""
-    fits, missing, migration = _gpu_baseline(portfolio, catalog, costs)
+    fits, missing, migration = _gpu_baseline(portfolio, catalog, alone)
     cheapest = {name: min(costs.values()) for name, costs in fits.items()}
     compute = sum(cheapest.values())
     base = data.get("baseline")

@@ -26,6 +26,7 @@ class Tally:
     compute_by_workload: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     compute_by_option: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     estimates: dict[tuple[str, str], Estimate] = field(default_factory=dict)
+    timed: bool = False  # the plan is time-phased (has `periods`): verify_time.py checks its use
 
 
 def non_finite(value: Any, where: str = "") -> str | None:

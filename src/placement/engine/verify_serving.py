@@ -1,0 +1,184 @@
+"""Inference in a time-phased plan: can the instances it holds serve every month's demand?
+
+The plan states, per option and period, the inference instances held (`monthly`), and per
+workload and option the largest share and instances in any period and the compute charged
+(`placements`); the split of each month's traffic is not written out.  The check asks whether a
+split exists that agrees with every one of those figures, as a small mixed-integer program over
+the placements only (it shares no code with the optimizer's model):
+
+    s[i,o,p] ∈ [0, share(i,o)]  only where i is placed on o, has demand in p and its port is ready
+    k[i,o,p] ∈ ℤ ∩ [0, instances(i,o)],  k ≥ q[i,o]·f[i,p]·s      (whole instances per workload)
+    Σ_o s[i,o,p] = 1                    every month with demand is served
+    Σ_i k[i,o,p] = monthly inference_instances
+    some p attains share(i,o) and some p attains instances(i,o)   (they are the largest)
+    compute(i,o) = i's instance-hours' part of the option's monthly charges (bounds as verify_time)
+    max_family_share and each family's policy_share on the spend traffic uses (q·f·od·hours·s)
+
+Each row has a priced slack; the slacks left after minimising them name the figures that disagree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pulp
+
+from placement.engine import timeline
+from placement.engine.verify_common import CENT, Tally
+from placement.engine.verify_purchases import Purchases
+from placement.engine.verify_time import TimeCheck
+from placement.inputs.models import FAMILIES, Family
+
+TOL = 1e-6
+
+
+class _Program:
+    def __init__(self) -> None:
+        self.problem = pulp.LpProblem("verify_serving", pulp.LpMinimize)
+        self.count = 0
+        self.objective: list[tuple[pulp.LpVariable, float]] = []
+        self.slacks: list[tuple[pulp.LpVariable, str, float]] = []  # variable, message, tolerance
+
+    def var(self, up: float | None = None, cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+        self.count += 1
+        return self.problem.add_variable(f"v{self.count}", 0, up, cat)
+
+    def slack(self, message: str, weight: float, tolerance: float = TOL) -> pulp.LpVariable:
+        v = self.var()
+        self.objective.append((v, weight))
+        self.slacks.append((v, message, tolerance))
+        return v
+
+    def add(self, expression: pulp.LpAffineExpression | pulp.LpConstraint) -> None:
+        self.problem += expression
+
+
+def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[str]:
+    """Every disagreement between the inference figures and some split of the traffic."""
+    data, portfolio = check.data, check.portfolio
+    demand = {w.name: _factors(check, w.name) for w in portfolio.workloads if w.kind == "inference"}
+    rows = [
+        r
+        for r in data["placements"]
+        if r["workload"] in demand and (r["workload"], r["option"]) in tally.estimates
+    ]
+    if not rows:
+        return []
+    m = _Program()
+    s: dict[tuple[str, str, int], pulp.LpVariable] = {}
+    k: dict[tuple[str, str, int], pulp.LpVariable] = {}
+    used: dict[Family, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
+    for r in rows:
+        w, option = check.workloads[r["workload"]], check.options[r["option"]]
+        q = tally.estimates[(w.name, option.id)].instances_needed
+        ready = check.port_ready(w, option)
+        for p, f in demand[w.name].items():
+            if f <= 0 or p < ready:
+                continue
+            key = (w.name, option.id, p)
+            s[key] = m.var(up=min(1.0, r["share"] + TOL))
+            k[key] = m.var(up=r["instances"], cat=pulp.LpInteger)
+            m.add(k[key] - q * f * s[key] >= -TOL * max(1.0, q * f))
+            used[option.family].append((s[key], q * f * option.usd_per_hour * check.hours[p]))
+        _attained(m, r, [(key, s[key], k[key]) for key in s if key[:2] == (w.name, option.id)])
+        _compute(m, check, bought, r, k)
+    for name, factors in demand.items():
+        for p, f in factors.items():
+            if f > 0:
+                short = m.slack(
+                    f"{name} in {check.label[p]}: the inference instances of its placed options "
+                    "(ports ready) cannot serve its demand",
+                    10.0,
+                )
+                m.add(pulp.lpSum(v for key, v in s.items() if key[0] == name and key[2] == p) + short == 1)
+    for cell in bought.keys():
+        held = check.num(cell, "inference_instances")
+        terms = [v for (_, o, p), v in k.items() if (o, p) == cell]
+        if not terms and held == 0:
+            continue
+        where = f"{check.where(cell)}: inference_instances {check.cell(cell, 'inference_instances')}"
+        over = m.slack(f"{where}, fewer than its inference workloads' shares need", 1.0, 0.5)
+        under = m.slack(f"{where}, more than its inference workloads' placements hold", 1.0, 0.5)
+        m.add(pulp.lpSum(terms) + under - over == held)
+    _policy(m, check, used, tally.used_spend)  # training's, on demand (verify._check_placement)
+    m.problem += pulp.LpAffineExpression(m.objective)
+    m.problem.solve(pulp.HiGHS(msg=False))
+    if pulp.LpStatus[m.problem.status] != "Optimal":
+        return [f"inference: the serving check could not be solved ({pulp.LpStatus[m.problem.status]})"]
+    return [message for v, message, tolerance in m.slacks if (v.varValue or 0.0) > tolerance]
+
+
+def _factors(check: TimeCheck, name: str) -> dict[int, float]:
+    factors = timeline.demand(check.portfolio, check.workloads[name])
+    return {p.index: f for p, f in zip(check.periods, factors, strict=True)}
+
+
+def _attained(
+    m: _Program, r: dict[str, Any], cells: list[tuple[Any, pulp.LpVariable, pulp.LpVariable]]
+) -> None:
+    """The placement's share and instances are the largest in some period."""
+    where = f"{r['workload']} on {r['option']}"
+    for name, value, pick in (("share", r["share"], 1), ("instances", r["instances"], 2)):
+        if value <= TOL:
+            continue
+        hits = []
+        for cell in cells:
+            hit = m.var(up=1, cat=pulp.LpBinary)
+            hits.append(hit)
+            low = value - TOL if name == "share" else value
+            m.add(cell[pick] - low * hit >= 0)
+        miss = m.slack(f"{where}: {name} {value} is not the largest held in any period", 1.0, 0.5)
+        m.add(pulp.lpSum(hits) + miss >= 1)
+
+
+def _compute(
+    m: _Program,
+    check: TimeCheck,
+    bought: Purchases,
+    r: dict[str, Any],
+    k: dict[tuple[str, str, int], pulp.LpVariable],
+) -> None:
+    """compute_usd is the instance-hours' part of the option's monthly charges (+ unused periods')."""
+    parts = []
+    for (name, option, p), count in k.items():
+        key = (option, p)
+        if (name, option) == (r["workload"], r["option"]) and check.used_hours(key) > 0:
+            parts.append((count, check.num(key, "usd") * check.hours[p] / check.used_hours(key)))
+    share = pulp.LpAffineExpression(parts)
+    where = f"{r['workload']} on {r['option']}: compute_usd {r['compute_usd']:,.2f}"
+    weight = 1e-6  # dollars weigh less than instances: a wrong count is blamed on the count
+    low = m.slack(f"{where}, less than its instance-hours' part of the option's charges", weight, CENT)
+    high = m.slack(f"{where}, more than its instance-hours' part of the option's charges", weight, CENT)
+    m.add(share - low <= r["compute_usd"] + CENT)
+    m.add(share + bought.orphan(r["option"]) + high >= r["compute_usd"] - CENT)
+
+
+def _policy(
+    m: _Program,
+    check: TimeCheck,
+    used: dict[Family, list[tuple[pulp.LpVariable, float]]],
+    training: dict[Family, float],
+) -> None:
+    """max_family_share, and each family's stated policy_share, on the spend traffic uses."""
+    spend = {g: pulp.LpAffineExpression(used.get(g, [])) + training.get(g, 0.0) for g in FAMILIES}
+    total = pulp.lpSum(spend.values())
+    scale = max(1.0, sum(training.values()) + sum(c for terms in used.values() for _, c in terms))
+    cap = check.portfolio.policy.max_family_share
+    rows = {
+        f.get("family"): f.get("policy_share") for f in check.data.get("families", []) if isinstance(f, dict)
+    }
+    for g in FAMILIES:
+        if cap is not None:
+            over = m.slack(
+                f"policy: {g} uses more than {cap:.0%} of spend in every split the instances allow",
+                1 / scale,
+                1e-6 * scale,
+            )
+            m.add(spend[g] - cap * total - over <= 1e-9 * scale)
+        claimed = rows.get(g)
+        if isinstance(claimed, int | float) and not isinstance(claimed, bool):
+            message = f"families: {g} policy_share is {claimed}, no split of the traffic gives it"
+            gap = m.slack(message, 1 / scale, 1e-6 * scale)
+            m.add(spend[g] - (claimed + 1e-5) * total - gap <= 0)
+            m.add(spend[g] - (claimed - 1e-5) * total + gap >= 0)
