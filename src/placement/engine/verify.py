@@ -2,31 +2,61 @@
 `plan.json` is checked exactly like a fresh plan). It shares no code with the optimizer: it reads
 the placements and re-derives every claim from the workload file, the catalog and the cost formulas.
 
-Checked:
-- every workload placed exactly once in total (shares sum to 1); training on exactly one option;
-  no option that is ruled out for the workload (kind, gpu-only, blocked port, memory, latency,
-  deadline against capacity);
-- whole instances enough for the throughput (inference: instances ≥ share · peak / per-instance
-  tokens/s) or for the deadline (training: the instances at once the formulas require);
-- capacity per option respected, and the capacity table equal to the instances placed;
+Checked in every plan (this module, verify_baseline.py):
+- every workload placed; training on exactly one option; no option that is ruled out for the
+  workload (kind, gpu-only, blocked port, memory, latency, deadline against capacity) or outside
+  its `regions`;
 - migration charged exactly for the (codebase, family) pairs used that cost something, at
-  weeks · engineer_week_usd;
-- each placement's cost recomputed from the catalog price (instances · USD/h · hours · months, or
-  runs · instance-hours · USD/h); totals, compute, migration and the family split adding up;
-- the max_family_share policy on the spend traffic uses;
+  weeks · engineer_week_usd; totals, compute, migration and the family split adding up;
 - every number finite (a NaN compares false with everything, so it would pass every check): the
   first non-finite number is reported by its place in the JSON and nothing else is checked;
 - the all-GPU baseline and the saving re-derived from the inputs (each workload alone on its
-  cheapest feasible GPU option, the GPU ports its codebases need);
+  cheapest feasible GPU option, on demand, the GPU ports its codebases need);
 - every figure the plan prints beside the placements: per workload (compute, cost per million
   tokens or per run, migration weeks, runner-up and its extra cost), per family (compute,
-  migration, both shares), the capacity table (used, available, binding), the reservations (re-
-  derived from the placements with the rules in reservations.py, written out again here), and the
-  horizon and policy the plan states.
+  migration, compute share), and the horizon and policy the plan states.
+
+A plan without `periods` (one period, bought on demand, as before the time axis), here:
+- shares sum to 1; whole instances enough for the throughput (inference: instances ≥ share ·
+  peak / per-instance tokens/s) or the deadline (training: the instances at once required);
+- capacity per option, and the capacity table equal to the instances placed;
+- each placement's cost from the catalog price (instances · USD/h · hours, or runs · instance-
+  hours · USD/h); max_family_share and policy_share on the spend traffic uses;
+- the reservations, re-derived with the rules of reservations.py (written out again there).
+
+A time-phased plan (`periods` given; verify_time.py, verify_purchases.py, verify_serving.py):
+- the periods are timeline.periods; every monthly row's capacity is the calendar's and the
+  instances held (inference + training) stay within it;
+- each training workload's runs on its option, inside its window, whole runs of the estimate's
+  instances at once, no more hours than held, all runs · instance_hours_per_run delivered, and
+  after every workload its `after` names; no run on a family before its codebase's port is ready;
+- one port per migration charged: weeks, engineers, ready = start + timeline.port_months, and
+  the shared team never over its size;
+- every purchase allowed and sold: a 1-/3-year commitment covers the periods timeline.commitment
+  gives and is charged price · instances · hours for each, plus the months past the horizon in
+  the total (charge-full-term) or in usd_beyond_horizon and committed_beyond_usd (horizon-only);
+  a Capacity Block at most capacity_block_max_instances, in one period, no more hours than its
+  instances give, at the block rate, and at most capacity_block_account_instances per period
+  across options; on demand only where the option is sold on demand, at usd_per_hour;
+- each option-period: commitments in force, committed and block hours as the purchases say;
+  hours used ≤ committed + on-demand + block hours; block instances ≤ instances held; its usd the
+  charges of the purchases in force; the options' months, the purchases, the placements and
+  compute_usd adding up; regions' spend (region_usd) and max_region_usd;
+- inference: some split of each month's traffic over the workload's placed options (ports
+  ready) that the monthly instances serve in whole instances per workload, with each placement's
+  share and instances the largest in some month and its compute its part of the option's
+  charges, meeting max_family_share and giving each family's policy_share (verify_serving.py);
+- the capacity table (most held at once; the calendar's largest figure; binding in some month);
+  reservations only in a one-period plan bought on demand.
 
 Deliberately not checked (README "placement verify"): the `solver` block (name, status, gap limit
 and proven gap, time limit, model size) reports how the solve went, which no input determines; it
-is still required to be finite. Text fields (`basis`, notes, estimates, sources) are not numbers.
+is still required to be finite. Text fields (`basis`, notes, estimates, sources, period labels
+aside) are not numbers. Time-phased: the split of a month's inference traffic is not written
+out, so it is checked for existence, not for the one the optimizer chose; a commitment's charge
+for months past the horizon may sit in any period it covers, and a period's charge with no hours
+used in any workload of the option (verify_purchases.py); a block's days inside its period and
+its booking lead time are not modelled (the plan is monthly).
 """
 
 from __future__ import annotations

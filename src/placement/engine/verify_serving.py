@@ -63,8 +63,6 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
         for r in data["placements"]
         if r["workload"] in demand and (r["workload"], r["option"]) in tally.estimates
     ]
-    if not rows:
-        return []
     m = _Program()
     s: dict[tuple[str, str, int], pulp.LpVariable] = {}
     k: dict[tuple[str, str, int], pulp.LpVariable] = {}
