@@ -112,13 +112,22 @@ TAMPERING: dict[str, tuple[Callable[[Data], None], str]] = {
         lambda d: d["ports"][0].update(ready=1),
         "ports lab to trainium: ready 1, the inputs give 2",
     ),
-    "block of 65 instances": (
+    "block of 65 instances": (  # 2 blocks (64 + 1) may be booked at once, but not more than held
         lambda d: _block(d, 65),
-        "purchases[4] (capacity-block trn from period 2): instances 65: a Capacity Block holds at most 64",
+        "monthly trn M2: block_instances 65, more than the 2 held",
     ),
     "block beyond what is held": (
         lambda d: _block(d, 3),
         "monthly trn M2: block_instances 3, more than the 2 held",
+    ),
+    "block instances not booked": (
+        lambda d: d["monthly"][3].update(block_instances=2),
+        "monthly trn M2: block_instances 2, its purchases give 1",
+    ),
+    "unused commitment off": (
+        lambda d: d.update(unused_commitment_usd=0.0),
+        "unused_commitment_usd: the plan says 0.0, idle committed hours and charged months past the "
+        "horizon give 36,500.00",
     ),
     "on demand where not sold on demand": (
         lambda d: (
@@ -133,7 +142,7 @@ TAMPERING: dict[str, tuple[Callable[[Data], None], str]] = {
     ),
     "month charge off": (
         lambda d: d["monthly"][1].update(usd=20_000.0),
-        "monthly gpu M2: usd 20000.0, its purchases charge 21,900.00 in the period",
+        "monthly gpu M2: usd 20000.0, its purchases charge 21,900.00 in the month",
     ),
     "placement's part off": (
         lambda d: (
@@ -142,12 +151,12 @@ TAMPERING: dict[str, tuple[Callable[[Data], None], str]] = {
         "pre on gpu: compute_usd 11,000.00, its instance-hours' part of the option's charges is 10,000.00",
     ),
     "region spend off": (
-        lambda d: d["region_usd"][0].update(usd=1.0),
-        "region_usd test: 1.0, its purchases add up to 130,580.00",
+        lambda d: d["region_usd"][0].update(compute_usd=1.0),
+        "region_usd test: compute_usd 1.0, its purchases add up to 130,580.00",
     ),
     "capacity table off": (
-        lambda d: d["capacity"][1].update(available=4),
-        "capacity table: trn available 4, the monthly use gives 6",
+        lambda d: d["capacity"][1].update(available=6),  # trn's tightest month is M2, with 4
+        "capacity table: trn available 6, its tightest month gives 4",
     ),
 }
 
@@ -214,29 +223,27 @@ def test_a_shared_team_is_not_overbooked(case: tuple[Data, Any, Any]) -> None:
 
 def test_horizon_only_reports_the_months_past_the_horizon(case: tuple[Data, Any, Any]) -> None:
     """horizon-only: the 1-year commitment pays 1,460 h · $5 = $7,300 in the total and reports the
-    other 10 months (7,300 h · $5 = $36,500) as committed_beyond_usd; trn's spend drops to $11,080."""
+    other 10 months (7,300 h · $5 = $36,500) as committed_beyond_usd, no longer unused commitment
+    in the total; trn's spend drops to $11,080."""
     data, portfolio, catalog = case
     portfolio = portfolio.model_copy(
         update={"purchase": portfolio.purchase.model_copy(update={"beyond_horizon": "horizon-only"})}
     )
     data = copy.deepcopy(data)
-    assert verify(data, portfolio, catalog)[0] == (
-        "beyond_horizon: the plan says 'charge-full-term', the workload file 'horizon-only'"
+    assert "beyond_horizon: the plan says 'charge-full-term', the workload file 'horizon-only'" in verify(
+        data, portfolio, catalog
     )
-    compute, trn = 83_000.0 + 11_080.0, 11_080.0
+    compute, trn = 83_000.0 + 11_080.0, 11_080.0  # ft's part is unchanged: the months are the same
     data.update(
         beyond_horizon="horizon-only",
         committed_beyond_usd=36_500.0,
+        unused_commitment_usd=0.0,
         compute_usd=compute,
         total_usd=compute + 4_000.0,
         savings_usd=103_000.0 - compute - 4_000.0,
-        region_usd=[{"region": "test", "usd": compute}],
+        region_usd=[{"region": "test", "compute_usd": compute}],
     )
     data["purchases"][3].update(usd=7_300.0, usd_beyond_horizon=36_500.0)
-    data["monthly"][3].update(usd=3_650.0 + 1_620.0)
-    data["placements"][2].update(compute_usd=trn)
-    data["workloads"][2].update(compute_usd=trn, cost_per_run_usd=trn)
-    data["workloads"][2]["runner_up"]["extra_usd"] = 20_000.0 - trn
     data["families"][0].update(compute_usd=trn, share=round(trn / compute, 6))
     data["families"][2].update(share=round(83_000.0 / compute, 6))
     assert verify(data, portfolio, catalog) == []
@@ -330,3 +337,20 @@ def test_the_family_share_policy_holds_on_the_spend_traffic_uses(case: tuple[Dat
     training_only = capped.model_copy(update={"workloads": capped.workloads[1:]})
     problems = verify(data, training_only, catalog)  # the plan no longer matches, but the rule is checked
     assert "policy: gpu uses more than 30% of spend in every split the instances allow" in problems
+
+
+def test_capacity_blocks_stay_within_the_account(case: tuple[Data, Any, Any]) -> None:
+    """An account limited to 1 instance in Capacity Blocks: a block line of 2 breaks it."""
+    data, portfolio, catalog = case
+    one = catalog.model_copy(
+        update={"settings": catalog.settings.model_copy(update={"capacity_block_account_instances": 1})}
+    )
+    assert verify(data, portfolio, one) == []  # the plan books 1
+    data = copy.deepcopy(data)
+    _block(data, 2)
+    problems = verify(data, portfolio, one)
+    assert "monthly M2: block_instances add up to 2, the account may hold 1 in Capacity Blocks" in problems
+    assert (
+        "purchases[4] (capacity-block trn from period 2): "
+        "instances 2: more than the account's 1 in Capacity Blocks" in problems
+    )

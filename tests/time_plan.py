@@ -19,11 +19,13 @@ Workloads (horizon 3 months, a porting team of 2):
 Purchases:
 - gpu on demand: M1 2 · 730 + 1,000 = 2,460 h ($24,600); M2 3 · 730 = 2,190 h ($21,900); M3 5 ·
   730 = 3,650 h ($36,500): $83,000.
-- trn: 1 instance for 1 year from M2: covers M2, M3 (1,460 h) and 10 months past the horizon,
-  charged in full: $5 · (1,460 + 7,300) = $43,800 (put in M2, with M2's own $3,650 → M2 holds
-  $3,650 + $36,500); M2's other 270 h of ft in a Capacity Block of 1 instance ($6 · 270 = $1,620);
-  M3's other 270 h on demand ($8 · 270 = $2,160).  trn: $47,580.
-Compute $130,580; migration (lab to trainium) $4,000; total $134,580.
+- trn: 1 instance for 1 year from M2: covers M2, M3 ($5 · 730 = $3,650 a month) and 10 months past
+  the horizon, charged in full: $5 · (1,460 + 7,300) = $43,800, of which $36,500 is unused
+  commitment (no month carries it); M2's other 270 h of ft in a Capacity Block of 1 instance
+  ($6 · 270 = $1,620); M3's other 270 h on demand ($8 · 270 = $2,160).  trn: $47,580 bought,
+  months $5,270 + $5,810 = $11,080, all carried by ft (its commitment hours are all used).
+Compute $130,580 = placements $94,080 + unused $36,500; migration (lab to trainium) $4,000; total
+$134,580.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from placement.render.report import plan_dict
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 HOURS = 730.0
+UNUSED_USD = 36_500.0  # Plan.unused_commitment_usd (on main; not in this branch's Plan yet)
 MEASURED = {"gpu": {"tokens_per_second": 1000}, "trn": {"tokens_per_second": 1000}}
 
 
@@ -153,21 +156,22 @@ def plan() -> Plan:
                 0.0,
                 RunnerUp("trn", -2_000.0, ""),
             ),
-            # ft: all of trn's $47,580; runner-up gpu: 2,000 h · $10 = $20,000
+            # ft: trn's months, $11,080; runner-up gpu: 2,000 h · $10 = $20,000
             WorkloadResult(
                 "ft",
                 "training",
                 "lab",
-                (Placement("ft", "trn", "trainium", "training", 1.0, 2, 47_580.0, "measured", "test"),),
-                47_580.0,
+                (Placement("ft", "trn", "trainium", "training", 1.0, 2, 11_080.0, "measured", "test"),),
+                11_080.0,
                 None,
-                47_580.0,
+                11_080.0,
                 4.0,
-                RunnerUp("gpu", -27_580.0, ""),
+                RunnerUp("gpu", 8_920.0, ""),
             ),
         ),
         migrations=(MigrationCharge("lab", "trainium", 4.0, 4_000.0, ("pytorch",)),),
-        capacity=(CapacityUse("gpu", "gpu", 5, 10), CapacityUse("trn", "trainium", 2, 6)),
+        # each option's tightest month: gpu M3 (5 of 10), trn M2 (2 of 4)
+        capacity=(CapacityUse("gpu", "gpu", 5, 10), CapacityUse("trn", "trainium", 2, 4)),
         families=(
             FamilySpend("trainium", 47_580.0, 4_000.0, 47_580 / 130_580, 16_000 / used),
             FamilySpend("inferentia", 0.0, 0.0, 0.0, 0.0),
@@ -214,7 +218,7 @@ def plan() -> Plan:
                 committed_hours_used=HOURS,
                 block_instances=1,
                 block_hours=270.0,
-                usd=3_650.0 + 36_500.0 + 1_620.0,
+                usd=3_650.0 + 1_620.0,
             ),
             _use(
                 "trn",
@@ -236,12 +240,21 @@ def plan() -> Plan:
         ),
         ports=(PortSchedule("lab", "trainium", 4.0, 2, 1, 2),),
         region_usd=(("test", 130_580.0),),
+        **(
+            {"unused_commitment_usd": UNUSED_USD}
+            if "unused_commitment_usd" in Plan.__dataclass_fields__
+            else {}
+        ),
     )
 
 
 def plan_json(p: Plan) -> dict[str, Any]:
-    """plan_dict plus the time-phased fields as verify_time.py reads them (the dataclasses' names)."""
+    """plan_dict plus the time-phased fields as verify_time.py reads them (the dataclasses' names,
+    as render/schedule.py writes them), where plan_dict does not write them yet."""
     data = plan_dict(p)
+    data.setdefault("unused_commitment_usd", UNUSED_USD)
+    if "periods" in data:
+        return data
     for row, placement in zip(data["placements"], p.placements, strict=True):
         row["region"] = placement.region
     data.update(
@@ -252,6 +265,6 @@ def plan_json(p: Plan) -> dict[str, Any]:
         ports=[dataclasses.asdict(x) for x in p.ports],
         beyond_horizon=p.beyond_horizon,
         committed_beyond_usd=p.committed_beyond_usd,
-        region_usd=[{"region": r, "usd": usd} for r, usd in p.region_usd],
+        region_usd=[{"region": r, "compute_usd": usd} for r, usd in p.region_usd],
     )
     return data

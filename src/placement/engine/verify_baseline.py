@@ -89,7 +89,7 @@ def _gpu_baseline(
 ) -> tuple[dict[str, dict[str, float]], list[str], float]:
     """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
     GPU ports of the codebases that have a workload on GPUs."""
-    gpu = [o for o in catalog.options if o.family == "gpu"]
+    gpu = [o for o in catalog.options if o.family == "gpu" and o.on_demand]  # bought on demand
     fits: dict[str, dict[str, float]] = {}
     missing = []
     for w in portfolio.workloads:

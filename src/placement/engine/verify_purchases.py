@@ -1,14 +1,19 @@
 """How a time-phased plan buys what it holds, re-derived from the catalog's prices and terms:
-every purchase line, what is in force and paid in each option-period, cover and Capacity Block
-rules, the placements' and regions' shares of the spend, and the totals.
+every purchase line, what is in force and paid in each option-month, cover and Capacity Block
+rules, the placements', unused commitments' and regions' shares of the spend, and the totals.
 
-Conventions checked where the model leaves a choice (README "placement verify"):
-- a commitment's charge for the months past the horizon under charge-full-term may sit in any
-  period the commitment covers (its option's months still add up to its purchases);
-- an option-period's charge with no hours used on it may go to any workload on the option;
-- on-demand lines of an option do not overlap; a line buys the monthly on-demand hours of the
-  periods it covers, and its `instances` is the most held beyond commitments and blocks there;
-- `committed_hours_used` is min(committed hours, hours used): commitments carry work first.
+The conventions are engine/schedule.py's (README "JSON output"):
+- a month's `usd` is what is charged in it: each commitment in force · its term price · the
+  month's hours, on-demand hours · usd_per_hour, block hours · the block rate;
+- a commitment's months after the horizon are in its line's `usd` (charge-full-term) or in
+  `usd_beyond_horizon` (horizon-only), never in a month;
+- committed hours nobody uses (committed_hours − committed_hours_used, at the commitments'
+  price) and the months after the horizon charged in full are `unused_commitment_usd`; the rest
+  of a month's charge goes to the workloads on the option by the instance-hours each uses there;
+- on-demand and Capacity Block lines are one per option and run of months: no two of a kind
+  cover one month; a line buys the monthly hours of the months it covers; an on-demand line's
+  `instances` is the most held beyond commitments, a block line's the instances booked in each
+  of its months (as several blocks of at most capacity_block_max_instances when more).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from placement.engine.verify_time import HOURS, Key, TimeCheck, number, rows, te
 from placement.inputs.models import Option
 
 Expected = dict[str, tuple[float, float]]  # field → (value, tolerance)
+Line = tuple[str, int, int, float, int]  # where, first period, periods, instance-hours, instances
 
 
 class Purchases:
@@ -30,12 +36,10 @@ class Purchases:
     def __init__(self, check: TimeCheck) -> None:
         self.check = check
         self.committed: dict[Key, int] = defaultdict(int)
-        self.block_instances: dict[Key, int] = defaultdict(int)
-        self.block_hours: dict[Key, float] = defaultdict(float)
-        self.charged: dict[Key, float] = defaultdict(float)  # inside the horizon, by period
-        self.beyond: dict[Key, float] = defaultdict(float)  # charge-full-term months past it
+        self.committed_usd: dict[Key, float] = defaultdict(float)  # in force in the month
+        self.after_usd: dict[str, float] = defaultdict(float)  # charge-full-term months past the horizon
         self.spend: dict[str, float] = defaultdict(float)  # by option, the lines' usd
-        self.on_demand: dict[str, list[tuple[str, int, int, float, int]]] = defaultdict(list)
+        self.lines: dict[tuple[str, str], list[Line]] = defaultdict(list)  # (instrument, option)
         self.rules: list[str] = []  # the line being read: rules it breaks (it is still counted)
 
     def problems(self) -> list[str]:
@@ -45,17 +49,31 @@ class Purchases:
         return out + self._regions()
 
     def keys(self) -> list[Key]:
-        """Every option-period with a row, a run or a purchase."""
+        """Every option-month with a row, a run or a purchase."""
         used = set(self.check.month) | set(self.check.train_instances) | set(self.committed)
-        used |= set(self.block_instances) | {
-            (o, line[1]) for o, lines in self.on_demand.items() for line in lines
-        }
+        for (_, option_id), lines in self.lines.items():
+            used |= {(option_id, q) for _, p, span, _, _ in lines for q in range(p, p + span)}
         return sorted(used)
 
-    def orphan(self, option_id: str) -> float:
-        """Charges on the option in periods where nothing uses it (any workload on it may carry them)."""
-        c = self.check
-        return sum(c.num(k, "usd") for k in self.keys() if k[0] == option_id and c.used_hours(k) <= 0)
+    def idle(self, key: Key) -> float:
+        """The month's committed charge for hours nobody uses (stated hours, checked in `_month`)."""
+        paid = self.check.num(key, "committed_hours")
+        if paid <= 0:
+            return self.committed_usd.get(key, 0.0)
+        return self.committed_usd.get(key, 0.0) * max(
+            0.0, 1 - self.check.num(key, "committed_hours_used") / paid
+        )
+
+    def unused(self, option_id: str) -> float:
+        """The option's unused commitment: idle committed hours and charged months past the horizon."""
+        return sum(self.idle(k) for k in self.keys() if k[0] == option_id) + self.after_usd.get(
+            option_id, 0.0
+        )
+
+    def carried(self, key: Key) -> float:
+        """The month's charge the workloads there carry, per instance-hour they use."""
+        used = self.check.used_hours(key)
+        return (self.check.num(key, "usd") - self.idle(key)) / used if used > 0 else 0.0
 
     # ------------------------------------------------------------------ lines
 
@@ -111,25 +129,32 @@ class Purchases:
         price: float,
         row: dict[str, Any],
     ) -> Expected:
-        """The figures a purchase line must show; notes what it buys in which periods."""
+        """The figures a purchase line must show; notes what it buys in which months."""
         c = self.check
         if instrument in timeline.TERM_MONTHS:
             return self._commitment(option, instrument, p, count, price)
-        bought = row.get("instance_hours")
+        bought, span = row.get("instance_hours"), whole(row.get("periods"))
         if isinstance(bought, bool) or not isinstance(bought, int | float):
             self.rules.append("instance_hours missing")
             return {}
-        if instrument == "capacity-block":
-            return self._block(option, p, count, price, bought)
-        span = whole(row.get("periods"))
+        expected = {"usd": (price * bought, CENT), "usd_beyond_horizon": (0.0, 0.0)}
         if span is None or span < 1 or p + span - 1 > len(c.periods):
             self.rules.append(f"periods {row.get('periods')!r} do not fit in the horizon")
-            return {"usd": (price * bought, CENT), "usd_beyond_horizon": (0.0, 0.0)}
-        self.on_demand[option.id].append((where, p, span, bought, count))
-        return {"usd": (price * bought, CENT), "usd_beyond_horizon": (0.0, 0.0)}
+            return expected
+        hours = sum(c.hours[q] for q in range(p, p + span))
+        if bought > count * hours + HOURS:
+            self.rules.append(
+                f"instance_hours {bought:,.2f}: more than {count} instances give in {hours:,.2f} h"
+            )
+        if instrument == "capacity-block":
+            account = timeline.block_term(c.catalog, "capacity_block_account_instances")
+            if count > account:
+                self.rules.append(f"instances {count}: more than the account's {account} in Capacity Blocks")
+        self.lines[(instrument, option.id)].append((where, p, span, bought, count))
+        return expected
 
     def _commitment(self, option: Option, term: str, p: int, count: int, price: float) -> Expected:
-        """A term paid for every hour of every period timeline.commitment covers, and the months
+        """A term paid for every hour of every month timeline.commitment covers, and the months
         past the horizon: in the total (charge-full-term) or reported beside it (horizon-only)."""
         c = self.check
         commitment = timeline.commitment(c.portfolio, term, p)
@@ -141,8 +166,8 @@ class Purchases:
         after = price * count * commitment.months_beyond * c.catalog.settings.hours_per_month
         for q in commitment.covers:
             self.committed[(option.id, q)] += count
-            self.charged[(option.id, q)] += price * count * c.hours[q]
-            self.beyond[(option.id, q)] += after if full else 0.0
+            self.committed_usd[(option.id, q)] += price * count * c.hours[q]
+        self.after_usd[option.id] += after if full else 0.0
         return {
             "periods": (len(commitment.covers), 0.0),
             "instance_hours": (count * inside, HOURS),
@@ -150,58 +175,44 @@ class Purchases:
             "usd_beyond_horizon": (0.0 if full else after, CENT),
         }
 
-    def _block(self, option: Option, p: int, count: int, price: float, bought: float) -> Expected:
-        """A Capacity Block: in one period, at most capacity_block_max_instances, booked hours no
-        more than its instances for the period (or the longest block) give, at the block rate."""
-        c = self.check
-        length = min(c.hours[p], 24.0 * timeline.block_term(c.catalog, "capacity_block_max_days"))
-        most = timeline.block_term(c.catalog, "capacity_block_max_instances")
-        if count > most:
-            self.rules.append(f"instances {count}: a Capacity Block holds at most {most}")
-        if bought > count * length + HOURS:
-            self.rules.append(
-                f"instance_hours {bought:,.2f}: {count} instances for {length:,.2f} h book no more"
-            )
-        self.block_instances[(option.id, p)] += count
-        self.block_hours[(option.id, p)] += bought
-        self.charged[(option.id, p)] += price * bought
-        return {"periods": (1, 0.0), "usd": (price * bought, CENT), "usd_beyond_horizon": (0.0, 0.0)}
-
     # ------------------------------------------------------------------ monthly use
 
     def _monthly(self) -> list[str]:
         problems = []
         blocks: dict[int, int] = defaultdict(int)
         for key in self.keys():
-            problems += (
-                self._month(key)
-                if key in self.check.month
-                else [f"{self.check.where(key)}: no row, but the plan runs or buys something there"]
-            )
+            if key in self.check.month:
+                problems += self._month(key)
+            else:
+                problems.append(f"{self.check.where(key)}: no row, but the plan runs or buys something there")
             blocks[key[1]] += int(self.check.num(key, "block_instances"))
         account = timeline.block_term(self.check.catalog, "capacity_block_account_instances")
         problems += [
             f"monthly {self.check.label[p]}: block_instances add up to {count}, "
-            f"the account may hold {account}"
+            f"the account may hold {account} in Capacity Blocks"
             for p, count in sorted(blocks.items())
             if count > account
         ]
+        for instrument, option_id in sorted(self.lines):
+            problems += self._spans(instrument, option_id)
         for option_id in sorted({k[0] for k in self.keys()}):
-            problems += self._on_demand(option_id)
+            problems += self._uncovered(option_id)
         return problems
 
     def _month(self, key: Key) -> list[str]:
-        """One option-period: what its runs and purchases say, capacity, cover, and its charge."""
+        """One option-month: what its runs and purchases say, capacity, cover, and its charge."""
         c, option, hours = self.check, self.check.options[key[0]], self.check.hours[key[1]]
         where, committed, used = c.where(key), self.committed.get(key, 0), c.used_hours(key)
+        blocks = sum(
+            n for _, p, span, _, n in self.lines.get(("capacity-block", key[0]), []) if p <= key[1] < p + span
+        )
         expected: Expected = {
             "training_instances": (c.train_instances.get(key, 0), 0.0),
             "training_hours": (c.train_hours.get(key, 0.0), HOURS * 4),
             "committed_instances": (committed, 0.0),
             "committed_hours": (committed * hours, HOURS),
             "committed_hours_used": (min(committed * hours, used), HOURS * 2),
-            "block_instances": (self.block_instances.get(key, 0), 0.0),
-            "block_hours": (self.block_hours.get(key, 0.0), HOURS * 4),
+            "block_instances": (blocks, 0.0),
         }
         problems = [
             f"{where}: {name} {c.cell(key, name)}, "
@@ -227,105 +238,97 @@ class Purchases:
             problems.append(
                 f"{where}: block_instances {c.cell(key, 'block_instances')}, more than the {c.held(key)} held"
             )
-        if on_demand > 0 and option.price("on-demand") is None:
+        charged = self.committed_usd.get(key, 0.0) + on_demand * option.usd_per_hour
+        charged += block * (option.capacity_block_usd_per_hour or 0.0)
+        if differs(c.cell(key, "usd"), charged, CENT * 4):
             problems.append(
-                f"{where}: on_demand_hours {on_demand:,.2f}, but {option.id} is not sold on demand"
-            )
-        charged = self.charged.get(key, 0.0) + on_demand * option.usd_per_hour
-        usd = c.num(key, "usd")
-        if (
-            differs(c.cell(key, "usd"), charged, CENT * 4)
-            and not charged <= usd <= charged + self.beyond.get(key, 0.0) + CENT
-        ):
-            problems.append(
-                f"{where}: usd {c.cell(key, 'usd')}, its purchases charge {charged:,.2f} in the period"
+                f"{where}: usd {c.cell(key, 'usd')}, its purchases charge {charged:,.2f} in the month"
             )
         return problems
 
-    def _on_demand(self, option_id: str) -> list[str]:
-        """On-demand lines of an option: no two cover one period, each buys the on-demand hours of
-        the periods it covers, and its instances are the most held beyond commitments and blocks."""
-        c = self.check
+    def _spans(self, instrument: str, option_id: str) -> list[str]:
+        """One kind of line on one option: no two cover a month, each buys its months' hours."""
+        c, field = self.check, "block_hours" if instrument == "capacity-block" else "on_demand_hours"
         problems = []
         covered: set[int] = set()
-        for where, p, span, bought, count in self.on_demand.get(option_id, []):
+        for where, p, span, bought, count in self.lines[(instrument, option_id)]:
             keys = [(option_id, q) for q in range(p, p + span)]
             if covered & {q for _, q in keys}:
-                problems.append(f"{where}: covers a period another on-demand line of {option_id} covers")
+                problems.append(f"{where}: covers a month another {instrument} line of {option_id} covers")
             covered |= {q for _, q in keys}
-            hours = sum(c.num(k, "on_demand_hours") for k in keys)
+            hours = sum(c.num(k, field) for k in keys)
             if differs(bought, hours, HOURS * (span + 1)):
                 problems.append(
-                    f"{where}: instance_hours {bought:,.2f}, the monthly on_demand_hours give {hours:,.2f}"
+                    f"{where}: instance_hours {bought:,.2f}, the monthly {field} give {hours:,.2f}"
                 )
-            most = max(
-                0,
-                *(
-                    c.held(k) - int(c.num(k, "committed_instances") + c.num(k, "block_instances"))
-                    for k in keys
-                ),
-            )
-            if count != most:
-                problems.append(f"{where}: instances {count}, the most held on demand is {most}")
-        return problems + [
-            f"{c.where(k)}: on_demand_hours {c.num(k, 'on_demand_hours'):,.2f} with no on-demand purchase"
-            for k in self.keys()
-            if k[0] == option_id and c.num(k, "on_demand_hours") > 0 and k[1] not in covered
-        ]
+            if instrument == "on-demand":
+                most = max(0, *(c.held(k) - int(c.num(k, "committed_instances")) for k in keys))
+                if count != most:
+                    problems.append(f"{where}: instances {count}, the most held beyond commitments is {most}")
+        return problems
+
+    def _uncovered(self, option_id: str) -> list[str]:
+        """Hours bought on demand or in blocks in a month no line of that kind covers."""
+        c, problems = self.check, []
+        for instrument, field in (("on-demand", "on_demand_hours"), ("capacity-block", "block_hours")):
+            lines = self.lines.get((instrument, option_id), [])
+            covered = {q for _, p, span, _, _ in lines for q in range(p, p + span)}
+            problems += [
+                f"{c.where(k)}: {field} {c.num(k, field):,.2f} with no {instrument} purchase"
+                for k in self.keys()
+                if k[0] == option_id and c.num(k, field) > 0 and k[1] not in covered
+            ]
+        return problems
 
     # ------------------------------------------------------------------ money
 
     def _compute(self) -> list[str]:
-        """compute_usd = the purchases = the monthly charges = the placements; each training
-        placement carries its instance-hours' part of its option's charges."""
+        """compute_usd = the purchases = the months + the months past the horizon charged in full
+        = the placements + unused_commitment_usd; each training placement carries its
+        instance-hours' part of its option's charges (inference: verify_serving.py)."""
         c, keys = self.check, self.keys()
         tolerance = CENT * (len(rows(c.data, "purchases")) + len(keys) + 1)
+        unused = sum(self.unused(o) for o in {k[0] for k in keys})
         problems = [
             f"compute_usd: the plan says {c.data.get('compute_usd')}, {label} add up to {value:,.2f}"
             for label, value in (
                 ("the purchases' usd", sum(self.spend.values())),
-                ("the monthly usd", sum(c.num(k, "usd") for k in keys)),
+                (
+                    "the monthly usd and the months past the horizon",
+                    sum(c.num(k, "usd") for k in keys) + sum(self.after_usd.values()),
+                ),
             )
             if differs(c.data.get("compute_usd"), value, tolerance)
         ]
+        if "unused_commitment_usd" in c.data and differs(c.data["unused_commitment_usd"], unused, tolerance):
+            problems.append(
+                f"unused_commitment_usd: the plan says {c.data['unused_commitment_usd']}, "
+                "idle committed hours "
+                f"and charged months past the horizon give {unused:,.2f}"
+            )
         placed: dict[str, float] = defaultdict(float)
         for p in c.data["placements"]:
             placed[p["option"]] += p["compute_usd"]
         for option_id in sorted({k[0] for k in keys} | set(placed)):
-            monthly = sum(c.num(k, "usd") for k in keys if k[0] == option_id)
-            bought = self.spend.get(option_id, 0.0)
-            if differs(monthly, bought, tolerance):
-                problems.append(
-                    f"monthly {option_id}: usd adds up to {monthly:,.2f}, its purchases to {bought:,.2f}"
-                )
-            if differs(placed.get(option_id, 0.0), monthly, tolerance):
+            carried = sum(c.num(k, "usd") - self.idle(k) for k in keys if k[0] == option_id)
+            if differs(placed.get(option_id, 0.0), carried, tolerance):
                 problems.append(
                     f"placements on {option_id}: compute_usd adds up to {placed.get(option_id, 0.0):,.2f}, "
-                    "the "
-                    f"option's monthly usd to {monthly:,.2f}"
+                    f"the option's monthly usd less idle commitments to {carried:,.2f}"
                 )
         for p in c.data["placements"]:
             w = c.workloads.get(p["workload"])
             if w is not None and w.kind == "training" and p["option"] in c.options:
-                problems += self._training_part(p, [k for k in keys if k[0] == p["option"]], tolerance)
+                part = sum(
+                    self.carried(k) * c.run_hours.get((w.name, *k), 0.0) for k in keys if k[0] == p["option"]
+                )
+                if differs(p["compute_usd"], part, tolerance):
+                    problems.append(
+                        f"{w.name} on {p['option']}: compute_usd {p['compute_usd']:,.2f}, "
+                        "its instance-hours' part "
+                        f"of the option's charges is {part:,.2f}"
+                    )
         return problems
-
-    def _training_part(self, p: dict[str, Any], keys: list[Key], tolerance: float) -> list[str]:
-        c = self.check
-        low = sum(
-            c.num(k, "usd") * c.run_hours.get((p["workload"], *k), 0.0) / c.used_hours(k)
-            for k in keys
-            if c.used_hours(k) > 0
-        )
-        high = low + self.orphan(p["option"])
-        if low - tolerance <= p["compute_usd"] <= high + tolerance:
-            return []
-        unused = f" (up to {high:,.2f} with the charges of unused periods)" if high > low else ""
-        return [
-            f"{p['workload']} on {p['option']}: compute_usd {p['compute_usd']:,.2f}, "
-            "its instance-hours' part "
-            f"of the option's charges is {low:,.2f}{unused}"
-        ]
 
     def _regions(self) -> list[str]:
         """Placements in their option's region; region_usd = the purchases there; max_region_usd."""
@@ -343,13 +346,14 @@ class Purchases:
         for option_id, usd in self.spend.items():
             spend[c.options[option_id].region] += usd
             used.add(c.options[option_id].region)
-        table = {text(r.get("region")): r.get("usd") for r in rows(c.data, "region_usd")}
+        table = {text(r.get("region")): r.get("compute_usd") for r in rows(c.data, "region_usd")}
         if set(table) != used or len(table) != len(rows(c.data, "region_usd")):
             problems.append(f"region_usd: not one row per region used ({', '.join(sorted(used))})")
         for region in sorted(used & {r for r in table if r is not None}):
             if differs(table[region], spend[region], CENT * (len(self.spend) + 1)):
                 problems.append(
-                    f"region_usd {region}: {table[region]}, its purchases add up to {spend[region]:,.2f}"
+                    f"region_usd {region}: compute_usd {table[region]}, "
+                    f"its purchases add up to {spend[region]:,.2f}"
                 )
         for region, cap in sorted(c.portfolio.policy.max_region_usd.items()):
             if spend.get(region, 0.0) > cap + CENT:

@@ -6,12 +6,13 @@ workload and option the largest share and instances in any period and the comput
 split exists that agrees with every one of those figures, as a small mixed-integer program over
 the placements only (it shares no code with the optimizer's model):
 
-    s[i,o,p] ∈ [0, share(i,o)]  only where i is placed on o, has demand in p and its port is ready
+    s[i,o,p] ∈ [0, 1]  only where i is placed on o, has demand in p and its port is ready
     k[i,o,p] ∈ ℤ ∩ [0, instances(i,o)],  k ≥ q[i,o]·f[i,p]·s      (whole instances per workload)
     Σ_o s[i,o,p] = 1                    every month with demand is served
     Σ_i k[i,o,p] = monthly inference_instances
-    some p attains share(i,o) and some p attains instances(i,o)   (they are the largest)
-    compute(i,o) = i's instance-hours' part of the option's monthly charges (bounds as verify_time)
+    share(i,o) = Σ_p s·f[i,p]·months[p] / Σ_p f[i,p]·months[p]   (its part of the horizon's traffic)
+    some p attains instances(i,o)       (the most held in any month)
+    compute(i,o) = Σ_p k·hours[p] · the month's charge carried per instance-hour (verify_purchases)
     max_family_share and each family's policy_share on the spend traffic uses (q·f·od·hours·s)
 
 Each row has a priced slack; the slacks left after minimising them name the figures that disagree.
@@ -75,11 +76,12 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
             if f <= 0 or p < ready:
                 continue
             key = (w.name, option.id, p)
-            s[key] = m.var(up=min(1.0, r["share"] + TOL))
+            s[key] = m.var(up=1.0)
             k[key] = m.var(up=r["instances"], cat=pulp.LpInteger)
             m.add(k[key] - q * f * s[key] >= -TOL * max(1.0, q * f))
             used[option.family].append((s[key], q * f * option.usd_per_hour * check.hours[p]))
-        _attained(m, r, [(key, s[key], k[key]) for key in s if key[:2] == (w.name, option.id)])
+        _attained(m, r, [k[key] for key in k if key[:2] == (w.name, option.id)])
+        _share(m, check, r, demand[w.name], s)
         _compute(m, check, bought, r, k)
     for name, factors in demand.items():
         for p, f in factors.items():
@@ -112,22 +114,46 @@ def _factors(check: TimeCheck, name: str) -> dict[int, float]:
     return {p.index: f for p, f in zip(check.periods, factors, strict=True)}
 
 
-def _attained(
-    m: _Program, r: dict[str, Any], cells: list[tuple[Any, pulp.LpVariable, pulp.LpVariable]]
+def _attained(m: _Program, r: dict[str, Any], counts: list[pulp.LpVariable]) -> None:
+    """The placement's instances are the most held in some month."""
+    if r["instances"] <= 0:
+        return
+    hits = []
+    for count in counts:
+        hit = m.var(up=1, cat=pulp.LpBinary)
+        hits.append(hit)
+        m.add(count - r["instances"] * hit >= 0)
+    miss = m.slack(
+        f"{r['workload']} on {r['option']}: instances {r['instances']} is not the most held in any month",
+        1.0,
+        0.5,
+    )
+    m.add(pulp.lpSum(hits) + miss >= 1)
+
+
+def _share(
+    m: _Program,
+    check: TimeCheck,
+    r: dict[str, Any],
+    factors: dict[int, float],
+    s: dict[tuple[str, str, int], pulp.LpVariable],
 ) -> None:
-    """The placement's share and instances are the largest in some period."""
-    where = f"{r['workload']} on {r['option']}"
-    for name, value, pick in (("share", r["share"], 1), ("instances", r["instances"], 2)):
-        if value <= TOL:
-            continue
-        hits = []
-        for cell in cells:
-            hit = m.var(up=1, cat=pulp.LpBinary)
-            hits.append(hit)
-            low = value - TOL if name == "share" else value
-            m.add(cell[pick] - low * hit >= 0)
-        miss = m.slack(f"{where}: {name} {value} is not the largest held in any period", 1.0, 0.5)
-        m.add(pulp.lpSum(hits) + miss >= 1)
+    """share = the placement's part of the workload's traffic over the horizon."""
+    weight = {p: f * check.periods[p - 1].months for p, f in factors.items()}
+    total = sum(weight.values())
+    if total <= 0:
+        return
+    served = pulp.lpSum(
+        v * weight[p] / total
+        for (name, option, p), v in s.items()
+        if (name, option) == (r["workload"], r["option"])
+    )
+    message = (
+        f"{r['workload']} on {r['option']}: share {r['share']} is not its part of the traffic in any split"
+    )
+    low, high = m.slack(message, 1.0, 1e-6), m.slack(message, 1.0, 1e-6)
+    m.add(served + low >= r["share"] - 2e-6)
+    m.add(served - high <= r["share"] + 2e-6)
 
 
 def _compute(
@@ -137,19 +163,20 @@ def _compute(
     r: dict[str, Any],
     k: dict[tuple[str, str, int], pulp.LpVariable],
 ) -> None:
-    """compute_usd is the instance-hours' part of the option's monthly charges (+ unused periods')."""
-    parts = []
-    for (name, option, p), count in k.items():
-        key = (option, p)
-        if (name, option) == (r["workload"], r["option"]) and check.used_hours(key) > 0:
-            parts.append((count, check.num(key, "usd") * check.hours[p] / check.used_hours(key)))
-    share = pulp.LpAffineExpression(parts)
+    """compute_usd is the instance-hours' part of the option's monthly charges the workloads carry."""
+    parts = [
+        (count, bought.carried((option, p)) * check.hours[p])
+        for (name, option, p), count in k.items()
+        if (name, option) == (r["workload"], r["option"])
+    ]
+    part = pulp.LpAffineExpression(parts)
     where = f"{r['workload']} on {r['option']}: compute_usd {r['compute_usd']:,.2f}"
     weight = 1e-6  # dollars weigh less than instances: a wrong count is blamed on the count
     low = m.slack(f"{where}, less than its instance-hours' part of the option's charges", weight, CENT)
     high = m.slack(f"{where}, more than its instance-hours' part of the option's charges", weight, CENT)
-    m.add(share - low <= r["compute_usd"] + CENT)
-    m.add(share + bought.orphan(r["option"]) + high >= r["compute_usd"] - CENT)
+    slack = CENT * (len(parts) + 1)  # each month's charge is rounded to cents in the JSON
+    m.add(part - low <= r["compute_usd"] + slack)
+    m.add(part + high >= r["compute_usd"] - slack)
 
 
 def _policy(

@@ -327,24 +327,27 @@ class TimeCheck:
         return problems
 
     def capacity_table(self) -> list[str]:
-        """`used`: the most held at once in any period; `available`: the calendar's largest figure;
-        `binding`: some period is at its calendar capacity (without a calendar: as before)."""
+        """Per option its tightest month (least room left, then most held): `used` held against
+        that month's `available` capacity; an option in no month: 0 of capacity_instances."""
         table = {row.get("option"): row for row in rows(self.data, "capacity")}
         if set(table) != set(self.options) or len(table) != len(rows(self.data, "capacity")):
             return ["capacity table: not one row per catalog option"]
         problems = []
         for option in self.catalog.options:
             calendar = timeline.capacity(self.portfolio, option)
-            held = {p.index: self.held((option.id, p.index)) for p in self.periods}
-            expected = {
-                "used": max(held.values()),
-                "available": max(calendar),
-                "binding": any(0 < calendar[p - 1] <= count for p, count in held.items()),
-            }
+            months = [
+                (calendar[p - 1] - self.held(k), -self.held(k))
+                for k in self.month
+                if k[0] == option.id
+                for p in (k[1],)
+            ]
+            room, minus_held = min(months, default=(option.capacity_instances, 0))
+            used, available = -minus_held, room - minus_held
+            expected = {"used": used, "available": available, "binding": available > 0 and used >= available}
             for name, value in expected.items():
                 claimed = table[option.id].get(name)
                 if claimed != value or isinstance(claimed, bool) != isinstance(value, bool):
                     problems.append(
-                        f"capacity table: {option.id} {name} {claimed}, the monthly use gives {value}"
+                        f"capacity table: {option.id} {name} {claimed}, its tightest month gives {value}"
                     )
         return problems
