@@ -32,31 +32,33 @@ A time-phased plan (`periods` given; verify_time.py, verify_purchases.py, verify
   after every workload its `after` names; no run on a family before its codebase's port is ready;
 - one port per migration charged: weeks, engineers, ready = start + timeline.port_months, and
   the shared team never over its size;
-- every purchase allowed and sold: a 1-/3-year commitment covers the periods timeline.commitment
+- every purchase allowed and sold: a 1-/3-year commitment covers the months timeline.commitment
   gives and is charged price · instances · hours for each, plus the months past the horizon in
   the total (charge-full-term) or in usd_beyond_horizon and committed_beyond_usd (horizon-only);
-  a Capacity Block at most capacity_block_max_instances, in one period, no more hours than its
-  instances give, at the block rate, and at most capacity_block_account_instances per period
-  across options; on demand only where the option is sold on demand, at usd_per_hour;
-- each option-period: commitments in force, committed and block hours as the purchases say;
-  hours used ≤ committed + on-demand + block hours; block instances ≤ instances held; its usd the
-  charges of the purchases in force; the options' months, the purchases, the placements and
-  compute_usd adding up; regions' spend (region_usd) and max_region_usd;
+  on-demand and Capacity Block lines buy their months' hours at usd_per_hour or the block rate,
+  no more than their instances give; on demand only where the option is sold on demand; at most
+  capacity_block_account_instances in blocks per month across options;
+- each option-month: commitments in force, committed hours and their use, block instances as the
+  purchases say; hours used ≤ committed + on-demand + block hours; block instances ≤ instances
+  held; its usd exactly the charges in force; compute_usd = the purchases = the months + the
+  months past the horizon charged in full = the placements + unused_commitment_usd; each
+  training placement its instance-hours' part; region_usd and max_region_usd;
 - inference: some split of each month's traffic over the workload's placed options (ports
-  ready) that the monthly instances serve in whole instances per workload, with each placement's
-  share and instances the largest in some month and its compute its part of the option's
-  charges, meeting max_family_share and giving each family's policy_share (verify_serving.py);
-- the capacity table (most held at once; the calendar's largest figure; binding in some month);
-  reservations only in a one-period plan bought on demand.
+  ready) that the monthly instances serve in whole instances per workload, giving each
+  placement's share of the horizon's traffic, its most instances in a month and its part of the
+  option's charges, meeting max_family_share and each family's policy_share (verify_serving.py);
+- the capacity table (each option's tightest month); reservations only in a one-period plan
+  bought on demand.
 
 Deliberately not checked (README "placement verify"): the `solver` block (name, status, gap limit
 and proven gap, time limit, model size) reports how the solve went, which no input determines; it
 is still required to be finite. Text fields (`basis`, notes, estimates, sources, period labels
 aside) are not numbers. Time-phased: the split of a month's inference traffic is not written
-out, so it is checked for existence, not for the one the optimizer chose; a commitment's charge
-for months past the horizon may sit in any period it covers, and a period's charge with no hours
-used in any workload of the option (verify_purchases.py); a block's days inside its period and
-its booking lead time are not modelled (the plan is monthly).
+out, so it is checked for existence, not for the one the optimizer chose; how a block line of
+more than capacity_block_max_instances splits into blocks, a block's days inside its months and
+its booking lead time are in the line's note only (the plan is monthly); purchases handed to the
+planner as already bought are not listed in `purchases`, so a plan made with them is not
+verifiable yet.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from placement.engine.verify_baseline import baseline, reservations, runner_up, 
 from placement.engine.verify_common import CENT, Costs, Tally, differs, non_finite
 from placement.engine.verify_purchases import Purchases
 from placement.engine.verify_serving import serving_problems
-from placement.engine.verify_time import TimeCheck, periods_problems, rows
+from placement.engine.verify_time import TimeCheck, periods_problems
 from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
 
 __all__ = ["non_finite", "verify"]
@@ -154,9 +156,9 @@ def _time_phased(
     by_workload: dict[str, list[dict[str, Any]]],
     tally: Tally,
 ) -> list[str]:
-    """Periods, runs, ports, purchases, monthly use, serving; reservations only for one period
-    bought on demand (the advice is for that case). Adds each option's unused commitment to the
-    tally's compute (placements + unused = compute_usd)."""
+    """Periods, runs, ports, purchases, monthly use, serving; reservations only for `periods:
+    single` with on-demand the only purchase allowed (the advice is for that case). Adds each
+    option's unused commitment to the tally's compute (placements + unused = compute_usd)."""
     check = TimeCheck(data, portfolio, catalog, tally)
     problems = check.problems()
     bought = Purchases(check)
@@ -167,12 +169,11 @@ def _time_phased(
         tally.compute_by_family[catalog.option(option_id).family] += unused
     problems += check.capacity_table()
     problems += serving_problems(check, bought, tally)
-    on_demand = all(r.get("instrument") == "on-demand" for r in rows(data, "purchases"))
-    if len(check.periods) == 1 and on_demand:
+    if portfolio.periods == "single" and tuple(portfolio.purchase.allow) == ("on-demand",):
         return problems + reservations(data, portfolio, catalog, by_workload, tally)
     if data.get("reservations"):
         problems.append(
-            "reservations: advice for single-period plans bought on demand only; this plan has some"
+            "reservations: advice only for `periods: single` bought on demand only; this plan has some"
         )
     return problems
 

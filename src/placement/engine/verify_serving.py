@@ -72,13 +72,16 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
         w, option = check.workloads[r["workload"]], check.options[r["option"]]
         q = tally.estimates[(w.name, option.id)].instances_needed
         ready = check.port_ready(w, option)
+        where = f"{w.name} on {option.id}: instances {r['instances']}"
+        fewer = m.slack(f"{where}, fewer than it must hold in some month for its share", 1.0, 0.5)
         for p, f in demand[w.name].items():
             if f <= 0 or p < ready:
                 continue
             key = (w.name, option.id, p)
             s[key] = m.var(up=1.0)
-            k[key] = m.var(up=r["instances"], cat=pulp.LpInteger)
+            k[key] = m.var(cat=pulp.LpInteger)
             m.add(k[key] - q * f * s[key] >= -TOL * max(1.0, q * f))
+            m.add(k[key] - fewer <= r["instances"])
             used[option.family].append((s[key], q * f * option.usd_per_hour * check.hours[p]))
         _attained(m, r, [k[key] for key in k if key[:2] == (w.name, option.id)])
         _share(m, check, r, demand[w.name], s)

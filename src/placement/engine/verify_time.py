@@ -249,9 +249,13 @@ class TimeCheck:
         est: Estimate | None = self.tally.estimates.get((w.name, placement["option"]))
         if option is None or est is None:
             return []  # the placement check reports it
+        if "region" in row and row["region"] != option.region:  # written beside the option for people
+            problems = [f"{where}: region {row['region']!r}, the catalog gives {option.region!r}"]
+        else:
+            problems = []
         first, last = timeline.window(self.portfolio, w)
         window = f"{self.label[first]}..{self.label[last]}"
-        problems = [
+        problems += [
             f"{where}: {name} {row.get(name)}, the window is {window}"
             for name, value in (("earliest", first), ("latest", last))
             if whole(row.get(name)) != value
