@@ -199,7 +199,8 @@ class TimeCheck:
         engineers = timeline.port_engineers(self.portfolio.porting, codebase)
         months = timeline.port_months(self.portfolio, self.catalog, codebase, weeks)
         start = whole(row.get("start"))
-        expected = {"weeks": weeks, "engineers": engineers, "ready": (start or 0) + months}
+        # engineers: 0 when the port takes no calendar time (PortSchedule)
+        expected = {"weeks": weeks, "engineers": engineers if months else 0, "ready": (start or 0) + months}
         problems = [
             f"{where}: {name} {row.get(name)}, the inputs give {value}"
             for name, value in expected.items()
