@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import highspy
 import pulp
 
 from placement.engine import timeline
@@ -32,6 +33,7 @@ from placement.engine.verify_time import TimeCheck
 from placement.inputs.models import FAMILIES, Family
 
 TOL = 1e-6
+SOLVE_S = 20.0  # then the relaxation (see `_solve`)
 
 
 class _Program:
@@ -68,22 +70,23 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
     s: dict[tuple[str, str, int], pulp.LpVariable] = {}
     k: dict[tuple[str, str, int], pulp.LpVariable] = {}
     used: dict[Family, list[tuple[pulp.LpVariable, float]]] = defaultdict(list)
+    cells = _cells(check, rows, demand)
     for r in rows:
         w, option = check.workloads[r["workload"]], check.options[r["option"]]
         q = tally.estimates[(w.name, option.id)].instances_needed
-        ready = check.port_ready(w, option)
         where = f"{w.name} on {option.id}: instances {r['instances']}"
         fewer = m.slack(f"{where}, fewer than it must hold in some month for its share", 1.0, 0.5)
         for p, f in demand[w.name].items():
-            if f <= 0 or p < ready:
-                continue
             key = (w.name, option.id, p)
+            if key not in cells.get((option.id, p), ()):
+                continue
             s[key] = m.var(up=1.0)
-            k[key] = m.var(cat=pulp.LpInteger)
+            # alone on the option that month: its count is the month's, whole already (no integer needed)
+            k[key] = m.var(cat=pulp.LpContinuous if len(cells[(option.id, p)]) == 1 else pulp.LpInteger)
             m.add(k[key] - q * f * s[key] >= -TOL * max(1.0, q * f))
             m.add(k[key] - fewer <= r["instances"])
             used[option.family].append((s[key], q * f * option.usd_per_hour * check.hours[p]))
-        _attained(m, r, [k[key] for key in k if key[:2] == (w.name, option.id)])
+        _attained(m, check, r, cells, k)
         _share(m, check, r, demand[w.name], s)
         _compute(m, check, bought, r, k)
     for name, factors in demand.items():
@@ -97,17 +100,52 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
                 m.add(pulp.lpSum(v for key, v in s.items() if key[0] == name and key[2] == p) + short == 1)
     for cell in bought.keys():
         held = check.num(cell, "inference_instances")
-        terms = [v for (_, o, p), v in k.items() if (o, p) == cell]
+        terms = [k[key] for key in cells.get(cell, ())]
         if not terms and held == 0:
             continue
         where = f"{check.where(cell)}: inference_instances {check.cell(cell, 'inference_instances')}"
-        over = m.slack(f"{where}, fewer than its inference workloads' shares need", 1.0, 0.5)
-        under = m.slack(f"{where}, more than its inference workloads' placements hold", 1.0, 0.5)
+        over = m.slack(
+            f"{where}, fewer than its inference workloads' shares need", 1.0, 1e-5 * max(1.0, held)
+        )
+        under = m.slack(
+            f"{where}, more than its inference workloads' placements hold", 1.0, 1e-5 * max(1.0, held)
+        )
         m.add(pulp.lpSum(terms) + under - over == held)
     _policy(m, check, used, tally.used_spend)  # training's, on demand (verify._check_placement)
     m.problem += pulp.LpAffineExpression(m.objective)
+    return _solve(m)
+
+
+def _cells(
+    check: TimeCheck, rows: list[dict[str, Any]], demand: dict[str, dict[int, float]]
+) -> dict[tuple[str, int], list[tuple[str, str, int]]]:
+    """Per option-month, the inference placements that may use it (demand there, port ready)."""
+    out: dict[tuple[str, int], list[tuple[str, str, int]]] = defaultdict(list)
+    for r in rows:
+        w, option = check.workloads[r["workload"]], check.options[r["option"]]
+        ready = check.port_ready(w, option)
+        for p, f in demand[w.name].items():
+            if f > 0 and p >= ready:
+                out[(option.id, p)].append((w.name, option.id, p))
+    return out
+
+
+def _solve(m: _Program) -> list[str]:
+    """The slacks left at the optimum; a witness with none proves the figures agree.  Should the
+    whole-instance program not reach its optimum in SOLVE_S (PuLP calls a stopped HiGHS run
+    "Optimal", so HiGHS's own status is read), its relaxation answers: it never reports a
+    disagreement the program would not, and leaves whole instances per workload on shared
+    options unchecked."""
+    m.problem.solve(pulp.HiGHS(msg=False, timeLimit=SOLVE_S))
+    left = [(v.varValue, message, tolerance) for v, message, tolerance in m.slacks]
+    if all(value is not None and value <= tolerance for value, _, tolerance in left):
+        return []  # a witness: every figure agrees
+    if m.problem.solverModel.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return [message for value, message, tolerance in left if (value or 0.0) > tolerance]
+    for v in m.problem.variables():
+        v.cat = pulp.LpContinuous
     m.problem.solve(pulp.HiGHS(msg=False))
-    if pulp.LpStatus[m.problem.status] != "Optimal":
+    if m.problem.solverModel.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return [f"inference: the serving check could not be solved ({pulp.LpStatus[m.problem.status]})"]
     return [message for v, message, tolerance in m.slacks if (v.varValue or 0.0) > tolerance]
 
@@ -117,20 +155,28 @@ def _factors(check: TimeCheck, name: str) -> dict[int, float]:
     return {p.index: f for p, f in zip(check.periods, factors, strict=True)}
 
 
-def _attained(m: _Program, r: dict[str, Any], counts: list[pulp.LpVariable]) -> None:
-    """The placement's instances are the most held in some month."""
-    if r["instances"] <= 0:
+def _attained(
+    m: _Program,
+    check: TimeCheck,
+    r: dict[str, Any],
+    cells: dict[tuple[str, int], list[tuple[str, str, int]]],
+    k: dict[tuple[str, str, int], pulp.LpVariable],
+) -> None:
+    """The placement's instances are the most held in some month (alone on the option in a month,
+    its count is the month's; shared, a binary picks the month)."""
+    mine = [key for key in k if key[:2] == (r["workload"], r["option"])]
+    if r["instances"] <= 0 or any(
+        len(cells[(o, p)]) == 1 and check.num((o, p), "inference_instances") == r["instances"]
+        for _, o, p in mine
+    ):
         return
     hits = []
-    for count in counts:
+    for key in (key for key in mine if len(cells[key[1:]]) > 1):
         hit = m.var(up=1, cat=pulp.LpBinary)
         hits.append(hit)
-        m.add(count - r["instances"] * hit >= 0)
-    miss = m.slack(
-        f"{r['workload']} on {r['option']}: instances {r['instances']} is not the most held in any month",
-        1.0,
-        0.5,
-    )
+        m.add(k[key] - r["instances"] * hit >= 0)
+    where = f"{r['workload']} on {r['option']}: instances {r['instances']}"
+    miss = m.slack(f"{where} is not the most held in any month", 1.0, 0.5)
     m.add(pulp.lpSum(hits) + miss >= 1)
 
 
