@@ -2,104 +2,82 @@
 `plan.json` is checked exactly like a fresh plan). It shares no code with the optimizer: it reads
 the placements and re-derives every claim from the workload file, the catalog and the cost formulas.
 
-Checked:
-- every workload placed exactly once in total (shares sum to 1); training on exactly one option;
-  no option that is ruled out for the workload (kind, gpu-only, blocked port, memory, latency,
-  deadline against capacity);
-- whole instances enough for the throughput (inference: instances ≥ share · peak / per-instance
-  tokens/s) or for the deadline (training: the instances at once the formulas require);
-- capacity per option respected, and the capacity table equal to the instances placed;
+Checked in every plan (this module, verify_baseline.py):
+- every workload placed; training on exactly one option; no option that is ruled out for the
+  workload (kind, gpu-only, blocked port, memory, latency, deadline against capacity) or outside
+  its `regions`;
 - migration charged exactly for the (codebase, family) pairs used that cost something, at
-  weeks · engineer_week_usd;
-- each placement's cost recomputed from the catalog price (instances · USD/h · hours · months, or
-  runs · instance-hours · USD/h); totals, compute, migration and the family split adding up;
-- the max_family_share policy on the spend traffic uses;
+  weeks · engineer_week_usd; totals, compute, migration and the family split adding up;
 - every number finite (a NaN compares false with everything, so it would pass every check): the
   first non-finite number is reported by its place in the JSON and nothing else is checked;
 - the all-GPU baseline and the saving re-derived from the inputs (each workload alone on its
-  cheapest feasible GPU option, the GPU ports its codebases need);
+  cheapest feasible GPU option, on demand, the GPU ports its codebases need);
 - every figure the plan prints beside the placements: per workload (compute, cost per million
   tokens or per run, migration weeks, runner-up and its extra cost), per family (compute,
-  migration, both shares), the capacity table (used, available, binding), the reservations (re-
-  derived from the placements with the rules in reservations.py, written out again here), and the
-  horizon and policy the plan states.
+  migration, compute share), and the horizon and policy the plan states.
+
+A plan without `periods` (one period, bought on demand, as before the time axis), here:
+- shares sum to 1; whole instances enough for the throughput (inference: instances ≥ share ·
+  peak / per-instance tokens/s) or the deadline (training: the instances at once required);
+- capacity per option, and the capacity table equal to the instances placed;
+- each placement's cost from the catalog price (instances · USD/h · hours, or runs · instance-
+  hours · USD/h); max_family_share and policy_share on the spend traffic uses;
+- the reservations, re-derived with the rules of reservations.py (written out again there).
+
+A time-phased plan (`periods` given; verify_time.py, verify_purchases.py, verify_serving.py):
+- the periods are timeline.periods; every monthly row's capacity is the calendar's and the
+  instances held (inference + training) stay within it;
+- each training workload's runs on its option, inside its window, whole runs of the estimate's
+  instances at once, no more hours than held, all runs · instance_hours_per_run delivered, and
+  after every workload its `after` names; no run on a family before its codebase's port is ready;
+- one port per migration charged: weeks, engineers, ready = start + timeline.port_months, and
+  the shared team never over its size;
+- every purchase allowed and sold: a 1-/3-year commitment covers the months timeline.commitment
+  gives and is charged price · instances · hours for each, plus the months past the horizon in
+  the total (charge-full-term) or in usd_beyond_horizon and committed_beyond_usd (horizon-only);
+  on-demand and Capacity Block lines buy their months' hours at usd_per_hour or the block rate,
+  no more than their instances give; on demand only where the option is sold on demand; at most
+  capacity_block_account_instances in blocks per month across options;
+- each option-month: commitments in force, committed hours and their use, block instances as the
+  purchases say; hours used ≤ committed + on-demand + block hours; block instances ≤ instances
+  held; its usd exactly the charges in force; compute_usd = the purchases = the months + the
+  months past the horizon charged in full = the placements + unused_commitment_usd; each
+  training placement its instance-hours' part; region_usd and max_region_usd;
+- inference: some split of each month's traffic over the workload's placed options (ports
+  ready) that the monthly instances serve in whole instances per workload, giving each
+  placement's share of the horizon's traffic, its most instances in a month and its part of the
+  option's charges, meeting max_family_share and each family's policy_share (verify_serving.py);
+- the capacity table (each option's tightest month); reservations only in a one-period plan
+  bought on demand.
 
 Deliberately not checked (README "placement verify"): the `solver` block (name, status, gap limit
 and proven gap, time limit, model size) reports how the solve went, which no input determines; it
-is still required to be finite. Text fields (`basis`, notes, estimates, sources) are not numbers.
+is still required to be finite. Text fields (`basis`, notes, estimates, sources, period labels
+aside) are not numbers. Time-phased: the split of a month's inference traffic is not written
+out, so it is checked for existence, not for the one the optimizer chose; how a block line of
+more than capacity_block_max_instances splits into blocks, a block's days inside its months and
+its booking lead time are in the line's note only (the plan is monthly); purchases handed to the
+planner as already bought are not listed in `purchases`, so a plan made with them is not
+verifiable yet.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from placement.engine.costing import Estimate, estimate, port_weeks, weights_fit
+from placement.engine import timeline
+from placement.engine.costing import Estimate, port_weeks, weights_fit
 from placement.engine.plan import SCHEMA_VERSION
+from placement.engine.verify_baseline import baseline, reservations, runner_up, standalone
+from placement.engine.verify_common import CENT, Costs, Tally, differs, non_finite
+from placement.engine.verify_purchases import Purchases
+from placement.engine.verify_serving import serving_problems
+from placement.engine.verify_time import TimeCheck, periods_problems
 from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
 
-CENT = 0.011  # JSON rounds USD to cents
-
-
-@dataclass
-class _Tally:
-    """What the placements add up to, gathered while checking them."""
-
-    used: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    families: set[tuple[str, Family]] = field(default_factory=set)
-    used_spend: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
-    compute: float = 0.0
-    compute_by_family: dict[Family, float] = field(default_factory=lambda: defaultdict(float))
-    compute_by_workload: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    compute_by_option: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    estimates: dict[tuple[str, str], Estimate] = field(default_factory=dict)
-
-
-def non_finite(value: Any, where: str = "") -> str | None:
-    """The place of the first NaN or infinity in a JSON value (`placements[3].share`), if any."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return where or "the plan"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = non_finite(item, f"{where}.{key}" if where else str(key))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = non_finite(item, f"{where}[{i}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _differs(claimed: Any, actual: float, tolerance: float) -> bool:
-    """Whether a claimed figure is off (a missing or non-numeric figure is off too)."""
-    if isinstance(claimed, bool) or not isinstance(claimed, int | float):
-        return True
-    return not abs(claimed - actual) <= tolerance + 1e-9 * abs(actual)
-
-
-class _Costs:
-    """`estimate` for (workload, option) pairs, each computed once per check. `known` may hold
-    estimates already computed for these same inputs (`placement plan` passes the ones it planned
-    with: the same pure function of the same inputs, so nothing of the optimizer is trusted)."""
-
-    def __init__(
-        self, portfolio: Portfolio, catalog: Catalog, known: dict[tuple[str, str], Estimate] | None
-    ) -> None:
-        self.portfolio, self.catalog = portfolio, catalog
-        self.known = known or {}
-        self.made: dict[tuple[str, str], Estimate] = {}
-
-    def __call__(self, w: Workload, o: Option) -> Estimate:
-        key = (w.name, o.id)
-        found = self.known.get(key) or self.made.get(key)
-        if found is None:
-            found = self.made[key] = estimate(self.portfolio, w, o, self.catalog)
-        return found
+__all__ = ["non_finite", "verify"]
 
 
 def verify(
@@ -109,7 +87,7 @@ def verify(
     ests: dict[tuple[str, str], Estimate] | None = None,
 ) -> list[str]:
     """Every problem found, in words; an empty list means the plan holds. `ests`: estimates
-    already computed for exactly these inputs, if any (see `_Costs`)."""
+    already computed for exactly these inputs, if any (see `Costs`)."""
     if data.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"]
     if data.get("catalog") != catalog.name:
@@ -122,8 +100,43 @@ def verify(
         return [f"{bad}: not a finite number (NaN or infinity); nothing else checked"]
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
-    problems: list[str] = []
-    if _differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
+    problems = _stated(data, portfolio)
+    by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in data["placements"]:
+        if p["workload"] not in workloads:
+            problems.append(f"placement of unknown workload {p['workload']!r}")
+        elif p["option"] not in options:
+            problems.append(f"{p['workload']}: unknown option {p['option']!r}")
+        else:
+            by_workload[p["workload"]].append(p)
+    timed = isinstance(data.get("periods"), list) and bool(data["periods"])
+    wrong_periods = periods_problems(data, portfolio, catalog) if timed else []
+    if wrong_periods:  # every other time-phased figure is read by period
+        return problems + wrong_periods
+    tally = Tally(timed=timed)
+    costs = Costs(portfolio, catalog, ests)
+    for name, w in workloads.items():
+        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
+    later: list[str] = []
+    if timed:  # compute_usd holds the unused commitments beside the placements
+        later = _time_phased(data, portfolio, catalog, by_workload, tally)
+    problems += _migration(data, portfolio, catalog, tally.families)
+    problems += _totals(data, tally.compute)
+    problems += _families(data, tally)
+    alone = standalone(portfolio, catalog, costs, timed)
+    problems += _workload_rows(data, portfolio, catalog, tally, alone)
+    problems += baseline(data, portfolio, catalog, alone)
+    if not timed:
+        problems += _capacity(data, tally.used, options)
+        problems += _policy(portfolio, tally.used_spend)
+        return problems + reservations(data, portfolio, catalog, by_workload, tally)
+    return problems + later
+
+
+def _stated(data: dict[str, Any], portfolio: Portfolio) -> list[str]:
+    """The horizon and the policy the plan says it was made for."""
+    problems = []
+    if differs(data.get("horizon_months"), portfolio.horizon_months, 1e-9):
         problems.append(
             f"horizon_months: the plan says {data.get('horizon_months')}, the workload file "
             f"{portfolio.horizon_months}"
@@ -133,26 +146,35 @@ def verify(
             f"policy.max_family_share: the plan says {data.get('policy', {}).get('max_family_share')}, "
             f"the workload file {portfolio.policy.max_family_share}"
         )
-    by_workload: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for p in data["placements"]:
-        if p["workload"] not in workloads:
-            problems.append(f"placement of unknown workload {p['workload']!r}")
-        elif p["option"] not in options:
-            problems.append(f"{p['workload']}: unknown option {p['option']!r}")
-        else:
-            by_workload[p["workload"]].append(p)
-    tally = _Tally()
-    costs = _Costs(portfolio, catalog, ests)
-    for name, w in workloads.items():
-        problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
-    problems += _capacity(data, tally.used, options)
-    problems += _migration(data, portfolio, catalog, tally.families)
-    problems += _totals(data, tally.compute)
-    problems += _policy(portfolio, tally.used_spend)
-    problems += _families(data, tally)
-    problems += _workload_rows(data, portfolio, catalog, tally, costs)
-    problems += _baseline(data, portfolio, catalog, costs)
-    problems += _reservations(data, portfolio, catalog, by_workload, tally)
+    return problems
+
+
+def _time_phased(
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    by_workload: dict[str, list[dict[str, Any]]],
+    tally: Tally,
+) -> list[str]:
+    """Periods, runs, ports, purchases, monthly use, serving; reservations only for `periods:
+    single` with on-demand the only purchase allowed (the advice is for that case). Adds each
+    option's unused commitment to the tally's compute (placements + unused = compute_usd)."""
+    check = TimeCheck(data, portfolio, catalog, tally)
+    problems = check.problems()
+    bought = Purchases(check)
+    problems += bought.problems()
+    for option_id in {k[0] for k in bought.keys()}:
+        unused = bought.unused(option_id)
+        tally.compute += unused
+        tally.compute_by_family[catalog.option(option_id).family] += unused
+    problems += check.capacity_table()
+    problems += serving_problems(check, bought, tally)
+    if portfolio.periods == "single" and tuple(portfolio.purchase.allow) == ("on-demand",):
+        return problems + reservations(data, portfolio, catalog, by_workload, tally)
+    if data.get("reservations"):
+        problems.append(
+            "reservations: advice only for `periods: single` bought on demand only; this plan has some"
+        )
     return problems
 
 
@@ -161,8 +183,8 @@ def _check_workload(
     rows: list[dict[str, Any]],
     portfolio: Portfolio,
     catalog: Catalog,
-    tally: _Tally,
-    costs: _Costs,
+    tally: Tally,
+    costs: Costs,
 ) -> list[str]:
     if not rows:
         return [f"{w.name}: not placed"]
@@ -178,7 +200,7 @@ def _check_workload(
 
 
 def _check_placement(
-    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: Tally, costs: Costs
 ) -> list[str]:
     option = catalog.option(r["option"])
     est = costs(w, option)
@@ -196,12 +218,30 @@ def _check_placement(
         problems.append(f"{where}: kind {r.get('kind')!r}, the workload is {w.kind}")
     if not 0 <= r["share"] <= 1 + 1e-6:
         problems.append(f"{where}: share {r['share']} is not between 0 and 1")
+    if w.regions and option.region not in w.regions:
+        problems.append(f"{where}: region {option.region!r} is not one of {', '.join(w.regions)} (regions)")
     tally.used[option.id] += r["instances"]
     tally.families.add((w.codebase_name, option.family))
+    if w.kind == "training":
+        tally.used_spend[option.family] += w.run_count * est.instance_hours_per_run * option.usd_per_hour
+    if not tally.timed:  # time-phased: runs and monthly use (verify_time), serving (verify_serving)
+        problems += _legacy_placement(w, r, portfolio, catalog, est, tally)
+    tally.compute += r["compute_usd"]
+    tally.compute_by_family[option.family] += r["compute_usd"]
+    tally.compute_by_workload[w.name] += r["compute_usd"]
+    tally.compute_by_option[option.id] += r["compute_usd"]
+    return problems
+
+
+def _legacy_placement(
+    w: Workload, r: dict[str, Any], portfolio: Portfolio, catalog: Catalog, est: Estimate, tally: Tally
+) -> list[str]:
+    """A plan of one period bought on demand: instances and cost straight from the estimate."""
+    option, where = catalog.option(r["option"]), f"{w.name} on {r['option']}"
+    problems = []
     hours = portfolio.horizon_months * catalog.settings.hours_per_month
     if w.kind == "training":
         expected = w.run_count * est.instance_hours_per_run * option.usd_per_hour
-        tally.used_spend[option.family] += expected
         if r["instances"] != est.instances_at_once:
             problems.append(
                 f"{where}: {r['instances']} instances at once, the deadline and memory need "
@@ -219,12 +259,8 @@ def _check_placement(
                 f"{where}: {r['instances']} instances serve less than the {needed:.4f} its share "
                 "of peak demand needs"
             )
-    if _differs(r["compute_usd"], expected, CENT):
+    if differs(r["compute_usd"], expected, CENT):
         problems.append(f"{where}: cost {r['compute_usd']:,.2f}, the formulas give {expected:,.2f}")
-    tally.compute += r["compute_usd"]
-    tally.compute_by_family[option.family] += r["compute_usd"]
-    tally.compute_by_workload[w.name] += r["compute_usd"]
-    tally.compute_by_option[option.id] += r["compute_usd"]
     return problems
 
 
@@ -286,7 +322,7 @@ def _migration(
     problems = []
     for m in data["migrations"]:
         key = (m["codebase"], m["family"])
-        if key in expected_weeks and _differs(m.get("weeks"), expected_weeks[key], 1e-9):
+        if key in expected_weeks and differs(m.get("weeks"), expected_weeks[key], 1e-9):
             problems.append(
                 f"migration of {key[0]} to {key[1]}: {m.get('weeks')} weeks, the catalog gives "
                 f"{expected_weeks[key]}"
@@ -298,7 +334,7 @@ def _migration(
             )
         elif key not in expected:
             problems.append(f"migration of {key[0]} to {key[1]} is charged but not used")
-        elif _differs(charged[key], expected[key], CENT):
+        elif differs(charged[key], expected[key], CENT):
             problems.append(
                 f"migration of {key[0]} to {key[1]}: charged {charged[key]:,.2f}, the catalog gives "
                 f"{expected[key]:,.2f}"
@@ -316,12 +352,12 @@ def _totals(data: dict[str, Any], compute: float) -> list[str]:
         ("total_usd", data["total_usd"], compute + migration),
         ("families", sum(f["compute_usd"] for f in data.get("families", [])), compute),
     ):
-        if _differs(claimed, actual, tolerance):
+        if differs(claimed, actual, tolerance):
             problems.append(f"{label}: the plan says {claimed:,.2f}, its parts add up to {actual:,.2f}")
     return problems
 
 
-def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
+def _families(data: dict[str, Any], tally: Tally) -> list[str]:
     """Each family row against the placements and migrations of that family."""
     rows = {f.get("family"): f for f in data.get("families", [])}
     if set(rows) != set(FAMILIES) or len(rows) != len(data.get("families", [])):
@@ -336,10 +372,11 @@ def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
             "compute_usd": (tally.compute_by_family.get(family, 0.0), CENT * (len(data["placements"]) + 1)),
             "migration_usd": (migration, CENT * (len(data["migrations"]) + 1)),
             "share": (tally.compute_by_family.get(family, 0.0) / compute if compute else 0.0, 1e-5),
-            "policy_share": (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5),
         }
+        if not tally.timed:  # time-phased: which split of the traffic is not written out (verify_serving)
+            expected["policy_share"] = (tally.used_spend.get(family, 0.0) / spend if spend else 0.0, 1e-5)
         for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
+            if differs(row.get(key), value, tolerance):
                 problems.append(
                     f"families: {family} {key} is {row.get(key)}, the placements give {value:,.6g}"
                 )
@@ -347,7 +384,11 @@ def _families(data: dict[str, Any], tally: _Tally) -> list[str]:
 
 
 def _workload_rows(
-    data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, tally: _Tally, costs: _Costs
+    data: dict[str, Any],
+    portfolio: Portfolio,
+    catalog: Catalog,
+    tally: Tally,
+    alone: Callable[[Workload, Option], float | None],
 ) -> list[str]:
     """Per workload: compute, unit cost, migration weeks and the runner-up."""
     rows = {r.get("workload"): r for r in data.get("workloads", [])}
@@ -381,202 +422,16 @@ def _workload_rows(
         }
         if w.kind == "inference":
             assert w.tokens_per_month is not None
-            expected["usd_per_million_tokens"] = (
-                compute / (w.tokens_per_month * portfolio.horizon_months / 1e6),
-                1e-4,
+            tokens = (
+                timeline.tokens_over_horizon(portfolio, w)
+                if tally.timed
+                else w.tokens_per_month * portfolio.horizon_months
             )
+            expected["usd_per_million_tokens"] = (compute / (tokens / 1e6), 1e-4)
         else:
             expected["cost_per_run_usd"] = (compute / w.run_count, CENT)
         for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
+            if differs(row.get(key), value, tolerance):
                 problems.append(f"{w.name}: {key} is {row.get(key)}, the placements give {value:,.6g}")
-        problems += _runner_up(w, row.get("runner_up"), chosen, compute, catalog, costs, weeks_to, ported)
-    return problems
-
-
-def _runner_up(
-    w: Workload,
-    claimed: Any,
-    chosen: set[str],
-    compute: float,
-    catalog: Catalog,
-    costs: _Costs,
-    weeks_to: Callable[[str, Family], float],
-    ported: set[tuple[Any, Any]],
-) -> list[str]:
-    """The runner-up is the cheapest option not in the plan for the workload, alone, with any port
-    it would need; its extra cost is that minus the workload's cost in the plan."""
-    extras: dict[str, float] = {}
-    for option in catalog.options:
-        if option.id in chosen:
-            continue
-        est = costs(w, option)
-        if not est.ok:
-            continue
-        port = 0.0
-        if (w.codebase_name, option.family) not in ported:
-            port = weeks_to(w.codebase_name, option.family)
-            port *= catalog.migration.engineer_week_usd
-        extras[option.id] = est.compute_usd + port - compute
-    if claimed is None:
-        return (
-            [f"{w.name}: no runner-up given, {min(extras, key=extras.__getitem__)} can run it"]
-            if extras
-            else []
-        )
-    option_id = claimed.get("option") if isinstance(claimed, dict) else None
-    if option_id not in extras:
-        return [f"{w.name}: runner-up {option_id!r} is not an option the workload could move to"]
-    tolerance = CENT * (len(chosen) + 2)
-    problems = []
-    if _differs(claimed.get("extra_usd"), extras[option_id], tolerance):
-        problems.append(
-            f"{w.name}: runner-up {option_id} extra cost {claimed.get('extra_usd')}, the formulas give "
-            f"{extras[option_id]:,.2f}"
-        )
-    cheapest = min(extras.values())
-    if extras[option_id] > cheapest + tolerance:
-        problems.append(f"{w.name}: runner-up {option_id} is not the cheapest option left")
-    return problems
-
-
-def _gpu_baseline(
-    portfolio: Portfolio, catalog: Catalog, costs_of: _Costs
-) -> tuple[dict[str, dict[str, float]], list[str], float]:
-    """Each workload's feasible GPU options with their cost alone, the workloads with none, and the
-    GPU ports of the codebases that have a workload on GPUs."""
-    gpu = [o for o in catalog.options if o.family == "gpu"]
-    fits: dict[str, dict[str, float]] = {}
-    missing = []
-    for w in portfolio.workloads:
-        costs = {o.id: e.compute_usd for o in gpu if (e := costs_of(w, o)).ok}
-        if costs:
-            fits[w.name] = costs
-        else:
-            missing.append(w.name)
-    members: dict[str, list[Workload]] = defaultdict(list)
-    for w in portfolio.workloads:
-        members[w.codebase_name].append(w)
-    migration = sum(
-        port_weeks(catalog, group, "gpu")[0] * catalog.migration.engineer_week_usd
-        for group in members.values()
-        if any(w.name in fits for w in group)
-    )
-    return fits, missing, migration
-
-
-def _baseline(data: dict[str, Any], portfolio: Portfolio, catalog: Catalog, costs: _Costs) -> list[str]:
-    """Re-derive the all-GPU baseline (every workload alone on its cheapest feasible GPU option;
-    each codebase with a workload on GPUs pays its GPU port) and the saving against the plan."""
-    fits, missing, migration = _gpu_baseline(portfolio, catalog, costs)
-    cheapest = {name: min(costs.values()) for name, costs in fits.items()}
-    compute = sum(cheapest.values())
-    base = data.get("baseline")
-    if not isinstance(base, dict):
-        return ["baseline: missing"]
-    problems = []
-    tolerance = CENT * (len(portfolio.workloads) + 1)
-    if sorted(base.get("missing", [])) != sorted(missing):
-        problems.append(f"baseline: missing {base.get('missing')}, the inputs give {missing}")
-    choices = {c.get("workload"): c.get("option") for c in base.get("choices", [])}
-    if set(choices) != set(cheapest) or len(choices) != len(base.get("choices", [])):
-        problems.append("baseline: not one choice per workload with a GPU option")
-    for name, option_id in sorted(choices.items(), key=lambda kv: str(kv[0])):
-        feasible = fits.get(name, {})
-        if option_id not in feasible or feasible[option_id] > cheapest[name] + CENT:
-            problems.append(f"baseline: {option_id} is not {name}'s cheapest feasible GPU option")
-    for key, value in (("compute_usd", compute), ("migration_usd", migration)):
-        if _differs(base.get(key), value, tolerance):
-            problems.append(f"baseline.{key} is {base.get(key)}, the inputs give {value:,.2f}")
-    total = compute + migration
-    if missing:
-        if data.get("baseline_usd") is not None or data.get("savings_usd") is not None:
-            problems.append("baseline_usd and savings_usd must be null: some workload has no GPU option")
-        return problems
-    if _differs(data.get("baseline_usd"), total, tolerance):
-        problems.append(f"baseline_usd is {data.get('baseline_usd')}, the inputs give {total:,.2f}")
-    saving = total - data["total_usd"]
-    if _differs(data.get("savings_usd"), saving, tolerance):
-        problems.append(f"savings_usd is {data.get('savings_usd')}, baseline − total gives {saving:,.2f}")
-    return problems
-
-
-def _term(o: Option, horizon_months: float) -> tuple[str, float | None]:
-    """The longest public commitment that fits inside the horizon (3-year: 36 months, 1-year: 12)."""
-    if horizon_months >= 36 and o.three_year_usd_per_hour is not None:
-        return "3-year", o.three_year_usd_per_hour
-    if horizon_months >= 12 and o.one_year_usd_per_hour is not None:
-        return "1-year", o.one_year_usd_per_hour
-    return "none", None
-
-
-def _reservations(
-    data: dict[str, Any],
-    portfolio: Portfolio,
-    catalog: Catalog,
-    by_workload: dict[str, list[dict[str, Any]]],
-    tally: _Tally,
-) -> list[str]:
-    """Each reservation row re-derived from the placements (rules: engine/reservations.py)."""
-    hours = portfolio.horizon_months * catalog.settings.hours_per_month
-    workloads = {w.name: w for w in portfolio.workloads}
-    peak: dict[str, int] = defaultdict(int)
-    base: dict[str, int] = defaultdict(int)  # steady instances, shares as rounded in the JSON ...
-    base_hi: dict[str, int] = defaultdict(int)  # ... and if the rounding pushed one over a whole number
-    training_hours: dict[str, float] = defaultdict(float)
-    for name, rows in by_workload.items():
-        w = workloads[name]
-        for r in rows:
-            est = tally.estimates.get((name, r["option"]))
-            if est is None:
-                continue
-            if w.kind == "inference":
-                peak[r["option"]] += r["instances"]
-                steady = r["share"] * est.instances_needed / w.peak_factor
-                slack = 1e-6 * max(1.0, est.instances_needed)
-                base[r["option"]] += min(r["instances"], max(0, math.ceil(steady - slack)))
-                base_hi[r["option"]] += min(r["instances"], max(0, math.ceil(steady + slack)))
-            else:
-                training_hours[r["option"]] += est.instance_hours_per_run * w.run_count
-    table = {r.get("option"): r for r in data.get("reservations", [])}
-    used = set(peak) | set(training_hours)
-    if set(table) != used or len(table) != len(data.get("reservations", [])):
-        return ["reservations: not one row per option the plan uses"]
-    problems = []
-    for option_id in sorted(used):
-        o = catalog.option(option_id)
-        od = o.usd_per_hour
-        term, price = _term(o, portfolio.horizon_months)
-        row = table[option_id]
-        steady, train_committed = 0, 0
-        if price is not None and price < od:
-            train_committed = int(training_hours[option_id] // hours)
-            claimed = row.get("committed_instances")
-            claimed_steady = claimed - train_committed if isinstance(claimed, int) else -1
-            in_range = base[option_id] <= claimed_steady <= base_hi[option_id]
-            steady = claimed_steady if in_range else base[option_id]
-        burst = training_hours[option_id] - train_committed * hours
-        block = o.capacity_block_usd_per_hour
-        burst_price = block if block is not None and block < od else od
-        reserved = (
-            (steady + train_committed) * (price or od) * hours
-            + (peak[option_id] - steady) * od * hours
-            + burst * burst_price
-        )
-        on_demand = tally.compute_by_option.get(option_id, 0.0)
-        expected: dict[str, tuple[float, float]] = {
-            "committed_instances": (steady + train_committed, 0.0),
-            "on_demand_instances": (peak[option_id] - steady, 0.0),
-            "burst_instance_hours": (burst, CENT),
-            "on_demand_usd": (on_demand, CENT * (len(data["placements"]) + 1)),
-            "reserved_usd": (reserved, CENT * (len(data["placements"]) + 1)),
-            "saving_usd": (on_demand - reserved, CENT * (len(data["placements"]) + 2)),
-        }
-        for key, (value, tolerance) in expected.items():
-            if _differs(row.get(key), value, tolerance):
-                problems.append(
-                    f"reservations: {option_id} {key} is {row.get(key)}, the placements give {value:,.6g}"
-                )
-        if row.get("term") != (term if steady + train_committed else "none"):
-            problems.append(f"reservations: {option_id} term {row.get('term')!r} is wrong")
+        problems += runner_up(w, row.get("runner_up"), chosen, compute, catalog, alone, weeks_to, ported)
     return problems
