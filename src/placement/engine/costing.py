@@ -293,6 +293,8 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
         steps.append(Step("deadline", "deadline_days · 24", f"{num(w.deadline_days)} · 24", deadline_h, "h"))
     else:
         months = _window_months(portfolio, w)
+        if months <= 0:
+            return _ruled_out(w, o, "run window: no month of it falls inside the horizon", steps)
         deadline_h = months * hpm / w.run_count
         steps.append(
             Step(

@@ -388,11 +388,7 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         objective=objective,
         training=training,
         run_hours={key: _run_hours(model, key) for key in model.h if training[key[:2]]},
-        runs_at_once={
-            key: _whole(v) + (_whole(model.j[key]) if key in model.j else 0)
-            for key, v in model.r.items()
-            if training[key[:2]]
-        },
+        runs_at_once={key: _runs_at_once(model, key) for key in model.r if training[key[:2]]},
         shares=shares,
         instances=instances,
         ported=ported,
@@ -405,6 +401,17 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         window_slack={key: _val(v) * model.unit for key, v in model.window_slack.items()},
         region_slack={key: _val(v) for key, v in model.region_slack.items()},
     )
+
+
+def _runs_at_once(model: Model, key: tuple[str, str, int]) -> int:
+    """Runs held at once in a period: those busy all period, plus as many as the burst hours need
+    at the run's pace (the solver may leave a run held with no hours within its gap)."""
+    steady = _whole(model.j[key]) if key in model.j else 0
+    burst = _val(model.h[key])
+    if burst <= 1e-9:
+        return steady
+    pace = model.periods[key[2] - 1].months * model.pairs[key[:2]].instances_at_once
+    return steady + min(_whole(model.r[key]), whole(burst / pace))
 
 
 def _run_hours(model: Model, key: tuple[str, str, int]) -> float:

@@ -241,7 +241,7 @@ class _Layout:
             paid,
             carried,
             cell.on_demand_hours,
-            cell.block_instances,
+            min(cell.block_instances, cell.inference + cell.training),  # booked ≤ held
             cell.block_hours,
             capacity,
             total,
@@ -282,7 +282,11 @@ class _Layout:
             if hours <= 1e-9:
                 continue
             option, span = self.options[oid], self.model.periods[p - 1]
-            count = solution.block_instances.get((oid, p), 0)
+            held = max(
+                self.cells[(oid, m.index)].inference + self.cells[(oid, m.index)].training
+                for m in self.in_span(span)
+            )
+            count = min(solution.block_instances.get((oid, p), 0), held)  # booked ≤ held
             days = hours / (count * HOURS_PER_DAY) if count else 0.0
             blocks = -(-count // per_block) * max(1, math.ceil(days / longest - 1e-9))
             note = (

@@ -380,6 +380,13 @@ def _families(data: dict[str, Any], tally: Tally) -> list[str]:
                 problems.append(
                     f"families: {family} {key} is {row.get(key)}, the placements give {value:,.6g}"
                 )
+    if tally.timed:  # whatever the split, the shares are parts of one whole
+        shares = [rows[g].get("policy_share") for g in FAMILIES]
+        numbers = [v for v in shares if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numbers) < len(shares) or any(not 0 <= v <= 1 + 1e-9 for v in numbers):
+            problems.append(f"families: policy_share {shares} is not a share between 0 and 1 for each family")
+        elif numbers and abs(sum(numbers) - 1) > 1e-5 and sum(numbers) > 0:
+            problems.append(f"families: policy_share adds up to {sum(numbers):.6g}, not 1")
     return problems
 
 
