@@ -408,15 +408,17 @@ def _runs_at_once(model: Model, key: tuple[str, str, int]) -> int:
     at the run's pace (the solver may leave a run held with no hours within its gap)."""
     steady = _whole(model.j[key]) if key in model.j else 0
     burst = _val(model.h[key])
-    if burst <= 1e-9:
+    if burst * model.unit < 1e-3:
         return steady
     pace = model.periods[key[2] - 1].months * model.pairs[key[:2]].instances_at_once
     return steady + min(_whole(model.r[key]), whole(burst / pace))
 
 
 def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
-    """A training pair's hours in a period: its bursts plus its runs busy all period."""
+    """A training pair's hours in a period: its bursts plus its runs busy all period.  Less than a
+    thousandth of an hour is solver noise (the pace row lets it sit where no run is held)."""
     hours = _val(model.h[key]) * model.unit
+    hours = 0.0 if hours < 1e-3 else hours
     if key in model.j:
         est = model.pairs[key[:2]]
         hours += _whole(model.j[key]) * est.instances_at_once * model.periods[key[2] - 1].hours
