@@ -84,10 +84,13 @@ def test_stress_shock_list() -> None:
     assert [r.scenario.name for r in results] == [
         "trainium capacity unavailable",
         "trainium capacity halved",
+        "trainium capacity gone in months 4-6",
         "inferentia capacity unavailable",
         "inferentia capacity halved",
-        "inference demand ×2",
+        "inferentia capacity gone in months 4-6",
+        "inference demand ×2",  # a 6-month horizon has no month 7: no "×2 from month 7"
         "p6-b200.48xlarge removed (most-used option)",
+        "p6-b200.48xlarge unavailable in months 4-6 (sells Capacity Blocks)",
     ]
     for r in results:  # no shock makes the plan cheaper
         assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
