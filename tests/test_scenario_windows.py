@@ -133,14 +133,16 @@ def test_month_windows_are_checked_against_the_horizon_and_the_field(tmp_path: P
     ]
     assert _load(
         tmp_path,
-        "name: x\noptions:\n  trn2.48xlarge:\n    capacity_instances: {value: 0, months: {first: 4, last: 14}}\n",
+        "name: x\noptions:\n  trn2.48xlarge:\n"
+        "    capacity_instances: {value: 0, months: {first: 4, last: 14}}\n",
     ) == [
         "4: options['trn2.48xlarge'].capacity_instances.months.last: month 14 is after the horizon's last "
         "month (12: horizon_months 12)"
     ]
     assert _load(
         tmp_path,
-        "name: x\noptions:\n  trn2.48xlarge:\n    usd_per_hour:\n      percent: 10\n      months: {first: 4}\n",
+        "name: x\noptions:\n  trn2.48xlarge:\n"
+        "    usd_per_hour:\n      percent: 10\n      months: {first: 4}\n",
     ) == [
         "6: options['trn2.48xlarge'].usd_per_hour.months: usd_per_hour holds for the whole horizon; a month "
         "window applies to capacity_instances and tokens_per_month only"
@@ -148,8 +150,8 @@ def test_month_windows_are_checked_against_the_horizon_and_the_field(tmp_path: P
     assert _load(
         tmp_path, "name: x\nmonths: {first: 4, last: 6}\noptions:\n  trn2.48xlarge: {usd_per_hour: 20}\n"
     ) == [
-        "4: options['trn2.48xlarge'].usd_per_hour: usd_per_hour holds for the whole horizon, and this scenario "
-        "holds in months 4-6 only: a month window applies to capacity_instances, remove_options, "
+        "4: options['trn2.48xlarge'].usd_per_hour: usd_per_hour holds for the whole horizon, and this "
+        "scenario holds in months 4-6 only: a month window applies to capacity_instances, remove_options, "
         "demand_growth and tokens_per_month; put this change in a scenario of its own"
     ]
     assert _load(

@@ -344,7 +344,8 @@ def _why_moved(base: Plan, new: Plan, workload: str, catalog: Catalog) -> str:
 # --------------------------------------------------------------------------- stress
 
 COMMITMENTS = ("1-year", "3-year")
-WINDOW = MonthWindow(first=4, last=6)  # "capacity gone in months 4-6"
+WINDOW_LAST = 6
+WINDOW = MonthWindow(first=4, last=WINDOW_LAST)  # "capacity gone in months 4-6"
 DEMAND_FROM = MonthWindow(first=7)  # "demand ×2 from month 7"
 
 
@@ -368,7 +369,7 @@ def shocks(catalog: Catalog, base: Plan | None, portfolio: Portfolio | None = No
                     options={i: {"capacity_instances": Change(factor=factor)} for i in ids},
                 )
             )
-        if months >= WINDOW.end(months) == WINDOW.last:
+        if months >= WINDOW_LAST:
             out.append(
                 Scenario(
                     name=f"{family} capacity gone {WINDOW.describe()}",
@@ -414,7 +415,7 @@ def _block_shock(catalog: Catalog, base: Plan, spend: dict[str, float], months: 
             (o for o in spend if catalog.option(o).price("capacity-block") is not None),
             key=lambda o: (-spend[o], o),
         )
-        if not sellers or months < 6:
+        if not sellers or months < WINDOW_LAST:
             return None
         window, option, why = WINDOW, sellers[0], "sells Capacity Blocks"
     return Scenario(

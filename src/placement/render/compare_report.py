@@ -39,6 +39,9 @@ def _total_rows(c: Comparison) -> list[list[str]]:
         ["migration", usd(b.migration_usd), usd(n.migration_usd), _change(b.migration_usd, n.migration_usd)],
     ]
     rows += [[f"  {g}", usd(x), usd(y), _change(x, y)] for g, x, y in c.families]
+    if b.committed_beyond_usd > 0.5 or n.committed_beyond_usd > 0.5:  # horizon-only commitments
+        x, y = b.committed_beyond_usd, n.committed_beyond_usd
+        rows.append(["committed after the horizon (not in total)", usd(x), usd(y), _change(x, y)])
     return rows
 
 
