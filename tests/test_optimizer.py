@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from placement.engine.costing import estimates, whole
-from placement.engine.optimizer import _cover_rows, _throughput_rows, port_costs, prune
+from placement.engine.formulation import _cover_rows, _throughput_rows, port_costs
+from placement.engine.optimizer import prune
 from placement.engine.planner import make_plan
 from placement.inputs.models import Catalog, Policy, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
@@ -306,28 +307,3 @@ def test_a_policy_the_cheapest_plan_meets_keeps_the_policy_models_optimum() -> N
             broken += 1
     assert met >= 5 and broken >= 5, (met, broken)
     print(met, broken)  # both paths of `optimize` ran
-
-
-def test_the_repaired_start_under_a_binding_policy_meets_every_row() -> None:
-    """`_within_policy` hands HiGHS a first plan: it must satisfy every row of the policy model."""
-    from placement.engine.optimizer import SolveSettings, _within_policy, build, solve
-
-    repaired = 0
-    for seed in range(120):
-        rng = random.Random(1000 + seed)
-        portfolio, catalog = random_case(rng)
-        cap = rng.choice([0.5, 0.7, 0.9, 0.99])
-        free = solve(build(portfolio, catalog, estimates(portfolio, catalog)), SolveSettings())
-        if free.status == "infeasible":
-            continue
-        policed = portfolio.model_copy(update={"policy": Policy(max_family_share=cap)})
-        model = build(policed, catalog, estimates(policed, catalog))
-        start = _within_policy(model, policed, catalog, free, cap)
-        if start is None:
-            continue
-        repaired += 1
-        for row in model.problem.constraints():
-            value = sum(c * start.get(v.name, 0.0) for v, c in row.items()) + row.constant
-            slack = 1e-6 * (1 + abs(row.constant))
-            assert (row.sense > 0 or value <= slack) and (row.sense < 0 or value >= -slack), row.name
-    assert repaired >= 10, repaired

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from placement.engine import timeline
 from placement.inputs.models import (
     TRAINING_BYTES_PER_PARAM,
     Catalog,
@@ -187,8 +188,14 @@ def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: 
     blocked = blocked_item(catalog, workload, option.family)
     if blocked is not None:
         return ruled_out(f"porting blocked: {blocked[0]} on {option.family}: {blocked[1]}")
-    if option.capacity_instances == 0:
-        return ruled_out(f"no capacity: the catalog lists 0 {option.id} instances")
+    if workload.regions and option.region not in workload.regions:
+        return ruled_out(
+            f"region: pinned to {', '.join(workload.regions)}; {option.id} is in {option.region}"
+        )
+    if max(timeline.capacity(portfolio, option)) == 0:
+        return ruled_out(
+            f"no capacity: the catalog lists 0 {option.id} instances in every month of the horizon"
+        )
     if workload.kind == "training":
         return _training(portfolio, workload, option, catalog)
     return _inference(portfolio, workload, option, catalog)
@@ -285,12 +292,13 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
         deadline_h = w.deadline_days * 24
         steps.append(Step("deadline", "deadline_days · 24", f"{num(w.deadline_days)} · 24", deadline_h, "h"))
     else:
-        deadline_h = portfolio.horizon_months * hpm / w.run_count
+        months = _window_months(portfolio, w)
+        deadline_h = months * hpm / w.run_count
         steps.append(
             Step(
                 "time per run (no deadline)",
-                "horizon_months · hours_per_month / runs",
-                f"{num(portfolio.horizon_months)} · {num(hpm)} / {w.run_count}",
+                "window months · hours_per_month / runs",
+                f"{num(months)} · {num(hpm)} / {w.run_count}",
                 deadline_h,
                 "h",
             )
@@ -329,12 +337,13 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
             "cost over the horizon", "cost per run · runs", f"{num(cost_run)} · {w.run_count}", total, "USD"
         ),
     ]
-    if at_once > o.capacity_instances:
+    most = max(timeline.capacity(portfolio, o))
+    if at_once > most:
         return _ruled_out(
             w,
             o,
             f"deadline not reachable with the capacity there is: needs {at_once} instances at "
-            f"once, {o.capacity_instances} available",
+            f"once, {most} available",
             steps,
         )
     return _runs(
@@ -487,23 +496,41 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
     needed = peak_tps / tps
     count = whole(needed)
     per_instance = o.usd_per_hour * hpm * portfolio.horizon_months
-    total = count * per_instance
-    steps += [
+    factors = timeline.demand(portfolio, w)
+    steps.append(
         Step(
             "instances",
             "ceil(peak tokens/s / tokens/s per instance)",
             f"ceil({num(peak_tps)} / {num(tps)})",
             count,
             "instances",
-        ),
-        Step(
-            "cost over the horizon",
-            "instances · usd_per_hour · hours_per_month · horizon_months",
-            f"{count} · {num(o.usd_per_hour)} · {num(hpm)} · {num(portfolio.horizon_months)}",
-            total,
-            "USD",
-        ),
-    ]
+        )
+    )
+    if all(f == 1.0 for f in factors):
+        total = count * per_instance
+        steps.append(
+            Step(
+                "cost over the horizon",
+                "instances · usd_per_hour · hours_per_month · horizon_months",
+                f"{count} · {num(o.usd_per_hour)} · {num(hpm)} · {num(portfolio.horizon_months)}",
+                total,
+                "USD",
+            )
+        )
+    else:
+        held = [whole(needed * f) for f in factors]
+        months = [p.months for p in timeline.periods(portfolio, catalog)]
+        instance_months = sum(k * m for k, m in zip(held, months, strict=True))
+        total = instance_months * o.usd_per_hour * hpm
+        steps.append(
+            Step(
+                "cost over the horizon",
+                "Σ months ceil(instances needed · month's demand factor) · usd_per_hour · hours_per_month",
+                f"{num(instance_months)} instance-months · {num(o.usd_per_hour)} · {num(hpm)}",
+                total,
+                "USD",
+            )
+        )
     return _runs(
         w,
         o,
@@ -519,6 +546,14 @@ def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -
         compute_usd=total,
         serving=served if not isinstance(served, str) else None,
     )
+
+
+def _window_months(portfolio: Portfolio, w: Workload) -> float:
+    """Months a training workload's runs may use: its window, or the horizon."""
+    if w.earliest_month is None and w.latest_month is None:
+        return portfolio.horizon_months
+    first, last = w.earliest_month or 1, min(w.latest_month or 10_000, timeline.months_in(portfolio))
+    return max(0.0, min(float(last), portfolio.horizon_months) - (first - 1))
 
 
 def estimates(portfolio: Portfolio, catalog: Catalog) -> dict[tuple[str, str], Estimate]:

@@ -242,6 +242,8 @@ class Plan:
     ports: tuple[PortSchedule, ...] = ()
     beyond_horizon: str = "charge-full-term"
     committed_beyond_usd: float = 0.0  # commitments' spend after the horizon, not in the total
+    unused_commitment_usd: float = 0.0  # in compute_usd: committed hours without work (and months
+    # after the horizon under charge-full-term); placements' compute_usd plus this is compute_usd
     region_usd: tuple[tuple[str, float], ...] = ()  # (region, spend) for every region used
     calibration: tuple[tuple[str, str], ...] = ()  # (option used, how well its figures are calibrated)
     defaults: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (default assumed, workloads relying on it)

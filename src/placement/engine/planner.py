@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from placement.engine import timeline
 from placement.engine.costing import Estimate, blocked_item, estimates, port_weeks
 from placement.engine.diagnose import explain_infeasible
+from placement.engine.formulation import Model
 from placement.engine.optimizer import (
     SOLVER_NAME,
     Solution,
@@ -14,6 +16,7 @@ from placement.engine.optimizer import (
     model_size,
     optimize,
     port_costs,
+    used_spend,
 )
 from placement.engine.plan import (
     AlreadyOn,
@@ -24,11 +27,14 @@ from placement.engine.plan import (
     MigrationCharge,
     Placement,
     Plan,
+    Reservation,
     RunnerUp,
     SolverReport,
     WorkloadResult,
 )
+from placement.engine.plan import Purchase as Bought
 from placement.engine.reservations import reservations
+from placement.engine.schedule import Schedule, schedule
 from placement.inputs.models import FAMILIES, Catalog, Family, Portfolio, Source, Workload
 
 SHARE_TOL = 1e-6
@@ -40,9 +46,11 @@ def make_plan(
     name: str,
     settings: SolveSettings | None = None,
     ests: dict[tuple[str, str], Estimate] | None = None,
+    bought: tuple[Bought, ...] = (),
 ) -> Plan:
     """The optimal plan. `ests` may pass estimates already computed for these inputs (a superset
-    is fine: pairs of workloads not in the portfolio are never placed)."""
+    is fine: pairs of workloads not in the portfolio are never placed).  `bought`: commitments and
+    Capacity Blocks already paid for (a base plan's, or a bill's), used first and in the total."""
     settings = settings or SolveSettings()
     ests = ests if ests is not None else estimates(portfolio, catalog)
     unplaceable = [
@@ -50,9 +58,9 @@ def make_plan(
     ]
     if unplaceable:
         raise explain_infeasible(portfolio, catalog, ests, settings)
-    model, solution = optimize(portfolio, catalog, ests, settings)
+    model, solution = optimize(portfolio, catalog, ests, settings, bought)
     if solution.status == "infeasible":
-        raise explain_infeasible(portfolio, catalog, ests, settings)
+        raise explain_infeasible(portfolio, catalog, ests, settings, bought)
     variables, integers, constraints = model_size(model)
     report = SolverReport(
         solver=SOLVER_NAME,
@@ -64,24 +72,28 @@ def make_plan(
         integer_variables=integers,
         constraints=constraints,
     )
-    return assemble(portfolio, catalog, name, ests, solution, report)
+    return assemble(portfolio, catalog, name, ests, model, solution, report, bought)
 
 
-def assemble(
+def _placements(
     portfolio: Portfolio,
     catalog: Catalog,
-    name: str,
     ests: dict[tuple[str, str], Estimate],
+    model: Model,
     solution: Solution,
-    report: SolverReport,
-) -> Plan:
-    week_usd = catalog.migration.engineer_week_usd
-    ports = port_costs(portfolio, catalog)
-
+    plan: Schedule,
+) -> dict[str, list[Placement]]:
+    """Each workload's placements: training on its option; inference per option with its share of
+    the horizon's traffic and the most instances it holds in any period."""
     placements: dict[str, list[Placement]] = defaultdict(list)
     for (wname, oid), chosen in solution.training.items():
         if chosen:
             est = ests[(wname, oid)]
+            held = [
+                est.instances_at_once * count
+                for (w, o, _), count in solution.runs_at_once.items()
+                if (w, o) == (wname, oid) and count > 0
+            ]
             placements[wname].append(
                 Placement(
                     wname,
@@ -89,14 +101,24 @@ def assemble(
                     est.family,
                     "training",
                     1.0,
-                    est.instances_at_once,
-                    est.compute_usd,
+                    max(held, default=est.instances_at_once),
+                    plan.placement_usd.get((wname, oid), 0.0),
                     _basis(catalog, est),
+                    catalog.option(oid).region,
                 )
             )
-    for key, share in solution.shares.items():
-        count = solution.instances[key]
-        if share > SHARE_TOL or count > 0:
+    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    most: dict[tuple[str, str], int] = defaultdict(int)
+    total: dict[str, float] = defaultdict(float)
+    for (wname, oid, p), share in solution.shares.items():
+        weight = model.demand[wname][p - 1] * model.periods[p - 1].months
+        traffic[(wname, oid)] += share * weight
+        most[(wname, oid)] = max(most[(wname, oid)], solution.instances[(wname, oid, p)])
+    for wname, factors in model.demand.items():
+        total[wname] = sum(f * period.months for f, period in zip(factors, model.periods, strict=True))
+    for key in sorted(traffic, key=lambda k: (k[0], catalog.option_ids.index(k[1]))):
+        share = traffic[key] / total[key[0]] if total[key[0]] else 0.0
+        if share > SHARE_TOL or most[key] > 0:
             est = ests[key]
             placements[key[0]].append(
                 Placement(
@@ -105,11 +127,42 @@ def assemble(
                     est.family,
                     "inference",
                     share,
-                    count,
-                    count * est.usd_per_instance_horizon,
+                    most[key],
+                    plan.placement_usd.get(key, 0.0),
                     _basis(catalog, est),
+                    catalog.option(key[1]).region,
                 )
             )
+    return placements
+
+
+def _capacity(catalog: Catalog, plan: Schedule) -> tuple[CapacityUse, ...]:
+    """Per option, its tightest period: the most instances held against that period's capacity."""
+    tightest: dict[str, tuple[int, int]] = {}
+    for m in plan.monthly:
+        held = m.inference_instances + m.training_instances
+        old = tightest.get(m.option)
+        if old is None or (m.capacity - held, -held) < (old[1] - old[0], -old[0]):
+            tightest[m.option] = (held, m.capacity)
+    return tuple(
+        CapacityUse(o.id, o.family, *tightest.get(o.id, (0, o.capacity_instances))) for o in catalog.options
+    )
+
+
+def assemble(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    name: str,
+    ests: dict[tuple[str, str], Estimate],
+    model: Model,
+    solution: Solution,
+    report: SolverReport,
+    bought: tuple[Bought, ...] = (),
+) -> Plan:
+    week_usd = catalog.migration.engineer_week_usd
+    ports = port_costs(portfolio, catalog)
+    plan = schedule(portfolio, catalog, model, solution, bought)
+    placements = _placements(portfolio, catalog, ests, model, solution, plan)
 
     by_name = {w.name: w for w in portfolio.workloads}
     used_families: dict[str, set[Family]] = defaultdict(set)
@@ -121,38 +174,29 @@ def assemble(
         for g in FAMILIES
         if g in used_families[c] and ports[(c, g)][0] > 0
     )
-
-    usage: dict[str, int] = defaultdict(int)
-    for items in placements.values():
-        for p in items:
-            usage[p.option] += p.instances
-    capacity = tuple(
-        CapacityUse(o.id, o.family, usage.get(o.id, 0), o.capacity_instances) for o in catalog.options
-    )
+    capacity = _capacity(catalog, plan)
+    usage = {c.option: c.used for c in capacity}
     ported = {(m.codebase, m.family) for m in migrations}
     results = tuple(
         _result(portfolio, catalog, w, placements[w.name], ests, ported, usage, ports)
         for w in portfolio.workloads
     )
-    compute = sum(r.compute_usd for r in results)
+    unused = sum(plan.unused_usd.values())
+    compute = sum(r.compute_usd for r in results) + unused
     spend: dict[Family, float] = defaultdict(float)
-    used_spend: dict[Family, float] = defaultdict(float)
+    for oid, usd in plan.unused_usd.items():
+        spend[catalog.option(oid).family] += usd
     for p in (p for r in results for p in r.placements):
-        est = ests[(p.workload, p.option)]
         spend[p.family] += p.compute_usd
-        used_spend[p.family] += (
-            p.compute_usd
-            if p.kind == "training"
-            else p.share * est.instances_needed * est.usd_per_instance_horizon
-        )
-    used_total = sum(used_spend.values())
+    used = used_spend(model, solution)
+    used_total = sum(used.values())
     families = tuple(
         FamilySpend(
             g,
             spend[g],
             sum(m.usd for m in migrations if m.family == g),
             spend[g] / compute if compute else 0.0,
-            used_spend[g] / used_total if used_total else 0.0,
+            used.get(g, 0.0) / used_total if used_total else 0.0,
         )
         for g in FAMILIES
     )
@@ -178,7 +222,16 @@ def assemble(
             if ests[(p.workload, p.option)].measured
         ),
         sources=_sources_cited(catalog, results, migrations, ests),
-        reservations=reservations(portfolio, catalog, [p for r in results for p in r.placements], ests),
+        reservations=_reservations(portfolio, catalog, results, ests),
+        periods=plan.months,
+        purchases=plan.purchases,
+        monthly=plan.monthly,
+        runs=plan.runs,
+        ports=plan.ports,
+        beyond_horizon=portfolio.purchase.beyond_horizon,
+        committed_beyond_usd=plan.committed_beyond_usd,
+        unused_commitment_usd=unused,
+        region_usd=tuple(sorted(plan.region_usd.items())),
         calibration=tuple(
             (o.id, catalog.calibration[o.id])
             for o in catalog.options
@@ -187,6 +240,19 @@ def assemble(
         defaults=_defaults(portfolio),
         already_on=already_on(portfolio, catalog),
     )
+
+
+def _reservations(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    results: tuple[WorkloadResult, ...],
+    ests: dict[tuple[str, str], Estimate],
+) -> tuple[Reservation, ...]:
+    """Post-hoc buying advice, only for a one-period plan bought on demand (a time-phased plan
+    decides its purchases itself)."""
+    if portfolio.periods != "single" or tuple(portfolio.purchase.allow) != ("on-demand",):
+        return ()
+    return reservations(portfolio, catalog, [p for r in results for p in r.placements], ests)
 
 
 def _defaults(portfolio: Portfolio) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -236,8 +302,8 @@ def _result(
     per_million = None
     per_run = None
     if w.kind == "inference":
-        assert w.tokens_per_month is not None
-        per_million = compute / (w.tokens_per_month * portfolio.horizon_months / 1e6)
+        tokens = timeline.tokens_over_horizon(portfolio, w)
+        per_million = compute / (tokens / 1e6) if tokens > 0 else None
     else:
         per_run = compute / w.run_count
     families = {p.family for p in items}
@@ -290,8 +356,9 @@ def _runner_up(
 
 
 def baseline(portfolio: Portfolio, catalog: Catalog, ests: dict[tuple[str, str], Estimate]) -> Baseline:
-    """Every workload alone on its cheapest feasible GPU option, capacity ignored."""
-    gpu = [o for o in catalog.options if o.family == "gpu"]
+    """Every workload alone on its cheapest feasible GPU option sold on demand, bought on demand,
+    capacity ignored."""
+    gpu = [o for o in catalog.options if o.family == "gpu" and o.on_demand]
     choices, missing = [], []
     compute = 0.0
     on_gpu: set[str] = set()

@@ -63,6 +63,119 @@ def label(portfolio: Portfolio, month: int) -> str:
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
 
 
+@dataclass(frozen=True)
+class Span:
+    """Consecutive months the model solves as one period: every input is the same in each of them
+    (demand, capacity, windows, the months a commitment or port could begin or end), so one
+    period's answer is each month's answer.  A plan with no time axis is one span."""
+
+    index: int  # 1-based
+    first: int  # months of the horizon, 1-based, inclusive
+    last: int
+    months: float
+    hours: float
+    label: str
+
+
+def spans(portfolio: Portfolio, catalog: Catalog) -> tuple[Span, ...]:
+    """The model's periods: months grouped where nothing can change between them.  A span breaks
+    where a workload's demand starts, ends or changes, a window opens or closes, a capacity
+    calendar steps, a port could first be ready, and (so commitments cover whole spans) 12 and 36
+    months after every break; every month is its own span when training runs are ordered
+    (`after`)."""
+    hours = catalog.settings.hours_per_month
+    count = months_in(portfolio)
+    if portfolio.periods == "single":
+        return (Span(1, 1, count, portfolio.horizon_months, portfolio.horizon_months * hours, "all"),)
+    breaks = {1}
+    for w in portfolio.workloads:
+        if w.kind == "inference":
+            factors = demand(portfolio, w)
+            breaks.update(m + 1 for m in range(1, count) if factors[m] != factors[m - 1])
+        else:
+            breaks.update(m for m in (w.earliest_month, (w.latest_month or count) + 1) if m)
+    for option in catalog.options:
+        breaks.update(option.capacity_by_month)
+    breaks.update(1 + d for d in _port_delays(portfolio, catalog))
+    if any(w.after for w in portfolio.workloads):  # run order is decided month by month
+        breaks.update(range(1, count + 1))
+    breaks = {b for b in breaks if 1 <= b <= count}
+    grown = True
+    while grown:
+        more = {b + t for b in breaks for t in TERM_MONTHS.values() if b + t <= count} - breaks
+        breaks |= more
+        grown = bool(more)
+    starts = sorted(breaks)
+    out = []
+    for index, first in enumerate(starts, start=1):
+        last = starts[index] - 1 if index < len(starts) else count
+        length = min(float(last), portfolio.horizon_months) - (first - 1)
+        name = (
+            label(portfolio, first)
+            if first == last
+            else f"{label(portfolio, first)}–{label(portfolio, last)}"
+        )
+        out.append(Span(index, first, last, length, length * hours, name))
+    return tuple(out)
+
+
+def _port_delays(portfolio: Portfolio, catalog: Catalog) -> set[int]:
+    """Port durations in months that a porting team could give (their first ready month breaks a
+    span).  Weeks are the catalog's per-item figures summed per codebase and family."""
+    if portfolio.porting.engineers is None and not portfolio.porting.codebases:
+        return set()
+    from placement.engine.costing import port_weeks  # here: costing imports this module
+
+    groups: dict[str, list[Workload]] = {}
+    for w in portfolio.workloads:
+        groups.setdefault(w.codebase_name, []).append(w)
+    out = set()
+    for codebase, members in groups.items():
+        for family in ("trainium", "inferentia", "gpu"):
+            weeks = port_weeks(catalog, members, family)[0]
+            if weeks > 0:
+                out.add(port_months(portfolio, catalog, codebase, weeks))
+    return out
+
+
+def span_demand(portfolio: Portfolio, w: Workload, parts: tuple[Span, ...]) -> tuple[float, ...]:
+    factors = demand(portfolio, w)
+    if portfolio.periods == "single":
+        return factors
+    return tuple(factors[span.first - 1] for span in parts)
+
+
+def span_capacity(portfolio: Portfolio, option: Option, parts: tuple[Span, ...]) -> tuple[int, ...]:
+    return tuple(min(option.capacity_in(m) for m in range(span.first, span.last + 1)) for span in parts)
+
+
+def span_window(portfolio: Portfolio, w: Workload, parts: tuple[Span, ...]) -> tuple[int, int]:
+    """The spans a training workload's runs may use."""
+    count = months_in(portfolio)
+    first = min(w.earliest_month or 1, count)
+    last = min(w.latest_month or count, count)
+    inside = [s.index for s in parts if s.first >= first and s.last <= last] or [
+        s.index for s in parts if s.first <= first <= s.last
+    ]
+    return inside[0], inside[-1]
+
+
+def span_commitment(
+    portfolio: Portfolio, term: str, start: Span, parts: tuple[Span, ...]
+) -> Commitment | None:
+    """A `term` commitment bought at the start of a span: the spans it covers (whole, by
+    construction of `spans`) and its months after the horizon."""
+    months = TERM_MONTHS[term]
+    if portfolio.periods == "single":
+        if months + 1e-9 < portfolio.horizon_months:
+            return None
+        return Commitment(term, 1, (1,), months - portfolio.horizon_months)
+    end = start.first + months - 1
+    covers = tuple(s.index for s in parts if s.first >= start.first and s.last <= end)
+    inside = sum(parts[c - 1].months for c in covers)
+    return Commitment(term, start.index, covers, months - inside)
+
+
 def period_of(portfolio: Portfolio, month: int) -> int:
     """The period a horizon month falls in."""
     return 1 if portfolio.periods == "single" else min(month, months_in(portfolio))

@@ -74,6 +74,16 @@ def _finite(value: object) -> object:
 Finite = Annotated[float, BeforeValidator(_finite), Field(strict=True, allow_inf_nan=False)]
 Count = Annotated[int, Field(strict=True)]
 TokenCount = Annotated[float, BeforeValidator(parse_token_count)]
+
+
+def _token_count_or_zero(value: object) -> float:
+    """A month's tokens: a token count, or 0 for a month without demand."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    return parse_token_count(value)
+
+
+MonthTokens = Annotated[float, BeforeValidator(_token_count_or_zero)]
 Positive = Annotated[Finite, Field(gt=0, le=1e9)]
 Billions = Annotated[Finite, Field(gt=0, le=100_000)]  # up to 100T parameters
 NonNegative = Annotated[Finite, Field(ge=0, le=1e9)]
@@ -259,7 +269,7 @@ class Workload(Frozen):
     growth_per_month: Annotated[Finite, Field(gt=-1, le=10)] | None = Field(
         default=None, description="Inference: demand grows by this fraction each month after start_month."
     )
-    monthly_tokens: tuple[TokenCount, ...] | None = Field(
+    monthly_tokens: tuple[MonthTokens, ...] | None = Field(
         default=None,
         description="Inference: generated tokens in each month from start_month on (replaces growth); "
         "tokens_per_month, when not given, is the series' largest month.",

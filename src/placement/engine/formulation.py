@@ -1,0 +1,590 @@
+"""The placement MILP over time, built with PuLP: where each workload runs, when, and how it is bought.
+
+Sets
+    T   training workloads;  I  inference workloads;  O  options;  G  families;  P  periods
+    (months, or one period for the whole horizon: engine/timeline.py)
+    A   feasible (workload, option) pairs (costing.estimate(...).ok, after `prune`)
+    C   codebases; (c, g) where porting codebase c to family g costs something
+    K   commitment terms allowed and sold on an option: 1-year (12 months), 3-year (36)
+
+Parameters
+    hours[p]    hours in period p;  cap[o,p] the capacity calendar (instances at once)
+    q[i,o]      instances i needs on o at tokens_per_month (fractional);  f[i,p] i's demand factor
+    E[t,o]      instance-hours of all of t's runs on o;  n[t,o] instances one run holds at once;
+    R[t]        runs;  W[t] ⊆ P the periods of t's window (earliest_month..latest_month)
+    od[o], cb[o], π[o,κ]   on-demand, Capacity Block and commitment prices per instance-hour
+    Cost[o,κ,p] what one instance committed at the start of p pays: π·Σ hours of the periods it
+                covers inside the horizon, plus (charge-full-term) π·hours_per_month·months beyond
+    F[c,g]      port cost;  d[c,g] port duration in periods (timeline.port_months; 0: no team)
+    S[o,p]      committed instances already bought (sunk: `bought`), paid whether used or not
+
+Variables
+    x[t,o] ∈ {0,1}          training t runs on o
+    h[t,o,p] ≥ 0            instance-hours t's runs use on o in p (p ∈ W[t])
+    r[t,o,p] ∈ ℤ, 0..R'     runs of t active at once on o in p (each holds n[t,o] instances);
+                            R' = min(R[t], ⌈E / (hours[p]·n)⌉): more at once never helps
+    s[i,o,p] ∈ [0,1]        share of i's traffic in p served by o;  k[i,o,p] ∈ ℤ whole instances
+    b[o,κ,p] ∈ ℤ ≥ 0        instances committed for term κ from the start of p
+    e[o,p] ≥ 0              on-demand instance-hours;  v[o,p] ≥ 0 Capacity Block instance-hours
+    B[o,p] ≥ 0              instances booked in Capacity Blocks in p (continuous; reported rounded up)
+    y[c,g] ∈ {0,1}          port done (no porting team: usable from period 1), or with a team
+    z[c,g,p] ∈ {0,1}        port starts at p; usable from p + d[c,g]: Y[c,g,p] = Σ_{p' ≤ p−d} z[c,g,p']
+    a[t,p] ∈ {0,1}          t active in p (only for workloads in an `after` relation)
+
+Objective
+    min  Σ od·e + Σ cb·v + Σ Cost·b + Σ F·y (or F·z) + the cost of what is already bought
+
+Constraints
+    assign          Σ_o x[t,o] = 1;   Σ_o s[i,o,p] = 1 for every p with f[i,p] > 0
+    hours[t,o]      Σ_{p∈W} h[t,o,p] = E[t,o]·x[t,o]   (all runs done inside the window)
+    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r ≤ R'·x
+    throughput      k[i,o,p] ≥ q·f·s as the convex hull of its whole-instance points, and the
+                    cover cuts Σ_o k/(q·f) ≥ 1 rounded (see `_throughput_rows`, `_cover_rows`)
+    capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·r[t,o,p] ≤ cap[o,p]
+    bought[o,p]     hours[p]·Σ_i k + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
+                    (e exists only where o is sold on demand, b where a term is sold and allowed,
+                    v and B where o has a Capacity Block price and blocks are allowed)
+    block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);  B ≤ Σ_i k + Σ_t n·r (no more booked at once
+                    than held);  Σ_o B[o,p] ≤ account cap (AWS: 256 instances across blocks)
+    port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
+    team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
+    after[t2,t1,p]  |P|·a[t2,p] + Σ_{p' ≥ p} a[t1,p'] ≤ |P|   with r[t,o,p] ≤ R·a[t,p]
+    share[g]        used[g] ≤ φ · Σ used  (a family-share policy), where used spend is priced on
+                    demand before rounding: E·od·x for training, Σ_p q·f·od·hours·s for inference
+    region[ρ]       Σ_{o in ρ} (od·e + cb·v + Cost·b) + sunk in ρ ≤ max_region_usd[ρ]
+
+A one-period portfolio (`periods: single`) bought on demand only is the model before the time
+axis: h = E·x, r = x, e = the hours used, so the objective is Σ R·x + Σ H·k + Σ F·y as before.
+Block bookings are sized in instance-hours per period (a run's exact days are not modelled), and at
+monthly resolution a run's hours may fall in non-adjacent months of its window.
+With `elastic=True` (diagnosis only) capacity, share, region and window rows get priced slack.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pulp
+
+from placement.engine import timeline
+from placement.engine.costing import Estimate, port_weeks, whole
+from placement.engine.plan import Purchase
+from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
+
+Row = list[tuple[pulp.LpVariable, float]]
+TERMS = ("1-year", "3-year")
+COMMIT_CAT = pulp.LpInteger
+
+
+@dataclass
+class Model:
+    """A built model and the handles to read it back by domain ids."""
+
+    problem: pulp.LpProblem
+    pairs: dict[tuple[str, str], Estimate]
+    periods: tuple[timeline.Span, ...]  # the model's periods: spans of identical months
+    demand: dict[str, tuple[float, ...]]  # inference workload → factor per period
+    windows: dict[str, tuple[int, int]]  # training workload → (first, last) period
+    x: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    h: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    r: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    s: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    k: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    y: dict[tuple[str, Family], pulp.LpVariable] = field(default_factory=dict)
+    z: dict[tuple[str, Family, int], pulp.LpVariable] = field(default_factory=dict)
+    port_usd: dict[tuple[str, Family], float] = field(default_factory=dict)
+    port_months: dict[tuple[str, Family], int] = field(default_factory=dict)
+    commit: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    commitments: dict[tuple[str, str, int], timeline.Commitment] = field(default_factory=dict)
+    commit_usd: dict[tuple[str, str, int], float] = field(default_factory=dict)  # per instance
+    on_demand: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    block_hours: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    block_instances: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    sunk_hours: dict[tuple[str, int], float] = field(default_factory=dict)  # bought: committed or booked
+    sunk_usd: float = 0.0
+    capacity_slack: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    share_slack: dict[Family, pulp.LpVariable] = field(default_factory=dict)
+    window_slack: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    region_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    spread_shares: bool = False  # see optimizer._inference
+    unit: float = 1.0  # h, e and v are in instance-months of this many hours (HiGHS solves it faster)
+    share_cap: float | None = None  # max_family_share, when there is one
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def _throughput_rows(
+    share: pulp.LpVariable, count: pulp.LpVariable, q: float
+) -> list[tuple[str, Row, float]]:
+    """Rows making whole instances k cover share s of q: the convex hull of {k ≥ q·s, k ∈ ℤ}.
+
+    Its lower edge runs through (s, k) = (j/q, j) for j ≤ ⌊q⌋ and ends at (1, ⌈q⌉).  k ≥ q·s is
+    the first facet; for fractional q the last one is k ≥ ⌊q⌋ + (q·s − ⌊q⌋)/f with f = q − ⌊q⌋
+    (for q < 1 simply k ≥ s: any traffic at all needs a whole instance).  Without it the LP
+    relaxation buys 0.08 of an instance for a small service and the solver spends its time
+    generating these cuts itself.
+    """
+    top = whole(q)
+    if 0 < q and top <= 1:
+        return [("throughput", [(count, 1.0), (share, -1.0)], 0.0)]
+    rows: list[tuple[str, Row, float]] = [("throughput", [(count, 1.0), (share, -q)], 0.0)]
+    fraction = q - (top - 1)
+    if 1e-3 < fraction < 1 - 1e-9:
+        rows.append(("last_instance", [(count, fraction), (share, -q)], (top - 1) * (fraction - 1)))
+    return rows
+
+
+def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
+    """Mixed-integer rounding cuts on one service's whole instances across its options.
+
+    Shares add up to 1 and k[o] ≥ q[o]·s[o], so Σ_o k[o]/q[o] ≥ 1.  Scaled by q[p] for each
+    option p with fractional q[p] > 1 this reads Σ_o a[o]·k[o] ≥ q[p] with a[o] = q[p]/q[o];
+    MIR rounds it to Σ_o (⌊a[o]⌋ + min(1, frac(a[o])/f))·k[o] ≥ ⌈q[p]⌉ with f = frac(q[p]).
+    It stops the LP relaxation from buying ⌊q⌋ whole instances of one option and a fraction of
+    an instance of another for the rest.
+    """
+    rows = []
+    for _, scale in terms:
+        floor = whole(scale) - 1
+        f = scale - floor
+        if floor < 1 or not 1e-3 < f < 1 - 1e-3:
+            continue
+        row = []
+        for count, q in terms:
+            a = scale / q
+            fa = a - math.floor(a)
+            row.append((count, a if fa < 1e-9 else math.floor(a) + min(1.0, fa / f)))
+        rows.append((row, float(floor + 1)))
+    return rows
+
+
+def codebases(portfolio: Portfolio) -> dict[str, list[Workload]]:
+    groups: dict[str, list[Workload]] = defaultdict(list)
+    for w in portfolio.workloads:
+        groups[w.codebase_name].append(w)
+    return dict(groups)
+
+
+def port_costs(
+    portfolio: Portfolio, catalog: Catalog
+) -> dict[tuple[str, Family], tuple[float, tuple[str, ...]]]:
+    """(codebase, family) → (weeks, items counted), for every pair."""
+    out = {}
+    for name, members in codebases(portfolio).items():
+        for family in FAMILIES:
+            out[(name, family)] = port_weeks(catalog, members, family)
+    return out
+
+
+def instruments(portfolio: Portfolio, option: Option) -> dict[str, float]:
+    """The instruments the plan may buy this option by, with their price per instance-hour."""
+    out: dict[str, float] = {}
+    for instrument in portfolio.purchase.allow:
+        price = option.price(instrument)
+        if price is not None:
+            out[instrument] = price
+    return out
+
+
+def usable(portfolio: Portfolio, option: Option) -> bool:
+    """Whether the option can be bought at all under the portfolio's purchase options."""
+    return bool(instruments(portfolio, option))
+
+
+def run_hours(portfolio: Portfolio, est: Estimate) -> float:
+    """E: the instance-hours of all of a training workload's runs on an option."""
+    w = next(w for w in portfolio.workloads if w.name == est.workload)
+    return est.instance_hours_per_run * w.run_count
+
+
+class _Builder:
+    """Adds the variables and rows of `Model` one concept at a time (see the module docstring)."""
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        catalog: Catalog,
+        pairs: dict[tuple[str, str], Estimate],
+        elastic: bool,
+        bought: tuple[Purchase, ...],
+    ) -> None:
+        self.portfolio, self.catalog, self.elastic = portfolio, catalog, elastic
+        self.periods = timeline.spans(portfolio, catalog)
+        self.options = {o.id: o for o in catalog.options}
+        self.workloads = {w.name: w for w in portfolio.workloads}
+        self.capacity = {o.id: timeline.span_capacity(portfolio, o, self.periods) for o in catalog.options}
+        share = portfolio.policy.max_family_share
+        self.model = Model(
+            pulp.LpProblem("placement", pulp.LpMinimize),
+            pairs,
+            self.periods,
+            {
+                w.name: timeline.span_demand(portfolio, w, self.periods)
+                for w in portfolio.workloads
+                if w.kind == "inference"
+            },
+            {
+                w.name: timeline.span_window(portfolio, w, self.periods)
+                for w in portfolio.workloads
+                if w.kind == "training"
+            },
+            spread_shares=not elastic,
+            share_cap=share if share is not None and share < 1 else None,
+        )
+        self.problem = self.model.problem
+        self.unit = self.model.unit = catalog.settings.hours_per_month  # hours are modelled in months
+        self.objective: Row = []
+        self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
+        self.hours: dict[tuple[str, int], Row] = defaultdict(list)  # instance-hours used
+        self.used: dict[Family, Row] = defaultdict(list)  # spend the share policy counts
+        self.region: dict[str, Row] = defaultdict(list)
+        self.region_sunk: dict[str, float] = defaultdict(float)
+        self.active: dict[str, list[tuple[int, pulp.LpVariable, float]]] = defaultdict(list)
+        self.count = 0
+        self._sunk(bought)
+
+    def var(
+        self, prefix: str, low: float = 0, up: float | None = None, cat: str = pulp.LpContinuous
+    ) -> pulp.LpVariable:
+        self.count += 1
+        return self.problem.add_variable(f"{prefix}_{self.count}", low, up, cat)
+
+    def row(self, terms: Row, sense: str, rhs: float, name: str) -> None:
+        expression = pulp.LpAffineExpression(terms)
+        if sense == "<=":
+            self.problem += expression <= rhs, name
+        elif sense == ">=":
+            self.problem += expression >= rhs, name
+        else:
+            self.problem += expression == rhs, name
+
+    def _sunk(self, bought: tuple[Purchase, ...]) -> None:
+        """Commitments and blocks already paid: fixed capacity to use first, and their cost."""
+        model, hpm = self.model, self.catalog.settings.hours_per_month
+        for p in bought:
+            if p.instrument in TERMS:  # months p.period .. p.period + p.periods - 1
+                for span in self.periods:
+                    months = min(span.last, p.period + p.periods - 1) - max(span.first, p.period) + 1
+                    if months > 0:
+                        key = (p.option, span.index)
+                        model.sunk_hours[key] = model.sunk_hours.get(key, 0.0) + p.instances * months * hpm
+            elif p.instrument == "capacity-block":
+                for span in self.periods:
+                    if span.first <= p.period <= span.last:
+                        key = (p.option, span.index)
+                        model.sunk_hours[key] = model.sunk_hours.get(key, 0.0) + p.instance_hours
+            else:
+                continue  # on-demand is bought as used: nothing is sunk
+            model.sunk_usd += p.usd
+            self.region_sunk[p.region] += p.usd
+
+    # ------------------------------------------------------------------ workloads
+
+    def training(self, wname: str, oid: str, est: Estimate) -> None:
+        w, option = self.workloads[wname], self.options[oid]
+        x = self.var(f"x_{_safe(wname)}", up=1, cat=pulp.LpBinary)
+        self.model.x[(wname, oid)] = x
+        total = est.instance_hours_per_run * w.run_count
+        first, last = self.model.windows[wname]
+        n = est.instances_at_once
+        spread: Row = []
+        for period in self.periods[first - 1 : last]:
+            p = period.index
+            # more runs at once than it takes to use all E hours inside this period never helps
+            top = (
+                min(w.run_count, self.capacity[oid][p - 1] // n, whole(total / (period.hours * n)))
+                if n
+                else 0
+            )
+            if top == 0:
+                continue
+            h = self.var("h", up=period.hours / self.unit * n * top)
+            r = self.var("r", up=top, cat=pulp.LpInteger)
+            self.model.h[(wname, oid, p)], self.model.r[(wname, oid, p)] = h, r
+            self.row([(h, 1.0), (r, -period.hours / self.unit * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
+            self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
+            spread.append((h, 1.0))
+            self.held[(oid, p)].append((r, float(n)))
+            self.hours[(oid, p)].append((h, 1.0))
+            self.active[wname].append((p, r, float(w.run_count)))
+            self.port_link(w, option, p, r, float(w.run_count))
+        spread.append((x, -total / self.unit))
+        if self.elastic:
+            slack = self.var("u")
+            self.model.window_slack[(wname, oid)] = slack
+            spread.append((slack, 1.0))
+            self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
+        self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
+        self.used[option.family].append((x, total * option.usd_per_hour))
+
+    def inference(self, wname: str, oid: str, est: Estimate, assign: dict[tuple[str, int], Row]) -> None:
+        w, option = self.workloads[wname], self.options[oid]
+        q = est.instances_needed
+        for period, factor in zip(self.periods, self.model.demand[wname], strict=True):
+            p = period.index
+            cap = self.capacity[oid][p - 1]
+            if factor <= 0 or cap == 0:
+                continue
+            need = q * factor
+            s = self.var(f"s_{_safe(wname)}", up=1)
+            k = self.var("k", up=min(cap, whole(need)), cat=pulp.LpInteger)
+            self.model.s[(wname, oid, p)], self.model.k[(wname, oid, p)] = s, k
+            for name, row, floor in _throughput_rows(s, k, need):
+                self.row(row, ">=", floor, f"{name}[{wname}@{oid}#{p}]")
+            assign[(wname, p)].append((s, 1.0))
+            self.held[(oid, p)].append((k, 1.0))
+            self.hours[(oid, p)].append((k, period.hours / self.unit))
+            self.used[option.family].append((s, need * option.usd_per_hour * period.hours))
+            self.port_link(w, option, p, s, 1.0)
+
+    def port_link(self, w: Workload, option: Option, p: int, var: pulp.LpVariable, scale: float) -> None:
+        """var ≤ scale · (port done by period p), where the codebase needs a port to the family."""
+        key = (w.codebase_name, option.family)
+        if key not in self.model.port_usd:
+            return
+        if self.model.port_months[key] == 0:
+            self.row([(var, 1.0), (self.model.y[key], -scale)], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+            return
+        d, first = self.model.port_months[key], self.periods[p - 1].first
+        ready = [
+            (z, -scale)
+            for (c, g, start), z in self.model.z.items()
+            if (c, g) == key and self.periods[start - 1].first + d <= first
+        ]
+        self.row([(var, 1.0), *ready], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+
+    # ------------------------------------------------------------------ ports
+
+    def ports(self, costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]]) -> None:
+        week_usd = self.catalog.migration.engineer_week_usd
+        needed = {
+            (self.workloads[w].codebase_name, est.family)
+            for (w, _), est in self.model.pairs.items()
+            if costs[(self.workloads[w].codebase_name, est.family)][0] > 0
+        }
+        team: dict[int, Row] = defaultdict(list)
+        for key in sorted(needed):
+            weeks = costs[key][0]
+            usd = weeks * week_usd
+            d = timeline.port_months(self.portfolio, self.catalog, key[0], weeks)
+            self.model.port_usd[key], self.model.port_months[key] = usd, d
+            if d == 0:
+                y = self.var(f"y_{_safe(key[0])}_{key[1]}", up=1, cat=pulp.LpBinary)
+                self.model.y[key] = y
+                self.objective.append((y, usd))
+                continue
+            starts: Row = []
+            shared = key[0] not in self.portfolio.porting.codebases
+            per_port = timeline.port_engineers(self.portfolio.porting, key[0])
+            for period in self.periods:
+                if period.first + d > self.periods[-1].last:
+                    break
+                z = self.var(f"z_{_safe(key[0])}_{key[1]}", up=1, cat=pulp.LpBinary)
+                self.model.z[(*key, period.index)] = z
+                starts.append((z, 1.0))
+                self.objective.append((z, usd))
+                if shared:  # busy in months first .. first + d - 1
+                    for busy in self.periods:
+                        if busy.first <= period.first + d - 1 and busy.last >= period.first:
+                            team[busy.index].append((z, float(per_port)))
+            if starts:
+                self.row(starts, "<=", 1, f"port_once[{key[0]}@{key[1]}]")
+        engineers = self.portfolio.porting.engineers
+        if engineers is not None:
+            for p, row in sorted(team.items()):
+                self.row(row, "<=", engineers, f"team[{p}]")
+
+    # ------------------------------------------------------------------ purchases
+
+    def purchases(self) -> None:
+        hpm = self.catalog.settings.hours_per_month
+        full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
+        blocks_at_once: dict[int, Row] = defaultdict(list)
+        in_force: dict[tuple[str, int], Row] = defaultdict(list)
+        for option in self.catalog.options:
+            prices = instruments(self.portfolio, option)
+            touched = [p.index for p in self.periods if self.held.get((option.id, p.index))]
+            if not touched:
+                continue
+            most = {p: self.most_held(option.id, p) for p in touched}
+            for term in TERMS:
+                if term not in prices:
+                    continue
+                for period in self.periods:
+                    plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
+                    useful = [c for c in plan.covers if c in most] if plan else []
+                    if plan is None or not useful:
+                        continue
+                    charged = sum(self.periods[c - 1].hours for c in plan.covers)
+                    charged += plan.months_beyond * hpm if full else 0.0
+                    usd = prices[term] * charged
+                    usable_hours = sum(self.periods[c - 1].hours for c in useful)
+                    if "on-demand" in prices and usd >= prices["on-demand"] * usable_hours:
+                        continue  # on demand is never dearer for the hours it could carry
+                    top = max(most[c] for c in useful)  # more than is ever held carries nothing
+                    b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=COMMIT_CAT)
+                    key = (option.id, term, period.index)
+                    self.model.commit[key], self.model.commitments[key] = b, plan
+                    self.model.commit_usd[key] = usd
+                    self.objective.append((b, usd))
+                    self.region[option.region].append((b, usd))
+                    for c in plan.covers:
+                        in_force[(option.id, c)].append((b, self.periods[c - 1].hours / self.unit))
+            for period in self.periods:
+                p = period.index
+                if p not in touched:
+                    continue
+                cover = list(self.hours[(option.id, p)])
+                cover += [(b, -hours) for b, hours in in_force[(option.id, p)]]
+                if "on-demand" in prices:
+                    e = self.var(f"e_{_safe(option.id)}")
+                    self.model.on_demand[(option.id, p)] = e
+                    cover.append((e, -1.0))
+                    self.objective.append((e, prices["on-demand"] * self.unit))
+                    self.region[option.region].append((e, prices["on-demand"] * self.unit))
+                if "capacity-block" in prices:
+                    v = self.var(f"v_{_safe(option.id)}")
+                    held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
+                    self.model.block_hours[(option.id, p)], self.model.block_instances[(option.id, p)] = (
+                        v,
+                        held,
+                    )
+                    cover.append((v, -1.0))
+                    self.objective.append((v, prices["capacity-block"] * self.unit))
+                    self.region[option.region].append((v, prices["capacity-block"] * self.unit))
+                    # blocks of at most max_days each may follow one another through the period
+                    self.row(
+                        [(v, 1.0), (held, -period.hours / self.unit)], "<=", 0, f"block[{option.id}#{p}]"
+                    )
+                    at_once = [(var, -c) for var, c in self.held[(option.id, p)]]
+                    self.row([(held, 1.0), *at_once], "<=", 0, f"block_held[{option.id}#{p}]")
+                    blocks_at_once[p].append((held, 1.0))
+                sunk = self.model.sunk_hours.get((option.id, p), 0.0) / self.unit
+                self.row(cover, "<=", sunk, f"bought[{option.id}#{p}]")
+        account = timeline.block_term(self.catalog, "capacity_block_account_instances")
+        for p, row in sorted(blocks_at_once.items()):
+            self.row(row, "<=", account, f"block_account[{p}]")
+
+    def most_held(self, oid: str, p: int) -> int:
+        """The most instances of an option the workloads could hold at once in a period."""
+        bound = sum((v.upBound or 0) * c for v, c in self.held[(oid, p)])
+        return min(self.capacity[oid][p - 1], int(bound + 1e-9))
+
+    # ------------------------------------------------------------------ coupling rows
+
+    def capacity_rows(self, penalty: float) -> None:
+        for option in self.catalog.options:
+            for period in self.periods:
+                row = list(self.held.get((option.id, period.index), []))
+                if not row:
+                    continue
+                if self.elastic:
+                    slack = self.var(f"c_{_safe(option.id)}")
+                    self.model.capacity_slack[(option.id, period.index)] = slack
+                    row.append((slack, -1.0))
+                    self.objective.append((slack, penalty))
+                cap = self.capacity[option.id][period.index - 1]
+                self.row(row, "<=", cap, f"capacity[{option.id}#{period.index}]")
+
+    def share_rows(self, penalty: float) -> None:
+        share = self.model.share_cap
+        if share is None:
+            return
+        for family in sorted(self.used):
+            # used[g] - φ·Σ used, one coefficient per variable (PuLP keeps the last of repeats).
+            row = [
+                (v, (1 - share) * c if g == family else -share * c)
+                for g, terms in self.used.items()
+                for v, c in terms
+            ]
+            if self.elastic:
+                slack = self.var(f"f_{family}")
+                self.model.share_slack[family] = slack
+                row.append((slack, -1.0))
+                self.objective.append((slack, penalty / 1e3))
+            self.row(row, "<=", 0, f"share[{family}]")
+
+    def region_rows(self, penalty: float) -> None:
+        for region, cap in sorted(self.portfolio.policy.max_region_usd.items()):
+            row = list(self.region.get(region, []))
+            if self.elastic:
+                slack = self.var(f"g_{_safe(region)}")
+                self.model.region_slack[region] = slack
+                row.append((slack, -1.0))
+                self.objective.append((slack, penalty / 1e3))
+            if row:
+                self.row(row, "<=", cap - self.region_sunk.get(region, 0.0), f"region[{region}]")
+
+    def after_rows(self) -> None:
+        """A training workload with `after` starts only once the named ones are done."""
+        pairs = [(w.name, first) for w in self.portfolio.workloads for first in w.after]
+        involved = sorted({name for pair in pairs for name in pair})
+        active: dict[tuple[str, int], pulp.LpVariable] = {}
+        for name in involved:
+            for period in self.periods:
+                a = self.var(f"a_{_safe(name)}", up=1, cat=pulp.LpBinary)
+                active[(name, period.index)] = a
+            for p, r, runs in self.active[name]:
+                self.row([(r, 1.0), (active[(name, p)], -runs)], "<=", 0, f"active[{name}#{p}]")
+        count = float(len(self.periods))
+        for later, first in pairs:
+            for period in self.periods:
+                p = period.index
+                row = [(active[(later, p)], count)]
+                row += [(active[(first, q.index)], 1.0) for q in self.periods if q.index >= p]
+                self.row(row, "<=", count, f"after[{later}>{first}#{p}]")
+
+    def penalty_per_hour(self, option: Option) -> float:
+        return 1e3 * max(option.usd_per_hour, 1.0)
+
+
+def build(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    pairs: dict[tuple[str, str], Estimate],
+    elastic: bool = False,
+    bought: tuple[Purchase, ...] = (),
+) -> Model:
+    """The model for these (already pruned) pairs; pairs an estimate rules out are left out."""
+    pairs = {key: est for key, est in pairs.items() if est.ok}
+    builder = _Builder(portfolio, catalog, pairs, elastic, bought)
+    model = builder.model
+    builder.ports(port_costs(portfolio, catalog))
+    assign: dict[tuple[str, int], Row] = defaultdict(list)
+    training: dict[str, Row] = defaultdict(list)
+    for (wname, oid), est in pairs.items():
+        if builder.workloads[wname].kind == "training":
+            builder.training(wname, oid, est)
+            training[wname].append((model.x[(wname, oid)], 1.0))
+        else:
+            builder.inference(wname, oid, est, assign)
+    for w in portfolio.workloads:  # a workload with no pair left makes the model infeasible
+        if (
+            w.kind == "training"
+            and w.name not in training
+            or w.kind == "inference"
+            and not any(key[0] == w.name for key in assign)
+        ):
+            training[w.name] = [(builder.var("none", up=0), 1.0)]
+    for wname, row in training.items():
+        builder.row(row, "=", 1, f"assign[{wname}]")
+    for (wname, p), row in assign.items():
+        builder.row(row, "=", 1, f"assign[{wname}#{p}]")
+    counts: dict[tuple[str, int], Row] = defaultdict(list)
+    for (wname, oid, p), k in model.k.items():
+        counts[(wname, p)].append((k, pairs[(wname, oid)].instances_needed * model.demand[wname][p - 1]))
+    for (wname, p), terms in counts.items():
+        for index, (row, floor) in enumerate(_cover_rows(terms)):
+            builder.row(row, ">=", floor, f"cover_{index}[{wname}#{p}]")
+    builder.purchases()
+    penalty = 1e3 * max([abs(c) for _, c in builder.objective] + [1.0])
+    builder.capacity_rows(penalty)
+    builder.share_rows(penalty)
+    builder.region_rows(penalty)
+    builder.after_rows()
+    builder.problem += pulp.LpAffineExpression(builder.objective) + model.sunk_usd
+    return model

@@ -1,0 +1,202 @@
+"""The time-phased plan against hand arithmetic and brute force on tiny cases."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Any
+
+import pytest
+
+from placement.engine.planner import make_plan
+from placement.errors import InfeasibleError
+from tests.conftest import inference, make_catalog, make_portfolio, option, training
+
+HPM = 730.0
+# PLAIN_1B serves 2,000 tokens/s per instance; this many tokens a month need exactly one instance.
+ONE_INSTANCE = 2000 * HPM * 3600
+
+
+def committed(od: float = 10.0, one_year: float = 6.0, **more: Any) -> dict[str, Any]:
+    return option("A", usd_per_hour=od, one_year_usd_per_hour=one_year, **more)
+
+
+@pytest.mark.parametrize("months", range(1, 13))
+def test_a_commitment_is_bought_exactly_from_its_break_even_utilisation(months: int) -> None:
+    """One instance needed for `months` of 12: a 1-year commitment at $6/h against $10/h on demand
+    pays off once months · 10 > 12 · 6, i.e. from 8 months (7.2 is the break-even)."""
+    catalog = make_catalog([committed()])
+    portfolio = make_portfolio([inference("svc", tokens_per_month=ONE_INSTANCE, end_month=months)])
+    plan = make_plan(portfolio, catalog, "case")
+    bought = [p for p in plan.purchases if p.instrument == "1-year"]
+    if months >= 8:
+        assert [(p.period, p.instances, p.option) for p in bought] == [(1, 1, "A")]
+        assert plan.compute_usd == pytest.approx(6.0 * HPM * 12)
+        assert plan.unused_commitment_usd == pytest.approx(6.0 * HPM * (12 - months))
+    else:
+        assert bought == []
+        assert plan.compute_usd == pytest.approx(10.0 * HPM * months)
+
+
+def test_a_term_past_the_horizon_is_charged_by_the_chosen_rule() -> None:
+    """Six months of one instance: the 1-year term charged in full (12 · 6 = 72 instance-dollars
+    per hour-month) loses to on demand (6 · 10 = 60); charged only inside the horizon (6 · 6 = 36)
+    it wins, and the other six months are reported as committed spend beyond the horizon."""
+    catalog = make_catalog([committed()])
+    workloads = [inference("svc", tokens_per_month=ONE_INSTANCE)]
+    full = make_plan(make_portfolio(workloads, horizon_months=6), catalog, "full")
+    assert full.compute_usd == pytest.approx(10.0 * HPM * 6)
+    assert not [p for p in full.purchases if p.instrument == "1-year"]
+    inside = make_plan(
+        make_portfolio(workloads, horizon_months=6, purchase={"beyond_horizon": "horizon-only"}),
+        catalog,
+        "in",
+    )
+    assert inside.compute_usd == pytest.approx(6.0 * HPM * 6)
+    assert inside.committed_beyond_usd == pytest.approx(6.0 * HPM * 6)
+    (term,) = [p for p in inside.purchases if p.instrument == "1-year"]
+    assert term.usd_beyond_horizon == pytest.approx(6.0 * HPM * 6)
+
+
+def test_demand_that_starts_later_is_bought_only_from_then() -> None:
+    catalog = make_catalog([option("A")])
+    portfolio = make_portfolio([inference("svc", tokens_per_month=2 * ONE_INSTANCE, start_month=5)])
+    plan = make_plan(portfolio, catalog, "case")
+    held = {m.period: m.inference_instances for m in plan.monthly}
+    assert held == {m: 2 for m in range(5, 13)}
+    assert plan.compute_usd == pytest.approx(2 * 10.0 * HPM * 8)
+    (result,) = plan.workloads
+    assert result.usd_per_million_tokens == pytest.approx(plan.compute_usd / (2 * ONE_INSTANCE * 8 / 1e6))
+
+
+def test_a_port_that_takes_three_months_keeps_its_workloads_off_the_family_until_month_4() -> None:
+    """13 engineer-weeks with one engineer: ⌈13 / (730/168)⌉ = 3 months, ready at the start of month 4."""
+    catalog = make_catalog(
+        [option("G", usd_per_hour=10.0), option("T", family="trainium", usd_per_hour=1.0)],
+        weeks={"pytorch": {"trainium": 13}},
+    )
+    portfolio = make_portfolio(
+        [inference("svc", tokens_per_month=ONE_INSTANCE)],
+        porting={"engineers": 1},
+        purchase={"allow": ["on-demand"]},
+    )
+    plan = make_plan(portfolio, catalog, "case")
+    use = {(m.option, m.period) for m in plan.monthly if m.inference_instances}
+    assert use == {("G", 1), ("G", 2), ("G", 3), *{("T", m) for m in range(4, 13)}}
+    (port,) = plan.ports
+    assert (port.codebase, port.family, port.start, port.ready, port.engineers) == (
+        "svc",
+        "trainium",
+        1,
+        4,
+        1,
+    )
+    assert plan.total_usd == pytest.approx(HPM * (3 * 10.0 + 9 * 1.0) + 13 * 1000.0)
+
+
+def test_a_run_window_the_capacity_calendar_cannot_meet_is_explained() -> None:
+    """The only option has no instances before month 7; the run must finish by month 5."""
+    catalog = make_catalog([option("A", capacity_instances=0, capacity_by_month={7: 4})])
+    portfolio = make_portfolio([training("pretrain", latest_month=5)])
+    with pytest.raises(InfeasibleError) as caught:
+        make_plan(portfolio, catalog, "case")
+    text = " ".join([str(caught.value), *caught.value.reasons])
+    assert "pretrain" in text and "M1–M5" in text and "A" in text
+
+
+def test_a_run_waits_for_capacity_that_arrives_later() -> None:
+    catalog = make_catalog([option("A", capacity_instances=0, capacity_by_month={7: 4})])
+    plan = make_plan(make_portfolio([training("pretrain")]), catalog, "case")
+    (run,) = plan.runs
+    assert min(m.period for m in run.months) >= 7
+    assert sum(m.instance_hours for m in run.months) == pytest.approx(plan.compute_usd / 10.0)
+
+
+def test_a_fine_tune_runs_only_after_its_pre_train() -> None:
+    catalog = make_catalog([option("A", capacity_instances=1)])
+    portfolio = make_portfolio(
+        [training("pre", tokens=6e10), training("tune", tokens=1e10, after=["pre"])], horizon_months=6
+    )
+    plan = make_plan(portfolio, catalog, "case")
+    months = {r.workload: [m.period for m in r.months] for r in plan.runs}
+    assert max(months["pre"]) < min(months["tune"])
+
+
+def test_one_period_on_demand_is_the_plan_before_the_time_axis() -> None:
+    """`periods: single` with on-demand only: every instance for the whole horizon, as before."""
+    catalog = make_catalog([committed(), option("B", usd_per_hour=12.0)])
+    workloads = [inference("a", tokens_per_month=2.5 * ONE_INSTANCE), training("t")]
+    single = make_plan(
+        make_portfolio(workloads, periods="single", purchase={"allow": ["on-demand"]}), catalog, "single"
+    )
+    monthly = make_plan(make_portfolio(workloads, purchase={"allow": ["on-demand"]}), catalog, "monthly")
+    assert single.total_usd == pytest.approx(monthly.total_usd, rel=1e-9)
+    (a,) = [p for p in single.placements if p.workload == "a"]
+    assert a.instances == 3 and a.compute_usd == pytest.approx(3 * 10.0 * HPM * 12)
+    assert len(single.periods) == 1 and single.reservations
+
+
+# --------------------------------------------------------------------------- brute force
+
+
+def brute_force(
+    needs: list[list[int]], caps: dict[str, int], od: dict[str, float], term: dict[str, float]
+) -> float:
+    """Cheapest way to hold needs[m] instances in each month m (any mix of the two options, within
+    capacity), buying 1-year commitments at the start of any month (charged inside the horizon
+    only) and the rest on demand."""
+    months = len(needs)
+    total_need = [sum(row) for row in needs]
+    best = math.inf
+    options = sorted(caps)
+    for commits in itertools.product(range(3), repeat=months * len(options)):
+        fixed = 0.0
+        in_force = {o: [0] * months for o in options}
+        for index, count in enumerate(commits):
+            o, start = options[index // months], index % months
+            fixed += count * term[o] * HPM * (months - start)
+            for m in range(start, months):
+                in_force[o][m] += count
+        cost = fixed
+        for m in range(months):
+            cheapest = math.inf
+            for held_a in range(0, caps[options[0]] + 1):
+                held_b = total_need[m] - held_a
+                if not 0 <= held_b <= caps[options[1]]:
+                    continue
+                month = sum(
+                    od[o] * HPM * max(0, held - in_force[o][m])
+                    for o, held in zip(options, (held_a, held_b), strict=True)
+                )
+                cheapest = min(cheapest, month)
+            cost += cheapest
+        best = min(best, cost)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_time_phased_optimum_equals_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    od = {"A": 10.0, "B": rng.choice([8.0, 12.0])}
+    term = {"A": rng.choice([5.0, 7.0, 9.0]), "B": rng.choice([4.0, 6.0, 11.0])}
+    caps = {"A": rng.choice([1, 2, 3]), "B": rng.choice([1, 2, 3])}
+    needs = [[rng.choice([0, 1, 2]) for _ in range(3)] for _ in range(2)]  # 2 services × 3 months
+    needs = [[max(1, n) if m == 0 else n for m, n in enumerate(row)] for row in needs]
+    by_month = [[needs[w][m] for w in range(2)] for m in range(3)]
+    if any(sum(row) > sum(caps.values()) for row in by_month):
+        needs = [[min(1, n) for n in row] for row in needs]
+        by_month = [[needs[w][m] for w in range(2)] for m in range(3)]
+    catalog = make_catalog(
+        [
+            option(o, usd_per_hour=od[o], one_year_usd_per_hour=term[o], capacity_instances=caps[o])
+            for o in ("A", "B")
+        ]
+    )
+    services = [
+        inference(f"s{w}", tokens_per_month=ONE_INSTANCE, monthly_tokens=[n * ONE_INSTANCE for n in needs[w]])
+        for w in range(2)
+    ]
+    portfolio = make_portfolio(services, horizon_months=3, purchase={"beyond_horizon": "horizon-only"})
+    plan = make_plan(portfolio, catalog, "case")
+    assert plan.compute_usd == pytest.approx(brute_force(by_month, caps, od, term), rel=1e-9)
