@@ -8,6 +8,8 @@
 `--generator tuned` (the default) is the portfolio the formulation was tuned on; `diverse` is issue
 13's varied one (`diverse_portfolio`), capacities × W / 6 so the cheapest options run short.
 `--seeds N` runs seeds 1..N per size and prints min / median / worst across them.
+`--time-axis` (with `--generator diverse`) adds launches, growth, early ends, run windows and run
+order (`with_time_axis`), so the plan has many spans of months (issue 10).
 Each synthetic size runs in a fresh process (so peak memory is that size's own), with a fixed seed.
 It prints, per size, model build time, solve time, the rest of the pipeline (plan assembly and
 rendering), end to end, peak RSS, the proven gap, and the model's variables and constraints.
@@ -178,6 +180,33 @@ def diverse_portfolio(count: int, seed: int, items: list[str], codebase_count: i
     return out
 
 
+def with_time_axis(raw: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Issue 10's time axis on a generated portfolio: a third of the services launch in months 2-9,
+    a third grow 1-8% a month, a fifth end early; half the training runs get a window of 2-8
+    months inside the year, a tenth of them follow another run of their codebase (`after`)."""
+    rng = random.Random(10_000 + seed)
+    previous: dict[str, str] = {}
+    for item in raw["workloads"]:
+        if item["kind"] == "inference":
+            draw = rng.random()
+            if draw < 1 / 3:
+                item["start_month"] = rng.randint(2, 9)
+            elif draw < 2 / 3:
+                item["growth_per_month"] = round(rng.uniform(0.01, 0.08), 3)
+            if rng.random() < 0.2:
+                item["end_month"] = max(item.get("start_month", 1), rng.randint(6, 11))
+        else:
+            if rng.random() < 0.5:
+                first = rng.randint(1, 6)
+                item["earliest_month"] = first
+                item["latest_month"] = min(12, first + rng.randint(2, 8))
+            before = previous.get(item["codebase"])
+            if before is not None and rng.random() < 0.1 and "earliest_month" not in item:
+                item["after"] = [before]
+            previous[item["codebase"]] = item["name"]
+    return raw
+
+
 def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
     """`size` options derived from the shipped ones: prices x0.7-1.3, efficiencies x0.8-1.2, each
     derived figure marked as a synthetic estimate (the catalog rules still apply)."""
@@ -203,7 +232,7 @@ def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
     return Catalog.model_validate({**base.model_dump(), "name": f"synthetic-{size}", "options": options})
 
 
-def runnable_portfolio(count: int, seed: int, catalog: Any) -> Any:
+def runnable_portfolio(count: int, seed: int, catalog: Any, time_axis: bool = False) -> Any:
     """The first `count` diverse workloads that at least one option can run (a 405B model with a
     2-day deadline may fit nowhere; a buyer would not list it)."""
     from placement.engine.costing import estimate
@@ -211,6 +240,8 @@ def runnable_portfolio(count: int, seed: int, catalog: Any) -> Any:
 
     items = [i for i in catalog.migration.items if i not in ("pytorch", "jax", "tensorflow")]
     raw = diverse_portfolio(2 * count, seed, items, max(24, count // 25))
+    if time_axis:
+        raw = with_time_axis(raw, seed)
     probe = Portfolio.model_validate(raw)
     kept = [
         w
@@ -219,6 +250,8 @@ def runnable_portfolio(count: int, seed: int, catalog: Any) -> Any:
     ]
     keep = {w.name for w in kept[:count]}
     raw["workloads"] = [spec for spec in raw["workloads"] if spec["name"] in keep]
+    for spec in raw["workloads"]:  # an `after` whose first run was not kept
+        spec["after"] = [name for name in spec.get("after", []) if name in keep]
     return Portfolio.model_validate(raw)
 
 
@@ -230,6 +263,7 @@ def one_size(
     catalog_kind: str = "default",
     inputs: Path | None = None,
     generator: str = "tuned",
+    time_axis: bool = False,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     from placement.engine.costing import estimates
@@ -254,7 +288,7 @@ def one_size(
         }
     )
     if generator == "diverse":
-        portfolio = runnable_portfolio(count, seed, catalog)
+        portfolio = runnable_portfolio(count, seed, catalog, time_axis)
     else:
         portfolio = Portfolio.model_validate(synthetic_portfolio(count, seed))
     if inputs is not None:
@@ -275,7 +309,8 @@ def one_size(
         from placement.engine.plan import SolverReport
 
         report = SolverReport("HiGHS", status, gap, proven, time_limit, variables, integers, constraints)
-        text_bytes = len(render_json(assemble(portfolio, catalog, "synthetic", ests, solution, report)))
+        plan = assemble(portfolio, catalog, "synthetic", ests, model, solution, report)
+        text_bytes = len(render_json(plan))
     t4 = time.perf_counter()
     return {
         "workloads": count,
@@ -367,6 +402,9 @@ def main() -> None:
         choices=["tuned", "diverse"],
         help="tuned: the portfolio the formulation was tuned on; diverse: issue 13's varied one",
     )
+    parser.add_argument(
+        "--time-axis", action="store_true", help="diverse portfolios with launches, growth and run windows"
+    )
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--gap", type=float, default=1e-6)
     parser.add_argument(
@@ -379,7 +417,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         row = one_size(
-            args.one, args.seed, args.time_limit, args.gap, args.catalog_kind, args.inputs, args.generator
+            args.one,
+            args.seed,
+            args.time_limit,
+            args.gap,
+            args.catalog_kind,
+            args.inputs,
+            args.generator,
+            args.time_axis,
         )
         print(json.dumps(row))
         return
@@ -414,6 +459,7 @@ def main() -> None:
                 command = [sys.executable, __file__, "--one", str(size), "--seed", str(seed)]
                 command += ["--time-limit", str(args.time_limit), "--gap", str(args.gap)]
                 command += ["--catalog-kind", kind, "--inputs", folder, "--generator", args.generator]
+                command += ["--time-axis"] if args.time_axis else []
                 result = subprocess.run(command, check=True, capture_output=True, text=True)
                 row = json.loads(result.stdout)
                 row["cli_s"], row["cli_peak_rss_mb"] = cli_run(Path(folder), args.gap, args.time_limit)

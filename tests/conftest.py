@@ -29,7 +29,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return load_catalog(ROOT / "catalogs" / "aws-us-east-1.yaml")
+    return load_catalog(ROOT / "catalogs" / "aws.yaml")
 
 
 SOURCE = {"title": "test source", "address": "tests/conftest.py", "date_read": "2026-11-21"}

@@ -29,7 +29,7 @@ EXPECTED = {
     "infinite.yaml": "tests/bad/infinite.yaml:5: workloads[0].model.params_b: must be a finite number",
     "latin1.yaml": "tests/bad/latin1.yaml:2: not UTF-8 text (byte 24); save the file as UTF-8",
     "measured-unknown-option.yaml": "tests/bad/measured-unknown-option.yaml:8: "
-    "workloads[0].measured['inf3.xlarge']: option 'inf3.xlarge' is not in catalog 'aws-us-east-1' "
+    "workloads[0].measured['inf3.xlarge']: option 'inf3.xlarge' is not in catalog 'aws' "
     "(did you mean 'inf2.xlarge'?)",
     "missing-tokens.yaml": "tests/bad/missing-tokens.yaml:2: workloads[0].tokens: required for a "
     "training workload",
@@ -116,7 +116,7 @@ def test_file_too_large_is_refused_before_reading(tmp_path: Path) -> None:
 
 
 def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
-    text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
+    text = (ROOT / "catalogs" / "aws.yaml").read_text()
     bad = tmp_path / "quote.yaml"
     assert "\n      usd_per_hour: tsaol-prices\n    notes:" in text  # the first option's last source
     bad.write_text(text.replace("\n      usd_per_hour: tsaol-prices\n    notes:", "\n    notes:", 1))
@@ -130,7 +130,7 @@ def test_unsourced_catalog_number_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unknown_source_key_is_an_error(tmp_path: Path) -> None:
-    text = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text()
+    text = (ROOT / "catalogs" / "aws.yaml").read_text()
     bad = tmp_path / "quote.yaml"
     bad.write_text(text.replace("\n      usd_per_hour: tsaol-prices", "\n      usd_per_hour: tsaol-price", 1))
     line = text.splitlines().index("      usd_per_hour: tsaol-prices") + 1

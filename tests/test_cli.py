@@ -26,7 +26,7 @@ def test_plan_json_carries_the_documented_schema() -> None:
     code, out, err = run("plan", STARTUP, "--format", "json")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    assert data["schema_version"] == "1"
+    assert data["schema_version"] == "2"
     for key in (
         "total_usd",
         "compute_usd",
@@ -89,7 +89,7 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
     code, out, err = run("plan", str(workloads))
     assert code == 1 and out == ""
     lines = err.splitlines()
-    assert lines[0] == "no plan: 1 workload(s) cannot run on any option in catalog 'aws-us-east-1'"
+    assert lines[0] == "no plan: 1 workload(s) cannot run on any option in catalog 'aws'"
     assert (
         "inf2.xlarge: memory does not fit: weights need 9,313.2 GiB plus the KV cache of one request, "
         "one instance has 28.8 GiB usable" in err
@@ -99,20 +99,21 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
 
 def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path) -> None:
     # Each run needs 51 p5 instances at once: (6 · 70e9 + 12 · 80 · 8192 · 4096) · 1.4e12 FLOPs at the
-    # fitted H100 MFU (0.405) is 54,900 instance-hours, / 1,080 h = 50.8; two runs exceed the 64 p5 and
-    # no other option can meet the 45-day deadline.
+    # fitted H100 MFU (0.405) is 54,900 instance-hours, / 1,080 h = 50.8; each region has 64 p5, so
+    # three runs cannot all fit (one region would need 102), and no other option can meet the 45-day
+    # deadline.
     run_text = (
         "{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
         "deadline_days: 45}}"
     )
     workloads = tmp_path / "w.yaml"
-    workloads.write_text("workloads:\n  - " + run_text.format("a") + "\n  - " + run_text.format("b") + "\n")
+    workloads.write_text("workloads:\n" + "".join(f"  - {run_text.format(n)}\n" for n in "abc"))
     code, _, err = run("plan", str(workloads))
     assert code == 1
     assert err.splitlines() == [
         "no plan: the workloads each fit somewhere, but not all at once",
-        "  - capacity of p5.48xlarge (gpu) is oversubscribed: the cheapest arrangement that fits "
-        "everything else needs 102 instances at once, 64 are available; competing: a, b",
+        "  - capacity of p5.48xlarge@us-east-2 (gpu) is oversubscribed: the cheapest arrangement that fits "
+        "everything else needs 102 instances at once, 64 are available; competing: b, c",
     ]
 
 
@@ -132,10 +133,10 @@ def test_policy_that_cannot_hold_is_explained(tmp_path: Path) -> None:
 
 
 def test_explain_prints_the_arithmetic_and_sources() -> None:
-    code, out, err = run("explain", STARTUP, "weekly-finetune", "trn2.48xlarge")
+    code, out, err = run("explain", STARTUP, "weekly-finetune", "trn2.48xlarge@us-east-2")
     assert (code, err) == (0, "")
     assert "FLOPs per token" in out and "6 · 8e9 + 12 · 32 · 4096 · 4096" in out and "FLOPs per run" in out
-    assert "usd_per_hour = 35.76: [cbj]" in out and "ESTIMATE: NOT an on-demand price" in out
+    assert "usd_per_hour = 35.7608: [cbj]; NOT an on-demand price" in out
     assert "Migration of codebase 'weekly-finetune' to trainium: 6 engineer-weeks = $30,000" in out
     assert "[neuron-trn2] AWS Neuron docs" in out
 
@@ -149,11 +150,12 @@ def test_explain_ruled_out_option_says_why() -> None:
 def test_catalog_show_marks_estimates_and_lists_sources() -> None:
     code, out, _ = run("catalog", "show")
     assert code == 0
-    assert re.search(r"trn2\.48xlarge .* 35\.76\*", out)
-    assert "usd_per_hour = 35.76: [cbj]; ESTIMATE: NOT an on-demand price" in out
+    assert re.search(r"trn2\.48xlarge@us-east-2 .* 35\.7608 ", out)  # sourced: no `*`
+    assert re.search(r"trn3-ultraserver-gen1 .* 193\*", out)
+    assert "usd_per_hour = 35.7608: [cbj]; NOT an on-demand price" in out
     assert "[neuron-trn2-arch] AWS Neuron docs: Trn2 architecture" in out
     code, md, _ = run("catalog", "show", "--markdown")
-    assert code == 0 and "| trn2.48xlarge" in md
+    assert code == 0 and "| trn2.48xlarge@us-east-2" in md
 
 
 def test_schema_is_json_schema_of_the_workload_file() -> None:

@@ -113,3 +113,25 @@ def test_compare_current_lists_each_variant_against_the_bill() -> None:
         refused.exit_code == 2
         and "--current: compare shows the bill in table or markdown only" in refused.stderr
     )
+
+
+def test_a_reserved_instance_in_the_bill_is_used_first_and_paid_in_full() -> None:
+    """The fixture's RI (2 × p5.48xlarge, us-east-1) is handed to the optimizer as bought: it is in
+    the purchase schedule, paid for the whole horizon, and the plan buys no new p5.48xlarge
+    commitment for what it already covers."""
+    from placement.analyses.current_bill import sunk_purchases
+
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(EXAMPLE, catalog)
+    bill = read_focus(BILL)
+    (ri,) = sunk_purchases(bill, catalog, portfolio)
+    assert (ri.option, ri.region, ri.instrument, ri.instances) == ("p5.48xlarge", "us-east-1", "in-force", 2)
+    assert ri.usd == pytest.approx((34675.20 + 16921.50) * 730 / 744 * portfolio.horizon_months)
+    plan = make_plan(portfolio, catalog, "examples/enterprise.yaml", bought=(ri,))
+    assert ri in plan.purchases
+    in_force = {m.period: m.committed_instances for m in plan.monthly if m.option == "p5.48xlarge"}
+    assert all(count >= 2 for count in in_force.values())
+    assert sum(p.usd for p in plan.purchases) == pytest.approx(plan.compute_usd)
+    assert sum(p.compute_usd for p in plan.placements) + plan.unused_commitment_usd == pytest.approx(
+        plan.compute_usd
+    )

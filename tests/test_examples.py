@@ -40,14 +40,14 @@ def test_examples_cover_what_the_issue_asks() -> None:
 
 
 def test_default_catalog_is_the_shipped_file() -> None:
-    assert load_catalog(None) == load_catalog(ROOT / "catalogs" / "aws-us-east-1.yaml")
+    assert load_catalog(None) == load_catalog(ROOT / "catalogs" / "aws.yaml")
 
 
 def test_catalog_covers_the_required_options_and_tight_trainium_capacity() -> None:
     catalog = load_catalog(None)
     required = {
         "trn1.32xlarge",
-        "trn2.48xlarge",
+        "trn2.48xlarge@us-east-2",
         "inf2.xlarge",
         "inf2.8xlarge",
         "inf2.24xlarge",
@@ -61,16 +61,18 @@ def test_catalog_covers_the_required_options_and_tight_trainium_capacity() -> No
     }
     assert required <= set(catalog.option_ids)
     assert any(o.accelerator.startswith("Trainium3") for o in catalog.options)
-    trn2, trn3, p5 = (catalog.option(i) for i in ("trn2.48xlarge", "trn3-ultraserver-gen1", "p5.48xlarge"))
+    ids = ("trn2.48xlarge@us-east-2", "trn3-ultraserver-gen1", "p5.48xlarge")
+    trn2, trn3, p5 = (catalog.option(i) for i in ids)
     assert trn2.capacity_instances * trn2.chips < p5.capacity_instances * p5.chips
     assert trn3.capacity_instances <= 2
     for missing_publicly in (
-        ("trn2.48xlarge", "usd_per_hour"),
         ("trn3-ultraserver-gen1", "usd_per_hour"),
-        ("trn2.48xlarge", "training_mfu"),
+        ("trn2.48xlarge@us-east-2", "training_mfu"),
         ("trn3-ultraserver-gen1", "training_mfu"),
     ):
         assert catalog.option(missing_publicly[0]).is_estimate(missing_publicly[1])
+    # trn2 has no on-demand price anywhere: its only price is the Capacity Block rate
+    assert trn2.price("on-demand") is None and trn2.price("capacity-block") == trn2.usd_per_hour
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

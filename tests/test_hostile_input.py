@@ -57,6 +57,31 @@ WORKLOADS = {
     "yaml11-on-params.yaml": "tests/bad/workloads/yaml11-on-params.yaml:5: workloads[0].model.params_b: should be a number, not the text 'on' (a yes/no word is not a number)",
     "yaml11-peak-yes.yaml": "tests/bad/workloads/yaml11-peak-yes.yaml:7: workloads[0].peak_to_average: should be a number, not the text 'yes' (a yes/no word is not a number)",
     "yaml11-yes-params.yaml": "tests/bad/workloads/yaml11-yes-params.yaml:5: workloads[0].model.params_b: should be a number, not the text 'yes' (a yes/no word is not a number)",
+    # the time axis: months, series, order, porting team, purchase options
+    "after-cycle.yaml": "tests/bad/workloads/after-cycle.yaml:7: workloads[0].after[0]: the after entries go round in a circle: 'pretrain' → 'rl-tune' → 'sft' → 'pretrain' (each waits for the next), so none of them can ever start; remove one of these entries",
+    "after-inference.yaml": "tests/bad/workloads/after-inference.yaml:12: workloads[1].after[0]: 'chat' is an inference workload: `after` names training workloads, whose runs must all be done before this one starts",
+    "after-itself.yaml": "tests/bad/workloads/after-itself.yaml:7: workloads[0].after[0]: 'finetune' is this workload itself: a workload cannot wait for itself",
+    "after-listed-twice.yaml": "tests/bad/workloads/after-listed-twice.yaml:12: workloads[1].after[1]: 'pretrain' is already listed at after[0]",
+    "after-no-month-left.yaml": "tests/bad/workloads/after-no-month-left.yaml:14: workloads[1].after[0]: no month is left in the horizon (its last is month 12): it runs after 'pretrain', which cannot start before month 12, so it cannot start before month 13",
+    "after-on-inference.yaml": "tests/bad/workloads/after-on-inference.yaml:12: workloads[1].after: does not apply to an inference workload",
+    "after-past-latest-month.yaml": "tests/bad/workloads/after-past-latest-month.yaml:21: workloads[2].latest_month: month 4 leaves this workload no month: it runs after 'sft', which cannot start before month 4, so it cannot start before month 5; give a later latest_month or earlier windows to the workloads before it",
+    "after-single-period.yaml": "tests/bad/workloads/after-single-period.yaml:13: workloads[1].after: periods: single plans the whole horizon as one period with every workload in it, so no workload can run after another; use periods: monthly (the default) or remove after",
+    "after-unknown.yaml": "tests/bad/workloads/after-unknown.yaml:12: workloads[1].after[0]: no workload named 'pretrain-70' in this file (did you mean 'pretrain-70b'?)",
+    "growth-beyond-pricing.yaml": "tests/bad/workloads/growth-beyond-pricing.yaml:8: workloads[0].growth_per_month: 10 a month for 119 months takes 1e+09 tokens a month to 1e+132 by month 120, beyond 1e+18 tokens, which is outside what the model can price",
+    "latest-month-past-half-month.yaml": "tests/bad/workloads/latest-month-past-half-month.yaml:8: workloads[0].latest_month: month 8 is past the horizon (horizon_months: 6.5 ends with month 7); give a month from 1 to 7, or lengthen horizon_months",
+    "month-121.yaml": "tests/bad/workloads/month-121.yaml:8: workloads[0].end_month: Input should be less than or equal to 120",
+    "month-as-text.yaml": "tests/bad/workloads/month-as-text.yaml:7: workloads[0].start_month: should be a whole number, not the text 'march'",
+    "month-float.yaml": "tests/bad/workloads/month-float.yaml:7: workloads[0].end_month: should be a whole number, not 6.5",
+    "month-negative.yaml": "tests/bad/workloads/month-negative.yaml:7: workloads[0].start_month: Input should be greater than or equal to 1",
+    "month-past-horizon.yaml": "tests/bad/workloads/month-past-horizon.yaml:8: workloads[0].start_month: month 14 is past the horizon (horizon_months: 12 ends with month 12); give a month from 1 to 12, or lengthen horizon_months",
+    "month-zero.yaml": "tests/bad/workloads/month-zero.yaml:7: workloads[0].earliest_month: Input should be greater than or equal to 1",
+    "monthly-tokens-and-growth.yaml": "tests/bad/workloads/monthly-tokens-and-growth.yaml:7: workloads[0].growth_per_month: give growth_per_month or monthly_tokens, not both",
+    "monthly-tokens-bad-entry.yaml": "tests/bad/workloads/monthly-tokens-bad-entry.yaml:9: workloads[0].monthly_tokens[2]: must be a positive, finite token count",
+    "monthly-tokens-past-horizon.yaml": "tests/bad/workloads/monthly-tokens-past-horizon.yaml:12: workloads[0].monthly_tokens[3]: this entry is month 13, past the horizon (horizon_months: 12 ends with month 12): the series starts in month 10, so give at most 3 months",
+    "porting-per-port-over-team.yaml": "tests/bad/workloads/porting-per-port-over-team.yaml:1: porting.per_port: 3 is more than the team of 2",
+    "porting-unknown-codebase.yaml": "tests/bad/workloads/porting-unknown-codebase.yaml:3: porting.codebases['serving-stak']: no workload has codebase 'serving-stak' (did you mean 'serving-stack'?); the codebases are serving-stack (a workload without codebase is its own)",
+    "purchase-unknown-instrument.yaml": "tests/bad/workloads/purchase-unknown-instrument.yaml:1: purchase.allow[1]: Input should be 'on-demand', '1-year', '3-year' or 'capacity-block'",
+    "start-not-a-month.yaml": "tests/bad/workloads/start-not-a-month.yaml:1: start: '2027-13' is not a calendar month: write YYYY-MM, such as 2027-01",
 }
 CATALOG = {
     "capacity-float.yaml": "tests/bad/catalog/capacity-float.yaml:15: options[0].capacity_instances: should be a whole number, not 100.0",
@@ -69,18 +94,24 @@ CATALOG = {
     "source-title-escape.yaml": "tests/bad/catalog/source-title-escape.yaml:4: sources.quote.title: contains an invisible or control character (U+001B CONTROL CHARACTER)",
     "tiny-price.yaml": "tests/bad/catalog/tiny-price.yaml:14: options[0].usd_per_hour: Input should be greater than or equal to 0.0001",
     "weeks-inf-text.yaml": "tests/bad/catalog/weeks-inf-text.yaml:29: migration.items.jax.trainium.weeks: should be a number, not the text '.inf'",
+    # capacity calendars and the sale channel
+    "blocks-only-without-block-price.yaml": "tests/bad/catalog/blocks-only-without-block-price.yaml:16: options[0].on_demand: false, and the option has no capacity_block_usd_per_hour: nothing can buy it; give its Capacity Block price or set on_demand: true",
+    "calendar-leading-zero.yaml": "tests/bad/catalog/calendar-leading-zero.yaml:16: options[0].capacity_by_month['05']: should be a whole number, not the text '05' (write it without the leading zero)",
+    "calendar-month-zero.yaml": "tests/bad/catalog/calendar-month-zero.yaml:16: options[0].capacity_by_month[0]: month 0: calendar months count from 1 (the horizon's first) to 120",
+    "calendar-negative.yaml": "tests/bad/catalog/calendar-negative.yaml:18: options[0].capacity_by_month[6]: Input should be greater than or equal to 0",
+    "calendar-unsourced.yaml": "tests/bad/catalog/calendar-unsourced.yaml:16: options[0].capacity_by_month: this number has no source: name a key of the catalog's sources block under sources, or give one line of reasoning under estimates",
 }
 SCENARIO = {
     "batch-out-of-range.yaml": "tests/bad/scenario/batch-out-of-range.yaml:3: options['inf2.xlarge'].max_batch: the change gives 800000 (was 8): Input should be less than or equal to 65536",
     "change-as-text.yaml": "tests/bad/scenario/change-as-text.yaml:3: migration_weeks.vllm.trainium: should be a number or one of {value: N}, {percent: P}, {factor: F}, not '.inf'",
     "factor-inf-batch.yaml": "tests/bad/scenario/factor-inf-batch.yaml:3: options['inf2.xlarge'].max_batch.factor: must be a finite number",
-    "factor-inf-capacity.yaml": "tests/bad/scenario/factor-inf-capacity.yaml:3: options['trn2.48xlarge'].capacity_instances.factor: must be a finite number",
+    "factor-inf-capacity.yaml": "tests/bad/scenario/factor-inf-capacity.yaml:3: options['trn2.48xlarge@us-east-2'].capacity_instances.factor: must be a finite number",
     "field-option-lacks.yaml": "tests/bad/scenario/field-option-lacks.yaml:3: options['inf2.xlarge'].training_mfu: option 'inf2.xlarge' has no training_mfu to change",
     "name-escape.yaml": "tests/bad/scenario/name-escape.yaml:1: name: contains an invisible or control character (U+001B CONTROL CHARACTER); use printable characters",
     "overlay-does-not-apply.yaml": "tests/bad/scenario/overlay-does-not-apply.yaml:3: workloads.rerank.tokens: workload 'rerank' (inference) has no tokens to change",
-    "percent-yes.yaml": "tests/bad/scenario/percent-yes.yaml:3: options['trn2.48xlarge'].usd_per_hour.percent: should be a number, not the text 'yes' (a yes/no word is not a number)",
+    "percent-yes.yaml": "tests/bad/scenario/percent-yes.yaml:3: options['trn2.48xlarge@us-east-2'].usd_per_hour.percent: should be a number, not the text 'yes' (a yes/no word is not a number)",
     "tokens-overflow.yaml": "tests/bad/scenario/tokens-overflow.yaml:3: workloads['assistant-chat'].tokens_per_month: the change gives 1e+20 (was 6e+09): more than 1e+18 tokens is outside what the model can price",
-    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'link_gb_per_s', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib', 'hbm_tb_per_s', 'one_year_usd_per_hour', 'three_year_usd_per_hour' or 'capacity_block_usd_per_hour'",
+    "unknown-option-field.yaml": "tests/bad/scenario/unknown-option-field.yaml:3: options['trn2.48xlarge@us-east-2'].usd_per_hr: unknown key (did you mean 'usd_per_hour'?); expected 'usd_per_hour', 'capacity_instances', 'training_mfu', 'prefill_mfu', 'bandwidth_efficiency', 'decode_overhead_ms', 'collective_us', 'link_gb_per_s', 'max_batch', 'hbm_usable_fraction', 'bf16_tflops', 'fp8_tflops', 'hbm_gib', 'hbm_tb_per_s', 'one_year_usd_per_hour', 'three_year_usd_per_hour' or 'capacity_block_usd_per_hour'",
     "weeks-on-blocked-port.yaml": "tests/bad/scenario/weeks-on-blocked-port.yaml:3: migration_weeks.tensorflow.trainium: tensorflow on trainium is blocked (Neuron 2.32 lists no TensorFlow support for Trainium training; rewrite in PyTorch or JAX first): no weeks to change",
 }
 PLAN = {
@@ -195,13 +226,13 @@ def test_a_value_longer_than_the_limit_is_refused(tmp_path: Path) -> None:
 
 def test_catalog_given_twice_with_different_files_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    shipped = "catalogs/aws-us-east-1.yaml"
+    shipped = "catalogs/aws.yaml"
     code, out, err = run(
         "plan", STARTUP, "--catalog", shipped, "--catalog", "tests/bad/catalog/tiny-price.yaml"
     )
     assert (code, out) == (2, "")
     assert err == (
-        "<command line>: --catalog: given 2 times with different files (catalogs/aws-us-east-1.yaml, "
+        "<command line>: --catalog: given 2 times with different files (catalogs/aws.yaml, "
         "tests/bad/catalog/tiny-price.yaml); this command reads one catalog (`placement compare` takes several)\n"
     )
     code, out, _ = run("plan", STARTUP, "--catalog", shipped, "--catalog", f"./{shipped}")
@@ -237,7 +268,7 @@ def test_compare_checks_every_input_before_any_solve(tmp_path: Path, monkeypatch
     for index in range(30):
         path = tmp_path / f"s{index:02}.yaml"
         path.write_text(
-            f"name: price {index}\noptions:\n  trn2.48xlarge: {{usd_per_hour: {{percent: -{index}}}}}\n"
+            f"name: price {index}\noptions:\n  trn2.48xlarge@us-east-2: {{usd_per_hour: {{percent: -{index}}}}}\n"
         )
         good.append(path)
     late = tmp_path / "late.yaml"
@@ -291,3 +322,81 @@ def test_csv_neutralises_formulas_and_markdown_keeps_its_columns(tmp_path: Path)
     assert len(block) == 2 + len(HOSTILE_NAMES)
     assert {len(re.findall(r"(?<!\\)\|", line)) for line in block} == {len(WORKLOAD_COLUMNS) + 1}
     assert "| a\\|b " in out
+
+
+# --------------------------------------------------------------------------- the time axis at scale
+
+
+def test_a_monthly_series_as_long_as_the_size_limit_allows_is_one_located_problem(tmp_path: Path) -> None:
+    from placement.inputs.loading import MAX_FILE_BYTES
+
+    head = "horizon_months: 12\nworkloads:\n  - name: chat\n    kind: inference\n    framework: pytorch\n"
+    head += "    model: {params_b: 8}\n    monthly_tokens: ["
+    count = (MAX_FILE_BYTES - len(head) - 16) // len("1B, ")  # 786,400 entries: the file is at the limit
+    path = tmp_path / "series.yaml"
+    path.write_text(head + "1B, " * count + "1B]\n")
+    assert MAX_FILE_BYTES - 16 <= path.stat().st_size <= MAX_FILE_BYTES
+    code, out, err = run("plan", str(path))
+    assert (code, out) == (2, "")
+    # refused from its length, before 786,401 token counts are read
+    assert (
+        err
+        == f"{path}:7: workloads[0].monthly_tokens[120]: {count + 1:,} months given; the longest horizon is 120 months\n"
+    )
+
+
+def _chain(count: int, closed: bool) -> str:
+    """`count` training workloads, each after the one before it (the first after the last if closed)."""
+    body = ["workloads:"]
+    for index in range(count):
+        before = index - 1 if index else (count - 1 if closed else None)
+        after = f", after: [t{before}]" if before is not None else ""
+        body.append(
+            f"  - {{name: t{index}, kind: training, framework: pytorch, model: {{params_b: 1}}, tokens: 1B{after}}}"
+        )
+    return "\n".join(body) + "\n"
+
+
+def test_an_order_cycle_through_10000_workloads_is_named_without_recursion(tmp_path: Path) -> None:
+    path = tmp_path / "circle.yaml"
+    path.write_text(_chain(10_000, closed=True))
+    code, out, err = run("plan", str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{path}:2: workloads[0].after[0]: the after entries go round in a circle: 't0' → 't9999' → "
+        "'t9998' → 't9997' → 't9996' → 't9995' → … 9,993 more … → 't1' → 't0' (each waits for the next), "
+        "so none of them can ever start; remove one of these entries\n"
+    )
+
+
+def test_a_10000_long_order_chain_needs_10000_months(tmp_path: Path) -> None:
+    path = tmp_path / "chain.yaml"
+    path.write_text(_chain(10_000, closed=False))
+    code, out, err = run("plan", str(path))
+    assert (code, out) == (2, "")
+    # t11 would start in month 12 at the earliest; t12 has no month left, and is the only one blamed
+    assert err == (
+        f"{path}:14: workloads[12].after[0]: no month is left in the horizon (its last is month 12): it "
+        "runs after 't11', which cannot start before month 12, so it cannot start before month 13\n"
+    )
+
+
+def test_cross_file_problems_are_capped_like_field_problems(tmp_path: Path) -> None:
+    path = tmp_path / "pins.yaml"
+    path.write_text(
+        "workloads:\n"
+        + "".join(
+            f"  - {{name: w{i}, kind: inference, framework: pytorch, model: {{params_b: 1}}, "
+            f"tokens_per_month: 1B, start_month: 13}}\n"
+            for i in range(500)
+        )
+    )
+    code, out, err = run("plan", str(path))
+    assert (code, out) == (2, "")
+    lines = err.splitlines()
+    assert len(lines) == 11
+    assert lines[0] == (
+        f"{path}:2: workloads[0].start_month: month 13 is past the horizon (horizon_months: 12 ends with "
+        "month 12); give a month from 1 to 12, or lengthen horizon_months"
+    )
+    assert lines[-1] == f"{path}: ... and 490 more problems of the same kinds"

@@ -176,7 +176,7 @@ def test_a_link_to_an_input_is_refused(kind: str, tmp_path: Path) -> None:
 
 def test_the_shipped_default_catalog_is_an_input(tmp_path: Path) -> None:
     shipped = shipped_catalog_paths()
-    assert any(p.name == "aws-us-east-1.yaml" for p in shipped)
+    assert any(p.name == "aws.yaml" for p in shipped)
     for path in shipped:
         original = path.read_bytes()
         code, _, err = run("plan", STARTUP, "--out", str(path))

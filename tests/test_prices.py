@@ -118,10 +118,9 @@ def test_update_sets_prices_with_the_file_as_source_and_keeps_what_it_lacks() ->
     assert "one_year_usd_per_hour" not in p5.get("estimates", {})  # the estimate gave way to the file
     source = data["sources"]["aws-price-list-AmazonEC2-2026-11-01"]
     assert source["date_read"] == "2026-11-01" and "20261101000000" in source["title"]
-    assert options["trn2.48xlarge"] == next(
-        o for o in base_document(None).data["options"] if o["id"] == "trn2.48xlarge"
-    )
-    assert "trn2.48xlarge" in update.missing and ("inf2.xlarge", "one_year_usd_per_hour") in update.partial
+    trn2 = "trn2.48xlarge@us-east-2"
+    assert options[trn2] == next(o for o in base_document(None).data["options"] if o["id"] == trn2)
+    assert trn2 in update.missing and ("inf2.xlarge", "one_year_usd_per_hour") in update.partial
 
 
 def test_savings_plan_commitment_and_upfront_choice() -> None:
@@ -154,8 +153,9 @@ def test_cli_writes_catalog_prints_diff_and_the_result_plans(tmp_path: Path) -> 
         "~ Capacity Block           $41.5280/h → $43.0000/h       (+3.5%, +$1,075/month per instance)"
         in result.stdout
     )
-    assert "! trn2.48xlarge: not priced for us-east-1 in these files; kept unchanged" in result.stdout
-    assert "19 option(s) not in the files, kept (none removed)" in result.stdout
+    not_priced = "! trn2.48xlarge@us-east-2: not priced for us-east-1 in these files; kept unchanged"
+    assert not_priced in result.stdout
+    assert "29 option(s) not in the files, kept (none removed)" in result.stdout
     first = out.read_bytes()
     assert runner.invoke(app, [*args, "-o", str(out)]).exit_code == 0
     assert out.read_bytes() == first  # deterministic
@@ -201,7 +201,7 @@ def test_bad_price_in_csv_names_its_line(tmp_path: Path) -> None:
 
 def test_cli_refuses_to_overwrite_the_base_catalog(tmp_path: Path) -> None:
     base = tmp_path / "catalog.yaml"
-    shutil.copy(ROOT / "catalogs" / "aws-us-east-1.yaml", base)
+    shutil.copy(ROOT / "catalogs" / "aws.yaml", base)
     before = base.read_bytes()
     result = CliRunner().invoke(
         app, ["catalog", "import-prices", str(OFFER_JSON), "-c", str(base), "-o", str(base)]
@@ -225,11 +225,7 @@ def test_fixture_has_the_real_top_level_keys() -> None:
 
 def test_files_for_another_region_are_refused_with_the_regions_they_cover(tmp_path: Path) -> None:
     base = tmp_path / "eu.yaml"
-    text = (
-        (ROOT / "catalogs" / "aws-us-east-1.yaml")
-        .read_text()
-        .replace("region: us-east-1", "region: eu-west-1")
-    )
+    text = (ROOT / "catalogs" / "aws.yaml").read_text().replace("region: us-east-1", "region: eu-west-1")
     base.write_text(text)
     out = tmp_path / "new.yaml"
     result = CliRunner().invoke(
@@ -237,17 +233,20 @@ def test_files_for_another_region_are_refused_with_the_regions_they_cover(tmp_pa
     )
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr == (
-        f"{base}: region: the price files price no option of catalog 'aws-us-east-1' in eu-west-1; "
+        f"{base}: region: the price files price no option of catalog 'aws' in eu-west-1; "
         "they price its options in: us-east-1, us-east-2\n"
     )
 
 
 def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
     base = tmp_path / "ohio.yaml"
+    # an Ohio catalog: its region us-east-2, trn2 named by its instance type alone (import-prices
+    # matches an option's id to the instance type in the catalog's region)
     text = (
-        (ROOT / "catalogs" / "aws-us-east-1.yaml")
+        (ROOT / "catalogs" / "aws.yaml")
         .read_text()
         .replace("region: us-east-1", "region: us-east-2")
+        .replace("id: trn2.48xlarge@us-east-2", "id: trn2.48xlarge")
     )
     base.write_text(text)
     update = update_catalog(
@@ -255,9 +254,9 @@ def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
     )
     # 2,880 / (4 × 24) = $30.00 per instance-hour for the Ohio trn2 block
     assert [(c.option, c.field, c.new) for c in update.changes] == [
-        ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0),
         ("p5.48xlarge", "usd_per_hour", 55.04),
         ("p5.48xlarge", "one_year_usd_per_hour", 33.0),
+        ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0),
     ]
     assert ("trn2.48xlarge", "usd_per_hour") in update.partial  # no offer-file price: kept
 

@@ -168,7 +168,7 @@ def test_already_on_a_family_that_cannot_run_the_workload_is_refused(tmp_path: P
     with pytest.raises(InputError) as caught:
         load_portfolio(workloads, load_catalog(None))
     assert [str(x) for x in caught.value.problems] == [
-        f"{workloads}:5: workloads[0].already_on[1]: no inferentia option in catalog 'aws-us-east-1' "
+        f"{workloads}:5: workloads[0].already_on[1]: no inferentia option in catalog 'aws' "
         "runs training, so this training workload cannot already run on inferentia; list the family "
         "on the workload that runs there"
     ]

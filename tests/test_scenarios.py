@@ -29,12 +29,12 @@ def test_apply_changes_values_marks_them_and_leaves_inputs_alone() -> None:
     portfolio = load_portfolio(ENTERPRISE, catalog)
     scenario = load_scenario(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml", portfolio, catalog)
     new_portfolio, new_catalog = apply_scenario(scenario, portfolio, catalog)
-    assert new_catalog.option("trn2.48xlarge").usd_per_hour == pytest.approx(35.76 * 0.75)
-    assert new_catalog.option("trn2.48xlarge").capacity_instances == 16
-    assert new_catalog.option("trn2.48xlarge").estimates["usd_per_hour"] == (
-        "what-if: scenario 'trn2 price -25%, capacity ×2' -25% (was 35.76)"
+    assert new_catalog.option("trn2.48xlarge@us-east-2").usd_per_hour == pytest.approx(35.7608 * 0.75)
+    assert new_catalog.option("trn2.48xlarge@us-east-2").capacity_instances == 16
+    assert new_catalog.option("trn2.48xlarge@us-east-2").estimates["usd_per_hour"] == (
+        "what-if: scenario 'trn2 price -25%, capacity ×2' -25% (was 35.7608)"
     )
-    assert catalog.option("trn2.48xlarge").usd_per_hour == 35.76  # the input is untouched
+    assert catalog.option("trn2.48xlarge@us-east-2").usd_per_hour == 35.7608  # the input is untouched
     assert new_portfolio == portfolio
 
 
@@ -53,7 +53,7 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) ->
     _, results = stress(portfolio, catalog, "enterprise", SETTINGS)
     shocked = {r.scenario.name: r.comparison for r in results}
     # Edit the catalog file by hand: every Trainium option's capacity to zero.
-    lines = (ROOT / "catalogs" / "aws-us-east-1.yaml").read_text().splitlines(keepends=True)
+    lines = (ROOT / "catalogs" / "aws.yaml").read_text().splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if line.startswith("  - id: ")] + [len(lines)]
     edits = 0
     for begin, end in zip(starts, starts[1:], strict=False):
@@ -62,7 +62,7 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) ->
                 if lines[i].startswith("    capacity_instances: "):
                     lines[i] = "    capacity_instances: 0\n"
                     edits += 1
-    assert edits == 4  # trn1, trn2, trn3 and trn1n
+    assert edits == 5  # trn1, trn3 and trn1n in us-east-1; trn2 and trn1 in us-east-2
     text = "".join(lines)
     edited = tmp_path / "no-trainium.yaml"
     edited.write_text(text)
@@ -111,12 +111,12 @@ def test_removing_the_only_option_marks_a_workload_not_placeable() -> None:
 
 def test_compare_cli_with_catalogs_and_scenarios(tmp_path: Path) -> None:
     same = tmp_path / "copy.yaml"
-    same.write_bytes((ROOT / "catalogs" / "aws-us-east-1.yaml").read_bytes())
+    same.write_bytes((ROOT / "catalogs" / "aws.yaml").read_bytes())
     code, out, err = run(
         "compare",
         str(ENTERPRISE),
         "--catalog",
-        str(ROOT / "catalogs" / "aws-us-east-1.yaml"),
+        str(ROOT / "catalogs" / "aws.yaml"),
         "--catalog",
         str(same),
         "--scenario",
@@ -155,14 +155,14 @@ def test_bad_scenario_file_is_located(tmp_path: Path) -> None:
         == f"{bad}:4: options['trn2.48xlarg'].usd_per_hour: give exactly one of value, percent or factor\n"
     )
     bad.write_text(
-        "name: x\noptions:\n  trn2.48xlarg:\n    usd_per_hour: {percent: -10}\n"
+        "name: x\noptions:\n  trn2.48xlarge@us-east2:\n    usd_per_hour: {percent: -10}\n"
         "workloads:\n  support-chatt: {peak_to_average: 2}\n"
     )
     code, _, err = run("compare", str(ENTERPRISE), "--scenario", str(bad))
     assert code == 2
     assert err.splitlines() == [
-        f"{bad}:3: options['trn2.48xlarg']: no option 'trn2.48xlarg' in catalog 'aws-us-east-1' "
-        "(did you mean 'trn2.48xlarge'?)",
+        f"{bad}:3: options['trn2.48xlarge@us-east2']: no option 'trn2.48xlarge@us-east2' in catalog 'aws' "
+        "(did you mean 'trn2.48xlarge@us-east-2'?)",
         f"{bad}:6: workloads['support-chatt']: no workload 'support-chatt' in the workload file "
         "(did you mean 'support-chat'?)",
     ]

@@ -80,7 +80,7 @@ def test_vendor_claim_arithmetic_by_hand() -> None:
     # = 6 · 70.55e9 + 12 · 80 · 8192 · 8192 = 4.233e11 + 6.442e10 = 4.877e11; × 1e12 tokens.
     # Trn2: FLOPs / (16 · 667e12 · mfu_trn2 · 3600) h · $35.76; H100: FLOPs / (8 · 989e12 · mfu_h100 · 3600) h · $55.04
     catalog = load_catalog(None)
-    trn2, p5 = catalog.option("trn2.48xlarge"), catalog.option("p5.48xlarge")
+    trn2, p5 = catalog.option("trn2.48xlarge@us-east-2"), catalog.option("p5.48xlarge")
     arch = catalog.models["llama-3.1-70b"]
     flops = (6 * arch.params_b * 1e9 + 12 * arch.layers * arch.hidden_size * 8192) * 1e12
     assert trn2.training_mfu is not None and p5.training_mfu is not None

@@ -34,7 +34,7 @@ def test_saved_plans_verify(example: Path, tmp_path: Path) -> None:
     assert run("plan", str(example), "-f", "json", "--out", str(saved))[0] == 0
     code, out, err = run("verify", str(saved), str(example))
     assert (code, err) == (0, "")
-    assert out.startswith(f"{saved}: verified against {example} and catalog aws-us-east-1: ")
+    assert out.startswith(f"{saved}: verified against {example} and catalog aws: ")
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +87,11 @@ TAMPERING = {
     ),
     "total off": (
         lambda d: d.update(total_usd=d["total_usd"] + 100),
-        "total_usd: the plan says 3,164,675.47, its parts add up to 3,164,575.50",
+        "total_usd: the plan says 3,073,742.86, its parts add up to 3,073,642.88",
     ),
     "capacity exceeded": (
         lambda d: _first(d, "foundation-pretrain").update(instances=9),
-        "capacity of trn2.48xlarge: 9 instances placed, 8 available",
+        "capacity of trn2.48xlarge@us-east-2: 9 instances placed, 8 available",
     ),
     "shares short": (
         lambda d: _first(d, "code-assistant").update(share=0.5),
@@ -171,12 +171,15 @@ def test_verify_cli_failure_exit_code_and_bad_files(
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**enterprise[0], "catalog": "my-quote"}))
     code, _, err = run("verify", str(other), str(ENTERPRISE))
-    assert code == 1 and "made with catalog 'my-quote', not 'aws-us-east-1': pass it with --catalog" in err
+    assert code == 1 and "made with catalog 'my-quote', not 'aws': pass it with --catalog" in err
 
 
 # Numbers the verifier cannot re-derive from the inputs, on purpose (README "placement verify"):
 # the solver block reports how the solve went (gap limit and proven gap, time limit, model size).
-UNCHECKED = ("solver.",)
+# The time axis's fields (schema 2) are not re-derived by engine/verify.py yet: the lead extends the
+# verifier with the time-phased engine (issue 10); until then they are listed here, not silently skipped.
+TIME_AXIS = ("committed_beyond_usd", "periods[", "purchases[", "monthly[", "runs[", "ports[", "region_usd[")
+UNCHECKED = ("solver.", *TIME_AXIS)
 
 
 def _numbers(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -203,7 +206,11 @@ def numbers(enterprise: tuple[dict[str, Any], Any, Any]) -> list[tuple[Any, ...]
 
 def test_every_number_of_the_plan_is_listed(numbers: list[tuple[Any, ...]]) -> None:
     assert len(numbers) > 250  # placements, workloads, families, capacity, reservations, baseline
-    assert {_dotted(p) for p in numbers if _dotted(p).startswith(UNCHECKED)} == {
+    assert {
+        _dotted(p)
+        for p in numbers
+        if _dotted(p).startswith(UNCHECKED) and not _dotted(p).startswith(TIME_AXIS)
+    } == {
         "solver.gap_limit",
         "solver.gap_proven",
         "solver.time_limit_s",

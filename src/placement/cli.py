@@ -49,7 +49,9 @@ WorkloadsArg = Annotated[
 CatalogOpt = Annotated[
     list[Path] | None,
     typer.Option(
-        "--catalog", "-c", help="Catalog file (give it once); default: the shipped aws-us-east-1 catalog."
+        "--catalog",
+        "-c",
+        help="Catalog file (give it once); default: the shipped aws catalog (us-east-1 and us-east-2).",
     ),
 ]
 
@@ -149,7 +151,7 @@ def _emit(text: str | bytes, out: str | None, inputs: Inputs) -> None:
 
 
 def _plan_usage(
-    format: str, out: str | None, current: Path | None, start_month: str
+    format: str, out: str | None, current: Path | None, start_month: str, csv_table: str = "placements"
 ) -> list[tuple[str, str]]:
     """Option combinations `plan` refuses, as (option, message)."""
     problems = []
@@ -159,6 +161,8 @@ def _plan_usage(
         problems.append(("--current", f"has no {format} form; use table, markdown, json or xlsx"))
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start_month):
         problems.append(("--start-month", "give a month as YYYY-MM"))
+    if csv_table != "placements" and format != "csv":
+        problems.append(("--csv-table", "applies to --format csv only"))
     return problems
 
 
@@ -233,6 +237,16 @@ def _check_plan_format(value: str) -> str:
     return value
 
 
+def _check_csv_table(value: str) -> str:
+    from placement.render.plan_output import PLAN_CSV_TABLES
+
+    if value not in PLAN_CSV_TABLES:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(PLAN_CSV_TABLES)}{did_you_mean(value, list(PLAN_CSV_TABLES))}"
+        )
+    return value
+
+
 @app.command()
 def plan(
     workloads: WorkloadsArg,
@@ -259,6 +273,15 @@ def plan(
         str,
         typer.Option("--start-month", help="First month of the projected charges (--format focus), YYYY-MM."),
     ] = "2027-01",
+    csv_table: Annotated[
+        str,
+        typer.Option(
+            "--csv-table",
+            help="With --format csv: placements (default), purchases, monthly, runs or ports "
+            "(README 'CSV output').",
+            callback=_check_csv_table,
+        ),
+    ] = "placements",
     out: Annotated[
         str | None,
         typer.Option(
@@ -282,13 +305,14 @@ def plan(
     """Place every workload at the lowest total cost and explain the plan."""
     from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings
+    from placement.engine.plan import Purchase
     from placement.engine.planner import make_plan
     from placement.engine.verify import verify
     from placement.render.plan_output import plan_output
     from placement.render.report import plan_dict
 
     def body() -> int:
-        usage = _plan_usage(format, out, current, start_month)
+        usage = _plan_usage(format, out, current, start_month, csv_table)
         if usage:
             raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
         _check_out(out, [workloads, catalog, current])
@@ -296,7 +320,12 @@ def plan(
         bill = _read_bill(current)
         ests = estimates(portfolio, cat)  # costed once, for the plan and for its check
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
-        result = make_plan(portfolio, cat, str(workloads), settings, ests)
+        bought: tuple[Purchase, ...] = ()
+        if bill is not None:
+            from placement.analyses.current_bill import sunk_purchases
+
+            bought = sunk_purchases(bill, cat, portfolio)
+        result = make_plan(portfolio, cat, str(workloads), settings, ests, bought)
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
         problems = verify(data, portfolio, cat, ests)
         if problems:  # the optimizer produced something its independent check rejects: a bug
@@ -313,7 +342,7 @@ def plan(
             from placement.analyses.current_bill import compare_to_bill
 
             comparison = compare_to_bill(result, cat, bill)
-        _emit(plan_output(result, data, cat, format, comparison, start_month), out, inputs)
+        _emit(plan_output(result, data, cat, format, comparison, start_month, csv_table), out, inputs)
         return 0
 
     _run(body)

@@ -8,7 +8,7 @@ The plan's monthly figure is its compute cost over the horizon ÷ horizon months
 Unexplained spend: usage on an instance type (or in a region) where the plan places no instance;
 the workload file does not describe what runs there, so the plan neither replaces nor keeps it.
 
-Commitments in force (reported, not yet used by the optimizer): a Reserved Instance (category
+Commitments in force: a Reserved Instance (category
 Usage), or a capacity reservation (an On-Demand Capacity Reservation or a Capacity Block), on an
 instance type the plan uses in the catalog's region covers min(committed instances,
 plan instances) of it; committed instances = (used + unused hours) ÷ period hours. Its cost is
@@ -17,6 +17,11 @@ only the rest. A Savings Plan (category Spend) is a $/hour commitment across ins
 monthly amount is reported as sunk spend, not mapped to instances. FOCUS 1.0/1.2 rows carry no end
 date, so the sunk cost over the horizon assumes the term lasts the whole horizon (an upper bound);
 for a capacity reservation (a Capacity Block lasts days to weeks) it is what the bill charged.
+
+`sunk_purchases` hands the optimizer each Reserved Instance on an instance type and region the
+catalog sells: that many instances, paid for the whole horizon whether used or not, used before
+anything new is bought (`plan --current`).  Savings Plans (a $/hour commitment across types) and
+capacity reservations (past bookings) are reported, not used.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from placement.engine.plan import Plan
+from placement.engine import timeline
+from placement.engine.formulation import IN_FORCE
+from placement.engine.plan import Plan, Purchase
 from placement.inputs.focus import CommitmentInForce, FocusBill
-from placement.inputs.models import Catalog
+from placement.inputs.models import Catalog, Portfolio
 
 
 @dataclass(frozen=True)
@@ -179,3 +186,26 @@ def variants_against_bill(
         VariantAgainstBill(label, None if plan is None else plan.compute_usd / plan.horizon_months, current)
         for label, plan in outcomes
     )
+
+
+def sunk_purchases(bill: FocusBill, catalog: Catalog, portfolio: Portfolio) -> tuple[Purchase, ...]:
+    """The bill's Reserved Instances as purchases already made, for the optimizer to use first."""
+    options = {(o.instance_type, o.region): o for o in catalog.options}
+    month = catalog.settings.hours_per_month / bill.period_hours
+    months = timeline.months_in(portfolio)
+    out = []
+    for c in bill.commitments:
+        if c.type != "Reserved Instance" or len(c.instance_types) != 1:
+            continue
+        option = options.get((c.instance_types[0], c.region))
+        count = round((c.used_hours + c.unused_hours) / bill.period_hours)
+        if option is None or count == 0:
+            continue
+        hours = count * catalog.settings.hours_per_month * portfolio.horizon_months
+        note = (
+            f"already bought: {c.type} {c.id}; the bill gives no end date, so it is taken to last the "
+            "whole horizon"
+        )
+        usd = (c.used_usd + c.unused_usd) * month * portfolio.horizon_months
+        out.append(Purchase(1, option.id, option.region, IN_FORCE, count, months, hours, usd, 0.0, note))
+    return tuple(sorted(out, key=lambda p: p.option))

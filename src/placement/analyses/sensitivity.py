@@ -376,8 +376,8 @@ def vendor_claims(catalog: Catalog) -> list[ClaimCheck]:
         _claim(
             "Trn2: ~30% better price-performance than H100 for transformer training",
             "seed-000",
-            "Llama 3.1 70B × 1T tokens at 8k, BF16, trn2.48xlarge vs p5.48xlarge",
-            _cost(train, "trn2.48xlarge", catalog),
+            "Llama 3.1 70B × 1T tokens at 8k, BF16, trn2.48xlarge@us-east-2 vs p5.48xlarge",
+            _cost(train, "trn2.48xlarge@us-east-2", catalog),
             _cost(train, "p5.48xlarge", catalog),
             0.30,
         ),

@@ -20,7 +20,8 @@ Parameters
 
 Variables
     x[t,o] ∈ {0,1}          training t runs on o
-    h[t,o,p] ≥ 0            instance-hours t's runs use on o in p (p ∈ W[t])
+    h[t,o,p] ≥ 0            instance-hours of t's runs on o in p that are bursts (p ∈ W[t])
+    j[t,o,p] ∈ ℤ ≥ 0        runs of t busy on o for the whole of p (hours[p]·n each)
     r[t,o,p] ∈ ℤ, 0..R'     runs of t active at once on o in p (each holds n[t,o] instances);
                             R' = min(R[t], ⌈E / (hours[p]·n)⌉): more at once never helps
     s[i,o,p] ∈ [0,1]        share of i's traffic in p served by o;  k[i,o,p] ∈ ℤ whole instances
@@ -36,12 +37,14 @@ Objective
 
 Constraints
     assign          Σ_o x[t,o] = 1;   Σ_o s[i,o,p] = 1 for every p with f[i,p] > 0
-    hours[t,o]      Σ_{p∈W} h[t,o,p] = E[t,o]·x[t,o]   (all runs done inside the window)
-    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r ≤ R'·x
+    hours[t,o]      Σ_{p∈W} (h[t,o,p] + hours[p]·n·j[t,o,p]) = E[t,o]·x[t,o]   (all inside the window)
+    pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r + j ≤ R'·x
     throughput      k[i,o,p] ≥ q·f·s as the convex hull of its whole-instance points, and the
                     cover cuts Σ_o k/(q·f) ≥ 1 rounded (see `_throughput_rows`, `_cover_rows`)
-    capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·r[t,o,p] ≤ cap[o,p]
-    bought[o,p]     hours[p]·Σ_i k + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
+    capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·(r + j)[t,o,p] ≤ cap[o,p]
+    bought[o,p]     hours[p]·(Σ_i k + Σ_t n·j) + Σ_t h ≤ hours[p]·(S + Σ_{κ, p' covering p} b[o,κ,p']) + e + v
+    burst[o,p]      Σ_t h ≤ e + v   (a commitment's instances are there all period; a burst is not, so
+                    bursts are bought on demand or in blocks)
                     (e exists only where o is sold on demand, b where a term is sold and allowed,
                     v and B where o has a Capacity Block price and blocks are allowed)
     block[o,p]      v ≤ hours[p]·B (blocks of ≤ 182 days may follow each other);  B ≤ Σ_i k + Σ_t n·r (no more booked at once
@@ -49,8 +52,9 @@ Constraints
     port            s[i,o,p] ≤ y (or Y[c,g,p]);  r[t,o,p] ≤ R·y (or R·Y[c,g,p]);  Σ_p z ≤ 1
     team[p]         Σ_{ports on the shared team} per_port · Σ_{p−d < p' ≤ p} z[c,g,p'] ≤ engineers
     after[t2,t1,p]  |P|·a[t2,p] + Σ_{p' ≥ p} a[t1,p'] ≤ |P|   with r[t,o,p] ≤ R·a[t,p]
-    share[g]        used[g] ≤ φ · Σ used  (a family-share policy), where used spend is priced on
-                    demand before rounding: E·od·x for training, Σ_p q·f·od·hours·s for inference
+    share[g]        U[g] ≤ φ · Σ U  (a family-share policy), with U[g] = the spend family g's traffic
+                    uses, priced on demand before rounding: E·od·x for training, Σ_p q·f·od·hours·s
+                    for inference (one defining row per family)
     region[ρ]       Σ_{o in ρ} (od·e + cb·v + Cost·b) + sunk in ρ ≤ max_region_usd[ρ]
 
 A one-period portfolio (`periods: single`) bought on demand only is the model before the time
@@ -75,6 +79,7 @@ from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio
 
 Row = list[tuple[pulp.LpVariable, float]]
 TERMS = ("1-year", "3-year")
+IN_FORCE = "in-force"  # a commitment already bought (a bill's Reserved Instance): sunk, used first
 COMMIT_CAT = pulp.LpInteger
 
 
@@ -90,6 +95,7 @@ class Model:
     x: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     h: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     r: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    j: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     s: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     k: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
     y: dict[tuple[str, Family], pulp.LpVariable] = field(default_factory=dict)
@@ -110,6 +116,10 @@ class Model:
     region_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     spread_shares: bool = False  # see optimizer._inference
     unit: float = 1.0  # h, e and v are in instance-months of this many hours (HiGHS solves it faster)
+    run_units: dict[tuple[str, str], float] = field(default_factory=dict)  # E / unit per training pair
+    capacity: dict[str, tuple[int, ...]] = field(default_factory=dict)  # option → per period
+    codebase: dict[str, str] = field(default_factory=dict)  # workload → codebase
+    ordered: bool = False  # `after` rows are in the model
     share_cap: float | None = None  # max_family_share, when there is one
 
 
@@ -160,6 +170,12 @@ def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
             row.append((count, a if fa < 1e-9 else math.floor(a) + min(1.0, fa / f)))
         rows.append((row, float(floor + 1)))
     return rows
+
+
+def _twin_key(option: Option, capacity: tuple[int, ...]) -> tuple[object, ...]:
+    """What must match for two options to be interchangeable (everything but id and region)."""
+    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates"})
+    return (tuple(sorted((k, repr(v)) for k, v in data.items())), capacity)
 
 
 def codebases(portfolio: Portfolio) -> dict[str, list[Workload]]:
@@ -237,9 +253,12 @@ class _Builder:
         )
         self.problem = self.model.problem
         self.unit = self.model.unit = catalog.settings.hours_per_month  # hours are modelled in months
+        self.model.capacity = self.capacity
+        self.model.codebase = {w.name: w.codebase_name for w in portfolio.workloads}
         self.objective: Row = []
         self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
         self.hours: dict[tuple[str, int], Row] = defaultdict(list)  # instance-hours used
+        self.burst: dict[tuple[str, int], Row] = defaultdict(list)  # training hours not all period
         self.used: dict[Family, Row] = defaultdict(list)  # spend the share policy counts
         self.region: dict[str, Row] = defaultdict(list)
         self.region_sunk: dict[str, float] = defaultdict(float)
@@ -266,7 +285,7 @@ class _Builder:
         """Commitments and blocks already paid: fixed capacity to use first, and their cost."""
         model, hpm = self.model, self.catalog.settings.hours_per_month
         for p in bought:
-            if p.instrument in TERMS:  # months p.period .. p.period + p.periods - 1
+            if p.instrument in (*TERMS, IN_FORCE):  # months p.period .. p.period + p.periods - 1
                 for span in self.periods:
                     months = min(span.last, p.period + p.periods - 1) - max(span.first, p.period) + 1
                     if months > 0:
@@ -302,17 +321,30 @@ class _Builder:
             )
             if top == 0:
                 continue
-            h = self.var("h", up=period.hours / self.unit * n * top)
+            months = period.hours / self.unit
+            h = self.var("h", up=months * n * top)
             r = self.var("r", up=top, cat=pulp.LpInteger)
             self.model.h[(wname, oid, p)], self.model.r[(wname, oid, p)] = h, r
-            self.row([(h, 1.0), (r, -period.hours / self.unit * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
+            self.row([(h, 1.0), (r, -months * n)], "<=", 0, f"pace[{wname}@{oid}#{p}]")
             self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
-            spread.append((h, 1.0))
-            self.held[(oid, p)].append((r, float(n)))
+            spread += [(h, 1.0)]
+            held: Row = [(r, float(n))]
+            steady = min(top, int(total / (period.hours * n) + 1e-9))
+            if steady > 0:  # runs busy the whole period: their instances can be committed
+                j = self.var("j", up=steady, cat=pulp.LpInteger)
+                self.model.j[(wname, oid, p)] = j
+                self.row([(j, 1.0), (r, 1.0), (x, -float(top))], "<=", 0, f"steady[{wname}@{oid}#{p}]")
+                spread.append((j, months * n))
+                held.append((j, float(n)))
+                self.hours[(oid, p)].append((j, months * n))
+            self.held[(oid, p)] += held
             self.hours[(oid, p)].append((h, 1.0))
-            self.active[wname].append((p, r, float(w.run_count)))
-            self.port_link(w, option, p, r, float(w.run_count))
+            self.burst[(oid, p)].append((h, 1.0))
+            for var, _ in held:
+                self.active[wname].append((p, var, float(w.run_count)))
+                self.port_link(w, option, p, var, float(w.run_count))
         spread.append((x, -total / self.unit))
+        self.model.run_units[(wname, oid)] = total / self.unit
         if self.elastic:
             slack = self.var("u")
             self.model.window_slack[(wname, oid)] = slack
@@ -347,7 +379,12 @@ class _Builder:
         if key not in self.model.port_usd:
             return
         if self.model.port_months[key] == 0:
-            self.row([(var, 1.0), (self.model.y[key], -scale)], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+            self.row(
+                [(var, 1.0), (self.model.y[key], -scale)],
+                "<=",
+                0,
+                f"port[{w.name}@{option.id}#{p}:{var.name}]",
+            )
             return
         d, first = self.model.port_months[key], self.periods[p - 1].first
         ready = [
@@ -355,7 +392,7 @@ class _Builder:
             for (c, g, start), z in self.model.z.items()
             if (c, g) == key and self.periods[start - 1].first + d <= first
         ]
-        self.row([(var, 1.0), *ready], "<=", 0, f"port[{w.name}@{option.id}#{p}]")
+        self.row([(var, 1.0), *ready], "<=", 0, f"port[{w.name}@{option.id}#{p}:{var.name}]")
 
     # ------------------------------------------------------------------ ports
 
@@ -438,6 +475,7 @@ class _Builder:
                 p = period.index
                 if p not in touched:
                     continue
+                cell = (option.id, p)
                 cover = list(self.hours[(option.id, p)])
                 cover += [(b, -hours) for b, hours in in_force[(option.id, p)]]
                 if "on-demand" in prices:
@@ -465,6 +503,10 @@ class _Builder:
                     blocks_at_once[p].append((held, 1.0))
                 sunk = self.model.sunk_hours.get((option.id, p), 0.0) / self.unit
                 self.row(cover, "<=", sunk, f"bought[{option.id}#{p}]")
+                channels = (self.model.on_demand.get(cell), self.model.block_hours.get(cell))
+                spot = [(var, -1.0) for var in channels if var is not None]
+                if self.burst[cell]:  # a commitment's instances are there all period, a burst is not
+                    self.row([*self.burst[cell], *spot], "<=", 0, f"burst[{option.id}#{p}]")
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
@@ -494,13 +536,15 @@ class _Builder:
         share = self.model.share_cap
         if share is None:
             return
+        # U[g] = the spend family g's traffic uses (one row each); share[g]: U[g] ≤ φ·Σ U, three
+        # variables a row instead of every placement variable in every family's row.
+        spend = {}
         for family in sorted(self.used):
-            # used[g] - φ·Σ used, one coefficient per variable (PuLP keeps the last of repeats).
-            row = [
-                (v, (1 - share) * c if g == family else -share * c)
-                for g, terms in self.used.items()
-                for v, c in terms
-            ]
+            total = self.var(f"U_{family}")
+            spend[family] = total
+            self.row([(total, 1.0), *((v, -c) for v, c in self.used[family])], "=", 0, f"used[{family}]")
+        for family in sorted(spend):
+            row = [(u, (1 - share) if g == family else -share) for g, u in spend.items()]
             if self.elastic:
                 slack = self.var(f"f_{family}")
                 self.model.share_slack[family] = slack
@@ -522,14 +566,15 @@ class _Builder:
     def after_rows(self) -> None:
         """A training workload with `after` starts only once the named ones are done."""
         pairs = [(w.name, first) for w in self.portfolio.workloads for first in w.after]
+        self.model.ordered = bool(pairs)
         involved = sorted({name for pair in pairs for name in pair})
         active: dict[tuple[str, int], pulp.LpVariable] = {}
         for name in involved:
             for period in self.periods:
                 a = self.var(f"a_{_safe(name)}", up=1, cat=pulp.LpBinary)
                 active[(name, period.index)] = a
-            for p, r, runs in self.active[name]:
-                self.row([(r, 1.0), (active[(name, p)], -runs)], "<=", 0, f"active[{name}#{p}]")
+            for index, (p, r, runs) in enumerate(self.active[name]):
+                self.row([(r, 1.0), (active[(name, p)], -runs)], "<=", 0, f"active_{index}[{name}#{p}]")
         count = float(len(self.periods))
         for later, first in pairs:
             for period in self.periods:
@@ -537,6 +582,33 @@ class _Builder:
                 row = [(active[(later, p)], count)]
                 row += [(active[(first, q.index)], 1.0) for q in self.periods if q.index >= p]
                 self.row(row, "<=", count, f"after[{later}>{first}#{p}]")
+
+    def twin_rows(self) -> None:
+        """Symmetry: the same instance type sold alike in two regions (same prices, sale channels and
+        capacity calendar) is interchangeable unless a pin, a region cap or a purchase already made
+        tells them apart; any plan can swap the two everywhere, so the earlier one in the catalog may
+        be asked to hold at least as many instance-months as the later one."""
+        if self.portfolio.policy.max_region_usd or any(w.regions for w in self.portfolio.workloads):
+            return
+        groups: dict[tuple[object, ...], list[Option]] = defaultdict(list)
+        for option in self.catalog.options:
+            if any(key[0] == option.id for key in self.model.sunk_hours):
+                continue
+            groups[_twin_key(option, self.capacity[option.id])].append(option)
+        for twins in groups.values():
+            for first, second in zip(twins, twins[1:], strict=False):
+                row = [
+                    (v, c * period.months)
+                    for period in self.periods
+                    for v, c in self.held.get((first.id, period.index), [])
+                ]
+                row += [
+                    (v, -c * period.months)
+                    for period in self.periods
+                    for v, c in self.held.get((second.id, period.index), [])
+                ]
+                if row:
+                    self.row(row, ">=", 0, f"twins[{first.id}>{second.id}]")
 
     def penalty_per_hour(self, option: Option) -> float:
         return 1e3 * max(option.usd_per_hour, 1.0)
@@ -586,5 +658,6 @@ def build(
     builder.share_rows(penalty)
     builder.region_rows(penalty)
     builder.after_rows()
+    builder.twin_rows()
     builder.problem += pulp.LpAffineExpression(builder.objective) + model.sunk_usd
     return model

@@ -31,6 +31,7 @@ from placement.engine.formulation import (
     usable,
 )
 from placement.engine.plan import Purchase
+from placement.engine.start import greedy_start
 from placement.errors import SolverError
 from placement.inputs.models import Catalog, Family, Option, Portfolio
 
@@ -214,11 +215,30 @@ _STATUS = {
 _STOPPED_EARLY = {"time_limit", "iteration_limit", "interrupted", "solution_limit"}
 
 
-def solve(model: Model, settings: SolveSettings) -> Solution:
-    """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal')."""
+class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs."""
+
+    def __init__(self, start: dict[str, float], **options: object) -> None:
+        super().__init__(**options)
+        self.start = start
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        values = [0.0] * len(lp.variables())
+        for v in lp.variables():
+            values[v.index] = self.start.get(v.name, 0.0)
+        given = highspy.HighsSolution()
+        given.col_value = values
+        given.value_valid = True
+        lp.solverModel.setSolution(given)
+        lp.solverModel.run()
+
+
+def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None = None) -> Solution:
+    """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
+    feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent."""
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     try:
-        model.problem.solve(pulp.HiGHS(**options))
+        model.problem.solve(_StartedHiGHS(start, **options) if start else pulp.HiGHS(**options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
         raise SolverError(f"the solver failed: {type(exc).__name__}: {exc}") from None
     highs = model.problem.solverModel
@@ -271,7 +291,7 @@ def optimize(
         free = portfolio.model_copy(update={"policy": policy})
         start = time.monotonic()
         model = build(free, catalog, prune(free, catalog, pairs, costs, bought), bought=bought)
-        solution = solve(model, settings)
+        solution = solve(model, settings, greedy_start(model))
         if solution.status == "infeasible":
             return model, solution
         used = used_spend(model, solution)
@@ -280,10 +300,10 @@ def optimize(
             return model, solution
         left = max(1.0, settings.time_limit_s - (time.monotonic() - start))  # one limit for both
         full = build(portfolio, catalog, pairs, bought=bought)
-        policed = solve(full, SolveSettings(settings.gap, left))
+        policed = solve(full, SolveSettings(settings.gap, left), greedy_start(full))
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
-    return model, solve(model, settings)
+    return model, solve(model, settings, greedy_start(model))
 
 
 def _bounded(solution: Solution, bound: float, asked: float) -> Solution:
@@ -324,8 +344,12 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         gap=gap,
         objective=objective,
         training=training,
-        run_hours={key: _val(v) * model.unit for key, v in model.h.items() if training[key[:2]]},
-        runs_at_once={key: _whole(v) for key, v in model.r.items() if training[key[:2]]},
+        run_hours={key: _run_hours(model, key) for key in model.h if training[key[:2]]},
+        runs_at_once={
+            key: _whole(v) + (_whole(model.j[key]) if key in model.j else 0)
+            for key, v in model.r.items()
+            if training[key[:2]]
+        },
         shares=shares,
         instances=instances,
         ported=ported,
@@ -338,6 +362,15 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
         window_slack={key: _val(v) * model.unit for key, v in model.window_slack.items()},
         region_slack={key: _val(v) for key, v in model.region_slack.items()},
     )
+
+
+def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
+    """A training pair's hours in a period: its bursts plus its runs busy all period."""
+    hours = _val(model.h[key]) * model.unit
+    if key in model.j:
+        est = model.pairs[key[:2]]
+        hours += _whole(model.j[key]) * est.instances_at_once * model.periods[key[2] - 1].hours
+    return hours
 
 
 def _inference(

@@ -13,17 +13,18 @@ commitment add up to the plan's compute cost.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from placement.engine import timeline
-from placement.engine.formulation import TERMS, Model
+from placement.engine.formulation import IN_FORCE, TERMS, Model
 from placement.engine.optimizer import Solution
 from placement.engine.plan import MonthUse, Period, PortSchedule, Purchase, RunMonth, RunSchedule
 from placement.inputs.models import Catalog, Option, Portfolio
 
 HOURS_PER_DAY = 24.0
-_ORDER = {"3-year": 0, "1-year": 1, "capacity-block": 2, "on-demand": 3}
+_ORDER = {"in-force": 0, "3-year": 1, "1-year": 2, "capacity-block": 3, "on-demand": 4}
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ class _Layout:
         """Purchases handed in as already paid: in force (or booked) in their months."""
         for p in bought:
             option = self.options[p.option]
-            if p.instrument in TERMS:
+            if p.instrument != "on-demand":
+                self.purchases.append(p)  # listed with what is bought new, their notes say so
+            if p.instrument in (*TERMS, IN_FORCE):
                 covered = [m for m in self.months if p.period <= m.index < p.period + p.periods]
                 hours = sum(m.hours for m in covered) * p.instances
                 rate = p.usd / hours if hours else 0.0
@@ -272,7 +275,7 @@ class _Layout:
                     hours,
                     hours * option.usd_per_hour,
                     0.0,
-                    f"{span.label}: up to {max(at_once, 0)} at once",
+                    f"up to {max(at_once, 0)} at once",
                 )
             )
         for (oid, p), hours in sorted(solution.block_hours.items(), key=lambda i: (i[0][1], i[0][0])):
@@ -281,10 +284,10 @@ class _Layout:
             option, span = self.options[oid], self.model.periods[p - 1]
             count = solution.block_instances.get((oid, p), 0)
             days = hours / (count * HOURS_PER_DAY) if count else 0.0
-            blocks = -(-count // per_block)
+            blocks = -(-count // per_block) * max(1, math.ceil(days / longest - 1e-9))
             note = (
-                f"{span.label}: {count} instance(s) for {days:.1f} days in {blocks} block(s) of at most "
-                f"{per_block} instances and {longest} days; book no earlier than {lead} weeks before the start"
+                f"{blocks} block(s) of at most {per_block} instances and {longest} days, one after another; "
+                f"book each no earlier than {lead} weeks before it starts"
             )
             out.append(
                 Purchase(

@@ -41,6 +41,8 @@ from placement.inputs.models import (
     Policy,
     PortEffort,
     Portfolio,
+    Porting,
+    Purchase,
     Scenario,
     Settings,
     Source,
@@ -62,7 +64,7 @@ MAX_DEPTH = 64
 MAX_SCALAR_CHARS = 10_000  # the longest text field is 2,000 characters
 MAX_KEY_CHARS = 200
 MAX_PROBLEMS = 10  # problems reported per file
-DEFAULT_CATALOG = "aws-us-east-1.yaml"
+DEFAULT_CATALOG = "aws.yaml"
 
 _KNOWN_FIELDS = sorted(
     {
@@ -70,6 +72,8 @@ _KNOWN_FIELDS = sorted(
         for model in (
             Portfolio,
             Policy,
+            Purchase,
+            Porting,
             Workload,
             ModelSize,
             Measured,
@@ -101,6 +105,8 @@ class Document:
         """Line of the location, or of its nearest ancestor that is in the file."""
         for end in range(len(location), -1, -1):
             line = self.lines.get(tuple(location[:end]))
+            if line is None and end and isinstance(location[end - 1], int):  # a number as a mapping key
+                line = self.lines.get((*location[: end - 1], str(location[end - 1])))
             if line is not None:
                 return line
         return 1
@@ -560,8 +566,14 @@ def _problems(doc: Document, error: ValidationError) -> list[Problem]:
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(doc.problem(location, message))
-    problems.sort(key=lambda p: (p.line or 0, p.field, p.message))
-    if len(problems) > MAX_PROBLEMS:  # the first few say what is wrong; 100,000 lines would not
+    return _first_problems(doc, problems)
+
+
+def _first_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
+    """In file order, the first `MAX_PROBLEMS` and a count of the rest: the first few say what
+    is wrong; 100,000 lines would not."""
+    problems = sorted(problems, key=lambda p: (p.line or 0, p.field, p.message))
+    if len(problems) > MAX_PROBLEMS:
         more = len(problems) - MAX_PROBLEMS
         problems = problems[:MAX_PROBLEMS]
         problems.append(Problem(doc.path, None, "", f"... and {more:,} more problems of the same kinds"))
@@ -611,12 +623,9 @@ def load_portfolio(path: Path, catalog: Catalog) -> Portfolio:
     """Load a workload file and check it against the catalog."""
     doc = read_yaml(path)
     portfolio = _validate(doc, Portfolio)
-    problems = sorted(
-        (doc.problem(loc, msg) for loc, msg in cross_check(portfolio, catalog)),
-        key=lambda p: (p.line or 0, p.field),
-    )
+    problems = [doc.problem(loc, msg) for loc, msg in cross_check(portfolio, catalog)]
     if problems:
-        raise InputError(problems)
+        raise InputError(_first_problems(doc, problems))
     return portfolio
 
 
@@ -626,7 +635,7 @@ def load_scenario(path: Path, portfolio: Portfolio, catalog: Catalog) -> Scenari
     scenario = _validate(doc, Scenario)
     problems = [doc.problem(loc, msg) for loc, msg in scenario_problems(scenario, portfolio, catalog)]
     if problems:
-        raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
+        raise InputError(_first_problems(doc, problems))
     return scenario
 
 

@@ -2,8 +2,9 @@
 
 Pure pydantic v2 models, frozen, `extra="forbid"` so a misspelled key is an error. No I/O here:
 `loading.py` reads YAML and turns validation errors into `file:line: field: message`.
-Cross-field checks that need both files (a `measured` option the catalog lacks, an unknown stack
-item) are in `cross_check`, which returns located problems instead of raising.
+Cross-field checks that need both files, or several parts of the workload file (a `measured` option
+the catalog lacks, an unknown stack item, region or codebase, a month past the horizon, an `after`
+that goes round in a circle), are in `cross_check`, which returns located problems instead of raising.
 """
 
 from __future__ import annotations
@@ -143,7 +144,18 @@ Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterVal
 Label = Annotated[str, Field(strict=True, min_length=1, max_length=300), AfterValidator(_printable_name)]
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=2000), AfterValidator(_printable_text)]
 Day = Annotated[str, Field(strict=True), AfterValidator(_real_date)]
+MAX_MONTHS = 120  # the longest horizon (Portfolio.horizon_months)
 Month = Annotated[Count, Field(ge=1, le=120)]  # 1 = the first month of the horizon
+
+
+def _month_key(value: object) -> object:
+    """YAML mapping keys arrive as text (the loader keeps every key a string): "4" is month 4."""
+    if isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,2}", value):
+        return int(value)
+    return value
+
+
+MonthKey = Annotated[Month, BeforeValidator(_month_key)]
 YearMonth = Annotated[str, Field(strict=True, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")]
 Instrument = Literal["on-demand", "1-year", "3-year", "capacity-block"]
 INSTRUMENTS: tuple[Instrument, ...] = ("on-demand", "1-year", "3-year", "capacity-block")
@@ -291,11 +303,23 @@ class Workload(Frozen):
         """`monthly_tokens` alone: tokens_per_month is its largest month (the level sized against)."""
         if isinstance(data, dict) and data.get("tokens_per_month") is None and data.get("monthly_tokens"):
             series = data["monthly_tokens"]
+            if isinstance(series, list | tuple) and len(series) > MAX_MONTHS:
+                return data  # refused by the field's own check, without reading every entry
             try:
                 data = {**data, "tokens_per_month": max(parse_token_count(v) for v in series)}
             except (TypeError, ValueError):
                 pass  # the field's own validation reports the bad entry
         return data
+
+    @field_validator("monthly_tokens", mode="before")
+    @classmethod
+    def _at_most_a_horizon(cls, series: object) -> object:
+        if isinstance(series, list | tuple) and len(series) > MAX_MONTHS:
+            raise FieldError(
+                (MAX_MONTHS,),
+                f"{len(series):,} months given; the longest horizon is {MAX_MONTHS} months",
+            )
+        return series
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> Workload:
@@ -410,6 +434,13 @@ class Purchase(Frozen):
         "for the months inside it (the rest reported as committed spend beyond the horizon).",
     )
 
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _something_allowed(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError(f"list at least one way to buy: {', '.join(INSTRUMENTS)}")
+        return value
+
 
 class Porting(Frozen):
     """Who ports codebases, so a port takes calendar time (README "Port schedule")."""
@@ -447,6 +478,13 @@ class Portfolio(Frozen):
     porting: Porting = Porting()
     workloads: tuple[Workload, ...]
 
+    @field_validator("start", mode="before")
+    @classmethod
+    def _calendar_month(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", value):
+            raise ValueError(f"{value[:40]!r} is not a calendar month: write YYYY-MM, such as 2027-01")
+        return value
+
     @field_validator("workloads")
     @classmethod
     def _not_empty(cls, workloads: tuple[Workload, ...]) -> tuple[Workload, ...]:
@@ -474,19 +512,25 @@ class Sourced(Frozen):
     notes: dict[str, Text] = Field(default_factory=dict)
 
     NUMBERS: ClassVar[tuple[str, ...]] = ()
+    # Tables of numbers (a capacity calendar) that take one source or estimate for the whole table
+    TABLES: ClassVar[tuple[str, ...]] = ()
 
     def numeric_fields(self) -> tuple[str, ...]:
         """The numbers this record holds (those left unset need no source)."""
         return tuple(name for name in self.NUMBERS if getattr(self, name) is not None)
 
+    def sourced_fields(self) -> tuple[str, ...]:
+        """The numbers and non-empty tables of numbers this record holds: each needs a source."""
+        return self.numeric_fields() + tuple(name for name in self.TABLES if getattr(self, name))
+
     @model_validator(mode="after")
     def _every_number_sourced(self) -> Sourced:
-        numeric = set(self.numeric_fields())
+        numeric = set(self.sourced_fields())
         for mapping, label in ((self.sources, "sources"), (self.estimates, "estimates")):
             for key in mapping:
                 if key not in numeric:
                     raise ValueError(f"{label} names {key!r}, which is not a number of this record")
-        unsourced = [f for f in self.numeric_fields() if f not in self.sources and f not in self.estimates]
+        unsourced = [f for f in self.sourced_fields() if f not in self.sources and f not in self.estimates]
         if unsourced:
             raise FieldError(
                 unsourced[0],
@@ -527,6 +571,7 @@ class Option(Sourced):
         "three_year_usd_per_hour",
         "capacity_block_usd_per_hour",
     )
+    TABLES: ClassVar[tuple[str, ...]] = ("capacity_by_month",)
 
     id: Name
     accelerator: Name
@@ -575,16 +620,40 @@ class Option(Sourced):
         description="Sold on demand and by commitment in this region; false: only as Capacity Blocks "
         "(usd_per_hour is then the reference price the estimates use; note it).",
     )
-    capacity_by_month: dict[Month, Annotated[Count, Field(ge=0, le=1_000_000)]] = Field(
+    capacity_by_month: dict[MonthKey, Annotated[Count, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict,
         description="Capacity calendar: from month N on, this many instances at once "
         "(capacity_instances before the first month listed).",
     )
 
+    @field_validator("capacity_by_month", mode="before")
+    @classmethod
+    def _month_keys(cls, calendar: object) -> object:
+        """YAML and JSON keys are text: `5: 10` arrives as {"5": 10}. A plain month number is read
+        as a number; anything else ("05", "may") stays text and is refused by name."""
+        if not isinstance(calendar, dict):
+            return calendar
+        out = {
+            int(k) if isinstance(k, str) and re.fullmatch(r"[-+]?(0|[1-9][0-9]{0,5})", k) else k: v
+            for k, v in calendar.items()
+        }
+        for month in out:
+            if isinstance(month, int) and not 1 <= month <= 120:
+                raise FieldError(
+                    (month,), f"month {month}: calendar months count from 1 (the horizon's first) to 120"
+                )
+        return out
+
     @model_validator(mode="after")
     def _training_needs_mfu(self) -> Option:
         if "training" in self.kinds and self.training_mfu is None:
             raise FieldError("training_mfu", "required when kinds include training")
+        if not self.on_demand and self.capacity_block_usd_per_hour is None:
+            raise FieldError(
+                "on_demand",
+                "false, and the option has no capacity_block_usd_per_hour: nothing can buy it; give "
+                "its Capacity Block price or set on_demand: true",
+            )
         return self
 
     def peak_tflops(self, precision: Precision) -> float:
@@ -599,6 +668,11 @@ class Option(Sourced):
     @property
     def instance_hbm_bytes(self) -> float:
         return self.chips * self.hbm_gib * 2**30
+
+    @property
+    def instance_type(self) -> str:
+        """The EC2 instance type: the id up to an `@region` suffix (`trn2.48xlarge@us-east-2`)."""
+        return self.id.split("@", 1)[0]
 
     def capacity_in(self, month: int) -> int:
         """Instances obtainable at once in a month (1-based), from the capacity calendar."""
@@ -797,7 +871,21 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
-    """Problems that need both files: duplicate names, unknown options or stack items."""
+    """Problems that need both files, or several fields of the workload file at once: duplicate
+    names, unknown options, stack items, regions and codebases, months past the horizon, `after`
+    entries that name no training workload or go round in a circle, and purchase options that
+    leave a workload nothing to buy."""
+    return (
+        _reference_problems(portfolio, catalog)
+        + month_problems(portfolio)
+        + order_problems(portfolio)
+        + region_problems(portfolio, catalog)
+        + porting_problems(portfolio)
+        + purchase_problems(portfolio, catalog)
+    )
+
+
+def _reference_problems(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
     problems: list[tuple[Location, str]] = []
     first_seen: dict[str, tuple[int, str]] = {}
     known_items = sorted(set(catalog.migration.items) - {"pytorch", "jax", "tensorflow"})
@@ -852,6 +940,315 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
                     )
                 )
     return problems
+
+
+def last_month(portfolio: Portfolio) -> int:
+    """The horizon's last month: 12 for 12 months, 13 for 12.5 (a half month at the end)."""
+    return max(1, math.ceil(portfolio.horizon_months - 1e-9))
+
+
+def _some(names: list[str], limit: int = 12) -> str:
+    """A readable list of names, cut after `limit` (a file may hold 10,000 workloads)."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
+
+
+def month_problems(portfolio: Portfolio) -> list[tuple[Location, str]]:
+    """Months past the horizon, a monthly series longer than the months left in it, and growth
+    that takes demand beyond what the model can price."""
+    problems: list[tuple[Location, str]] = []
+    last = last_month(portfolio)
+    ends = f"horizon_months: {portfolio.horizon_months:g} ends with month {last}"
+    for index, w in enumerate(portfolio.workloads):
+        for field in ("start_month", "end_month", "earliest_month", "latest_month"):
+            month = getattr(w, field)
+            if month is not None and month > last:
+                problems.append(
+                    (
+                        ("workloads", index, field),
+                        f"month {month} is past the horizon ({ends}); give a month from 1 to {last}, "
+                        "or lengthen horizon_months",
+                    )
+                )
+        first = w.start_month or 1
+        if first > last or w.tokens_per_month is None:
+            continue
+        room = last - first + 1
+        if w.monthly_tokens is not None and len(w.monthly_tokens) > room:
+            problems.append(
+                (
+                    ("workloads", index, "monthly_tokens", room),
+                    f"this entry is month {last + 1}, past the horizon ({ends}): the series starts in "
+                    f"month {first}, so give at most {room} months",
+                )
+            )
+        growth = w.growth_per_month
+        if growth is not None and growth > 0:
+            months = min(w.end_month or last, last) - first
+            log_peak = math.log10(w.tokens_per_month) + months * math.log10(1 + growth)
+            if log_peak > math.log10(MAX_TOKENS):
+                problems.append(
+                    (
+                        ("workloads", index, "growth_per_month"),
+                        f"{growth:g} a month for {months} months takes {w.tokens_per_month:.3g} tokens a "
+                        f"month to 1e+{math.floor(log_peak)} by month {first + months}, beyond "
+                        f"{MAX_TOKENS:.0e} tokens, which is outside what the model can price",
+                    )
+                )
+    return problems
+
+
+def order_problems(portfolio: Portfolio) -> list[tuple[Location, str]]:
+    """`after` entries: each names another training workload of the file; the order has no
+    cycle; and every workload keeps a month of its window once those before it have had theirs.
+    With `periods: single` every workload runs in the one period, so none can wait for another."""
+    problems: list[tuple[Location, str]] = []
+    index_of: dict[str, int] = {}
+    for index, w in enumerate(portfolio.workloads):
+        index_of.setdefault(w.name, index)
+    training = [w.name for w in portfolio.workloads if w.kind == "training"]
+    edges: dict[int, list[tuple[int, int]]] = {}  # workload → (position in after, workload it waits for)
+    for index, w in enumerate(portfolio.workloads):
+        seen: dict[str, int] = {}
+        for position, name in enumerate(w.after):
+            where: Location = ("workloads", index, "after", position)
+            if name == w.name:
+                problems.append(
+                    (where, f"{name!r} is this workload itself: a workload cannot wait for itself")
+                )
+            elif name not in index_of:
+                others = [t for t in training if t != w.name]
+                problems.append(
+                    (where, f"no workload named {name!r} in this file{did_you_mean(name, others)}")
+                )
+            elif portfolio.workloads[index_of[name]].kind != "training":
+                problems.append(
+                    (
+                        where,
+                        f"{name!r} is an inference workload: `after` names training workloads, whose "
+                        "runs must all be done before this one starts",
+                    )
+                )
+            elif name in seen:
+                problems.append((where, f"{name!r} is already listed at after[{seen[name]}]"))
+            else:
+                seen[name] = position
+                edges.setdefault(index, []).append((position, index_of[name]))
+    if portfolio.periods == "single":
+        for index in sorted(edges):
+            problems.append(
+                (
+                    ("workloads", index, "after"),
+                    "periods: single plans the whole horizon as one period with every workload in "
+                    "it, so no workload can run after another; use periods: monthly (the default) "
+                    "or remove after",
+                )
+            )
+        return problems
+    cycles = _cycles(portfolio, edges)
+    problems += cycles
+    if not cycles:
+        problems += _window_problems(portfolio, edges)
+    return problems
+
+
+def _cycles(portfolio: Portfolio, edges: dict[int, list[tuple[int, int]]]) -> list[tuple[Location, str]]:
+    """One problem per circle of `after` entries (iterative depth-first search: a chain of
+    10,000 workloads cannot overflow a stack). Each is located at the `after` entry of the
+    circle's first workload in the file."""
+    state: dict[int, int] = {}  # 1 on the current path, 2 done
+    reported: set[int] = set()
+    problems: list[tuple[Location, str]] = []
+    names = [w.name for w in portfolio.workloads]
+    for root in sorted(edges):
+        if root in state:
+            continue
+        path: list[int] = [root]
+        state[root] = 1
+        todo: list[list[tuple[int, int]]] = [list(reversed(edges.get(root, [])))]
+        while todo:
+            if not todo[-1]:
+                state[path.pop()] = 2
+                todo.pop()
+                continue
+            _, nxt = todo[-1].pop()
+            if state.get(nxt) == 1:
+                circle = path[path.index(nxt) :]
+                if reported.isdisjoint(circle):
+                    reported.update(circle)
+                    problems.append(_cycle_problem(circle, edges, names))
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                todo.append(list(reversed(edges.get(nxt, []))))
+    return problems
+
+
+def _cycle_problem(
+    circle: list[int], edges: dict[int, list[tuple[int, int]]], names: list[str]
+) -> tuple[Location, str]:
+    start = circle.index(min(circle))
+    circle = circle[start:] + circle[:start]  # from the circle's first workload in the file
+    first, second = circle[0], circle[1 % len(circle)]
+    position = next(p for p, target in edges[first] if target == second)
+    shown = [repr(names[i]) for i in circle]
+    if len(shown) > 8:
+        shown = [*shown[:6], f"… {len(shown) - 7:,} more …", shown[-1]]
+    chain = " → ".join([*shown, repr(names[first])])
+    return (
+        ("workloads", first, "after", position),
+        f"the after entries go round in a circle: {chain} (each waits for the next), so none of "
+        "them can ever start; remove one of these entries",
+    )
+
+
+def _window_problems(
+    portfolio: Portfolio, edges: dict[int, list[tuple[int, int]]]
+) -> list[tuple[Location, str]]:
+    """A workload runs after those it names, so it cannot start before the month after their
+    earliest start; if that is past its latest_month (or the horizon), no plan can order them.
+    (Whether the runs fit in the months left is the optimizer's question: see `placement plan`.)"""
+    last = last_month(portfolio)
+    workloads = portfolio.workloads
+    earliest: dict[int, int] = {}
+    binding: dict[int, tuple[int, int]] = {}  # workload → (after position, workload) that sets it
+    blamed: set[int] = set()  # reported, or after one that is: only the first in a chain is blamed
+    problems: list[tuple[Location, str]] = []
+    for index in _topological(len(workloads), edges):
+        start = workloads[index].earliest_month or 1
+        for position, before in edges.get(index, []):
+            if earliest[before] + 1 > start:
+                start, binding[index] = earliest[before] + 1, (position, before)
+        earliest[index] = start
+        w = workloads[index]
+        latest = min(w.latest_month or last, last)
+        if index not in binding or start <= latest:
+            continue
+        blamed.add(index)
+        if any(before in blamed for _, before in edges[index]):
+            continue
+        position, before = binding[index]
+        reason = (
+            f"it runs after {workloads[before].name!r}, which cannot start before month "
+            f"{earliest[before]}, so it cannot start before month {start}"
+        )
+        if w.latest_month is not None and w.latest_month <= last:
+            problems.append(
+                (
+                    ("workloads", index, "latest_month"),
+                    f"month {w.latest_month} leaves this workload no month: {reason}; give a later "
+                    "latest_month or earlier windows to the workloads before it",
+                )
+            )
+        else:
+            problems.append(
+                (
+                    ("workloads", index, "after", position),
+                    f"no month is left in the horizon (its last is month {last}): {reason}",
+                )
+            )
+    return problems
+
+
+def _topological(count: int, edges: dict[int, list[tuple[int, int]]]) -> list[int]:
+    """Workload indexes, each after every workload it waits for (Kahn; the order has no cycle)."""
+    waiting = {index: len(targets) for index, targets in edges.items()}
+    followers: dict[int, list[int]] = {}
+    for index, targets in edges.items():
+        for _, before in targets:
+            followers.setdefault(before, []).append(index)
+    ready = [index for index in range(count) if not waiting.get(index)]
+    out: list[int] = []
+    while ready:
+        index = ready.pop()
+        out.append(index)
+        for later in followers.get(index, []):
+            waiting[later] -= 1
+            if waiting[later] == 0:
+                ready.append(later)
+    return out
+
+
+def region_problems(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
+    """Regions a workload is pinned to, or a spend cap is set for, must hold a catalog option."""
+    regions = list(catalog.regions)
+    known = f"catalog {catalog.name!r} has options in {_some(regions)}"
+    problems: list[tuple[Location, str]] = []
+    for index, w in enumerate(portfolio.workloads):
+        unknown = False
+        for position, region in enumerate(w.regions):
+            if region not in regions:
+                unknown = True
+                problems.append(
+                    (
+                        ("workloads", index, "regions", position),
+                        f"no option is in region {region!r}{did_you_mean(region, regions)}; {known}",
+                    )
+                )
+        if w.regions and not unknown:
+            if not any(o.region in w.regions and w.kind in o.kinds for o in catalog.options):
+                problems.append(
+                    (
+                        ("workloads", index, "regions"),
+                        f"no option in {', '.join(w.regions)} runs {w.kind} in catalog {catalog.name!r}; "
+                        "add a region or remove the pin",
+                    )
+                )
+    for region in portfolio.policy.max_region_usd:
+        if region not in regions:
+            problems.append(
+                (
+                    ("policy", "max_region_usd", region),
+                    f"no option is in region {region!r}{did_you_mean(region, regions)}; {known}",
+                )
+            )
+    return problems
+
+
+def porting_problems(portfolio: Portfolio) -> list[tuple[Location, str]]:
+    """`porting.codebases` names codebases of the file (a workload without `codebase` is its own)."""
+    codebases = sorted({w.codebase_name for w in portfolio.workloads})
+    return [
+        (
+            ("porting", "codebases", name),
+            f"no workload has codebase {name!r}{did_you_mean(name, codebases)}; the codebases are "
+            f"{_some(codebases)} (a workload without codebase is its own)",
+        )
+        for name in portfolio.porting.codebases
+        if name not in codebases
+    ]
+
+
+def purchase_problems(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, str]]:
+    """Every workload has an option it may run on that is sold by an instrument in
+    `purchase.allow` (workloads no option can run at all are the optimizer's to explain)."""
+    allow = portfolio.purchase.allow
+    stranded: list[str] = []
+    sold: set[str] = set()
+    for w in portfolio.workloads:
+        candidates = [
+            o
+            for o in catalog.options
+            if w.kind in o.kinds
+            and (not w.regions or o.region in w.regions)
+            and (w.portability == "any" or o.family == "gpu")
+        ]
+        if candidates and not any(o.price(i) is not None for o in candidates for i in allow):
+            stranded.append(repr(w.name))
+            sold.update(i for o in candidates for i in INSTRUMENTS if o.price(i) is not None)
+    if not stranded:
+        return []
+    ways = [i for i in INSTRUMENTS if i in sold]
+    return [
+        (
+            (
+                "purchase",
+                "allow",
+            ),
+            f"allows {', '.join(allow)}, and no option that can run {_some(stranded)} is sold that "
+            f"way; their options are sold as {', '.join(ways)}: allow one of those",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -7,8 +7,7 @@ from typing import Any
 
 from placement.analyses.sensitivity import Sensitivity
 from placement.engine.plan import SCHEMA_VERSION
-from placement.render.report import pct, usd, usd_signed
-from placement.render.text import json_visible, table, visible
+from placement.render.text import json_visible, pct, table, usd, usd_signed, visible
 
 
 def _money_or(value: float | None, none: str) -> str:

@@ -20,8 +20,8 @@ from placement.analyses.scenarios import (
     committed_recourse,
 )
 from placement.engine.plan import SCHEMA_VERSION, Plan
-from placement.render.report import pct, plan_dict, usd, usd_signed
-from placement.render.text import CsvWriter, json_visible, table, visible
+from placement.render.report import plan_dict
+from placement.render.text import CsvWriter, json_visible, pct, table, usd, usd_signed, visible
 
 
 def _change(base: float, new: float) -> str:

@@ -14,17 +14,15 @@ from placement.engine.costing import Estimate, estimates, port_weeks
 from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
+from placement.render import schedule
 from placement.render.report import (
     CALIBRATION_HEADERS,
     RESERVATION_HEADERS,
     _reservation_rows,
     calibration_rows,
-    pct,
     unit_cost,
-    usd,
-    usd_signed,
 )
-from placement.render.text import table, visible
+from placement.render.text import pct, table, usd, usd_signed, visible
 
 
 @dataclass(frozen=True)
@@ -126,11 +124,21 @@ def _question_2(m: MemoInputs) -> list[str]:
 
 
 def _question_3(m: MemoInputs) -> list[str]:
+    out = ["## 3. How much reserved capacity do we need for training and inference?", ""]
+    if schedule.phased(m.plan):
+        return out + schedule.memo_lines(m.plan, m.chart)
     total_od = sum(r.on_demand_usd for r in m.plan.reservations)
     saving = sum(r.saving_usd for r in m.plan.reservations)
-    out = ["## 3. How much reserved capacity do we need for training and inference?", ""]
+    regions = schedule.option_regions(m.plan)
     capacity = [
-        [c.option, c.family, str(c.used), str(c.available), "binding" if c.binding else ""]
+        [
+            c.option,
+            regions.get(c.option, ""),
+            c.family,
+            str(c.used),
+            str(c.available),
+            "binding" if c.binding else "",
+        ]
         for c in m.plan.capacity
         if c.used > 0
     ]
@@ -138,17 +146,15 @@ def _question_3(m: MemoInputs) -> list[str]:
         "Instances the plan holds at once (training at its deadline pace, inference at peak), against "
         "the capacity the catalog says is obtainable:"
     )
-    out += ["", _table(capacity, ["option", "family", "needed at once", "available", ""]), ""]
+    out += ["", _table(capacity, ["option", "region", "family", "needed at once", "available", ""]), ""]
+    if not m.plan.reservations:
+        return out + ["The plan buys on demand only; no reservation advice applies.", ""]
     out.append(
         f"Commit the steady base load and keep peaks on demand: **{usd(saving)} saved "
         f"({pct(saving / total_od) if total_od else '-'}) against all on-demand** over "
         f"{m.plan.horizon_months:g} months."
     )
-    out += [
-        "",
-        _table(_reservation_rows(m.plan), RESERVATION_HEADERS),
-        "",
-    ]
+    out += ["", _table(_reservation_rows(m.plan), RESERVATION_HEADERS), ""]
     return out
 
 
@@ -158,10 +164,13 @@ def _question_4(m: MemoInputs) -> list[str]:
         for r in m.plan.workloads
     ]
     out = ["## 4. What is the expected cost per token or per experiment?", ""]
-    out += [
-        "On-demand prices, whole instances sized for peak (inference) or for the deadline (training):",
-        "",
-    ]
+    basis = (
+        "At the price of each purchase (commitments, Capacity Blocks, on demand), whole instances sized "
+        "for each month's peak (inference) and the runs' months (training):"
+        if schedule.phased(m.plan)
+        else "On-demand prices, whole instances sized for peak (inference) or for the deadline (training):"
+    )
+    out += [basis, ""]
     out += [
         _table(rows, ["workload", "kind", "runs on", "unit cost", f"{m.plan.horizon_months:g}-month cost"]),
         "",
@@ -273,11 +282,20 @@ def _claims(m: MemoInputs) -> list[str]:
 def _sources(m: MemoInputs) -> list[str]:
     estimates_in_use = [[e.subject, e.field, e.reasoning] for e in m.plan.estimates]
     out = ["## Assumptions, estimates and sources", ""]
+    if schedule.phased(m.plan):
+        pricing = (
+            "h/month, planned month by month; each purchase at its own price (commitment, Capacity Block, "
+            "on demand)."
+        )
+        capacity = "- Capacity is counted per month."
+    else:
+        pricing = "h/month; on-demand list prices unless stated."
+        capacity = "- Capacity is counted as if every workload runs at once."
     out += [
         f"- Catalog {m.catalog.name}; {m.plan.horizon_months:g}-month horizon at {m.plan.hours_per_month:g} "
-        "h/month; on-demand list prices unless stated.",
-        "- Capacity is counted as if every workload runs at once. Costs follow the formulas in the README; "
-        "`placement explain` prints any one of them step by step.",
+        + pricing,
+        f"{capacity} Costs follow the formulas in the README; `placement explain` prints any one of them "
+        "step by step.",
         f"- Plan solved by {m.plan.solver.solver} to a proven gap of {m.plan.solver.gap_proven:.2g}.",
         *(f"- {text[0].upper()}{text[1:]}: {', '.join(names)}." for text, names in m.plan.defaults),
         "",

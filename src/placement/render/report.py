@@ -11,22 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from placement.engine.plan import SCHEMA_VERSION, AlreadyOn, Plan, WorkloadResult
-from placement.render.text import CsvWriter, json_visible, table, visible
+from placement.render import schedule
+from placement.render.text import CsvWriter, json_visible, pct, table, usd, usd_signed, visible
 
 FORMATS = ("table", "markdown", "json", "csv")
 MARKS = {"estimate": " *", "measured": " (measured)", "sourced": ""}
-
-
-def usd(x: float) -> str:
-    return f"-${-x:,.0f}" if x < -0.5 else f"${x:,.0f}"
-
-
-def usd_signed(x: float) -> str:
-    return f"+${x:,.0f}" if x >= 0.5 else usd(x) if x <= -0.5 else "$0"
-
-
-def pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
 
 
 def unit_cost(r: WorkloadResult) -> str:
@@ -37,6 +26,7 @@ def unit_cost(r: WorkloadResult) -> str:
 
 
 def _workload_rows(plan: Plan) -> list[list[str]]:
+    regions = schedule.option_regions(plan)
     rows = []
     for r in plan.workloads:
         for i, p in enumerate(r.placements):
@@ -51,6 +41,7 @@ def _workload_rows(plan: Plan) -> list[list[str]]:
                     r.workload if first else "",
                     r.kind if first else "",
                     p.option + MARKS[p.basis],
+                    p.region or regions.get(p.option, ""),
                     pct(p.share),
                     str(p.instances),
                     usd(p.compute_usd),
@@ -66,6 +57,7 @@ WORKLOAD_HEADERS = [
     "workload",
     "kind",
     "option",
+    "region",
     "share",
     "instances",
     "cost over horizon",
@@ -103,11 +95,22 @@ FAMILY_HEADERS = ["family", "compute", "migration", "share of compute", "share o
 
 
 def _capacity_rows(plan: Plan) -> list[list[str]]:
+    regions = schedule.option_regions(plan)
     return [
-        [c.option, c.family, str(c.used), str(c.available), "binding" if c.binding else ""]
+        [
+            c.option,
+            regions.get(c.option, ""),
+            c.family,
+            str(c.used),
+            str(c.available),
+            "binding" if c.binding else "",
+        ]
         for c in plan.capacity
         if c.used > 0 or c.binding
     ]
+
+
+CAPACITY_HEADERS = ["option", "region", "family", "used", "available", ""]
 
 
 def _migration_rows(plan: Plan) -> list[list[str]]:
@@ -126,13 +129,14 @@ RESERVATION_HEADERS = [
 
 
 def _reservation_rows(plan: Plan) -> list[list[str]]:
+    regions = schedule.option_regions(plan)
     rows = []
     for r in plan.reservations:
         commit = f"{r.committed_instances} × {r.term}" if r.committed_instances else "none"
         burst = f"{r.burst_instance_hours:,.0f} h ({r.burst_tier})" if r.burst_instance_hours > 0 else "-"
         rows.append(
             [
-                r.option,
+                schedule.named(r.option, regions.get(r.option, "")),
                 commit,
                 str(r.on_demand_instances),
                 burst,
@@ -176,12 +180,24 @@ def _solver_lines(plan: Plan) -> list[str]:
 
 
 def _assumption_lines(plan: Plan) -> list[str]:
-    lines = [
-        f"Costs cover {plan.horizon_months:g} months at {plan.hours_per_month:g} hours a month, "
-        "on-demand prices.",
-        "Capacity is counted as if every workload runs at once: training at its deadline pace, "
-        "inference at its peak.",
-        "Inference is sized for peak demand (tokens_per_month × peak_to_average) in whole instances.",
+    if schedule.phased(plan):
+        lines = [
+            f"Costs cover {plan.horizon_months:g} months at {plan.hours_per_month:g} hours a month, in "
+            f"{len(plan.periods)} period(s), at the price of each purchase (commitment, Capacity Block, "
+            "on demand).",
+            "Capacity is counted per month: inference at the month's peak, training runs while active.",
+            "Inference is sized for each month's peak demand (the month's tokens × peak_to_average) in "
+            "whole instances.",
+        ]
+    else:
+        lines = [
+            f"Costs cover {plan.horizon_months:g} months at {plan.hours_per_month:g} hours a month, "
+            "on-demand prices.",
+            "Capacity is counted as if every workload runs at once: training at its deadline pace, "
+            "inference at its peak.",
+            "Inference is sized for peak demand (tokens_per_month × peak_to_average) in whole instances.",
+        ]
+    lines += [
         "Migration is a one-time cost per (codebase, family), zero on the family the code is on.",
         "Runner-up: the cheapest option not used, running the whole workload alone, including "
         "any port it would need; extra cost is against this plan's cost for the workload.",
@@ -243,10 +259,8 @@ def render_markdown(plan: Plan) -> str:
             "",
         ]
     out += ["## Capacity used (instances at once)", ""]
-    out += [
-        table(_capacity_rows(plan), headers=["option", "family", "used", "available", ""], tablefmt="github"),
-        "",
-    ]
+    out += [table(_capacity_rows(plan), headers=CAPACITY_HEADERS, tablefmt="github"), ""]
+    out += schedule.sections(plan, markdown=True)
     if plan.reservations:
         out += ["## Reserved capacity", "", RESERVATION_NOTE, ""]
         out += [
@@ -291,11 +305,8 @@ def render_table(plan: Plan) -> str:
     out += block("Spend by family", _family_rows(plan), FAMILY_HEADERS)
     if plan.migrations:
         out += block("Migrations", _migration_rows(plan), ["codebase", "family", "weeks", "cost", "items"])
-    out += block(
-        "Capacity used (instances at once)",
-        _capacity_rows(plan),
-        ["option", "family", "used", "available", ""],
-    )
+    out += block("Capacity used (instances at once)", _capacity_rows(plan), CAPACITY_HEADERS)
+    out += schedule.sections(plan, markdown=False)
     if plan.reservations:
         out += block("Reserved capacity", _reservation_rows(plan), RESERVATION_HEADERS)
     if plan.calibration:
@@ -315,6 +326,7 @@ def _r(x: float, digits: int = 2) -> float:
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
     b = plan.baseline
+    regions = schedule.option_regions(plan)
     return {
         "schema_version": SCHEMA_VERSION,
         "portfolio": plan.portfolio,
@@ -335,6 +347,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             {
                 "workload": p.workload,
                 "option": p.option,
+                "region": p.region or regions.get(p.option, ""),
                 "family": p.family,
                 "kind": p.kind,
                 "share": _r(p.share, 6),
@@ -378,6 +391,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "capacity": [
             {
                 "option": c.option,
+                "region": regions.get(c.option, ""),
                 "family": c.family,
                 "used": c.used,
                 "available": c.available,
@@ -430,6 +444,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             {"key": k, "title": s.title, "address": s.address, "date_read": s.date_read}
             for k, s in plan.sources
         ],
+        **schedule.schedule_dict(plan),
     }
 
 
@@ -453,10 +468,14 @@ CSV_COLUMNS = [
     "usd_per_million_tokens",
     "cost_per_run_usd",
     "basis",
+    "region",
 ]
 
 
 def render_csv(plan: Plan) -> str:
+    """One row per placement (CSV_COLUMNS; `region` was added last, so earlier columns keep their place).
+    The time axis's tables are `schedule.render_schedule_csv`."""
+    regions = schedule.option_regions(plan)
     buffer = io.StringIO()
     writer = CsvWriter(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -474,6 +493,7 @@ def render_csv(plan: Plan) -> str:
                     "" if r.usd_per_million_tokens is None else f"{r.usd_per_million_tokens:.4f}",
                     "" if r.cost_per_run_usd is None else f"{r.cost_per_run_usd:.2f}",
                     p.basis,
+                    p.region or regions.get(p.option, ""),
                 ]
             )
     return visible(buffer.getvalue())

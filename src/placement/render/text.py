@@ -91,6 +91,19 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[Any], tablefmt: str, 
     return tabulate(body, headers=[str(cell(h)) for h in headers], tablefmt=tablefmt, **options)
 
 
+def usd(x: float) -> str:
+    """Whole dollars: $1,235, -$40."""
+    return f"-${-x:,.0f}" if x < -0.5 else f"${x:,.0f}"
+
+
+def usd_signed(x: float) -> str:
+    return f"+${x:,.0f}" if x >= 0.5 else usd(x) if x <= -0.5 else "$0"
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
 class CsvWriter:
     """`csv.writer` whose every cell passes through `csv_cell`."""
 

@@ -41,11 +41,11 @@ OPTION_COLUMNS = [
 def render_catalog(catalog: Catalog, markdown: bool = False) -> str:
     fmt = "github" if markdown else "simple"
     rows = [
-        [o.id, o.family, o.accelerator, "/".join(o.kinds)]
+        [o.id, o.region, o.family, o.accelerator, "/".join(o.kinds)]
         + [_cell(o, f, getattr(o, f)) for f, _ in OPTION_COLUMNS]
         for o in catalog.options
     ]
-    headers = ["option", "family", "accelerator", "kinds"] + [h for _, h in OPTION_COLUMNS]
+    headers = ["option", "region", "family", "accelerator", "kinds"] + [h for _, h in OPTION_COLUMNS]
     out = [f"Catalog {catalog.name} ({catalog.region}); per-chip figures; * = estimate", ""]
     out += [table(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
     migration_rows = []
@@ -100,7 +100,7 @@ def render_explain(
     out = [
         f"{workload.name} ({workload.kind}, {workload.framework}, "
         f"{model_label(workload)}, {workload.precision}) on {option.id} "
-        f"({option.accelerator}, {option.family})",
+        f"({option.accelerator}, {option.family}, {option.region})",
         "",
     ]
     out += [f"Assumption: {a}" for a in workload.defaults_used()]

@@ -1,9 +1,9 @@
 """The plan as an Excel workbook a finance team opens directly (`plan --format xlsx`).
 
-Sheets: summary, placements, migrations, capacity, reservations, estimates, sources (and current
-bill with `--current`). Every figure is a number cell (currency cells formatted `$#,##0.00`, shares
-`0.0%`), never a formula, so values survive copy and paste. Built from the same dict as the JSON
-output, so the two agree to the cent.
+Sheets: summary, placements, migrations, capacity, reservations, Purchase schedule, Monthly plan,
+estimates, sources (and current bill with `--current`). Every figure is a number cell (currency
+cells formatted `$#,##0.00`, shares `0.0%`), never a formula, so values survive copy and paste.
+Built from the same dict as the JSON output, so the two agree to the cent.
 
 Written with XlsxWriter (optional extra `xlsx`): it writes only, is pure Python, and with the
 workbook's creation date fixed (`FIXED_CREATED`) its output is byte-identical for the same plan
@@ -46,6 +46,8 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
         ["Savings against the baseline", data["savings_usd"]],
         ["Solver", f"{data['solver']['name']} ({data['solver']['status']})"],
         ["Proven gap", data["solver"]["gap_proven"]],
+        ["Commitments beyond the horizon", data["beyond_horizon"]],
+        ["Committed after the horizon, not in the total", data["committed_beyond_usd"]],
     ]
     if current is not None:
         summary += [
@@ -63,7 +65,17 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
         ),
         (
             "placements",
-            ["Workload", "Kind", "Option", "Family", "Share", "Instances", "Compute (USD)", "Basis"],
+            [
+                "Workload",
+                "Kind",
+                "Option",
+                "Family",
+                "Share",
+                "Instances",
+                "Compute (USD)",
+                "Basis",
+                "Region",
+            ],
             [
                 [
                     p["workload"],
@@ -74,6 +86,7 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
                     p["instances"],
                     p["compute_usd"],
                     p["basis"],
+                    p["region"],
                 ]
                 for p in data["placements"]
             ],
@@ -92,8 +105,11 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
         ),
         (
             "capacity",
-            ["Option", "Family", "Instances used", "Instances available", "Binding"],
-            [[c["option"], c["family"], c["used"], c["available"], c["binding"]] for c in data["capacity"]],
+            ["Option", "Family", "Instances used", "Instances available", "Binding", "Region"],
+            [
+                [c["option"], c["family"], c["used"], c["available"], c["binding"], c["region"]]
+                for c in data["capacity"]
+            ],
             set(),
             set(),
         ),
@@ -127,6 +143,8 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
             {6, 7, 8},
             set(),
         ),
+        _purchase_sheet(data),
+        _monthly_sheet(data),
         (
             "estimates",
             ["Subject", "Field", "Reasoning"],
@@ -174,6 +192,100 @@ def _sheets(data: dict[str, Any], current: dict[str, Any] | None) -> list[Sheet]
     return sheets
 
 
+def _labels(data: dict[str, Any]) -> dict[int, str]:
+    return {p["index"]: p["label"] for p in data["periods"]}
+
+
+def _purchase_sheet(data: dict[str, Any]) -> Sheet:
+    labels = _labels(data)
+    rows: list[list[Cell]] = []
+    for p in data["purchases"]:
+        block = p["instrument"] == "capacity-block" and p["instances"] > 0
+        rows.append(
+            [
+                labels.get(p["period"], str(p["period"])),
+                p["period"],
+                p["instrument"],
+                p["option"],
+                p["region"],
+                p["instances"],
+                p["periods"],
+                p["instance_hours"],
+                round(p["instance_hours"] / (p["instances"] * 24), 4) if block else None,
+                p["usd"],
+                p["usd_beyond_horizon"],
+                p["note"],
+            ]
+        )
+    headers = [
+        "Month",
+        "Period",
+        "Purchase",
+        "Option",
+        "Region",
+        "Instances",
+        "Periods covered",
+        "Instance-hours",
+        "Block days",
+        "Cost in the total (USD)",
+        "Committed after the horizon (USD)",
+        "Note",
+    ]
+    return ("Purchase schedule", headers, rows, {9, 10}, set())
+
+
+def _monthly_sheet(data: dict[str, Any]) -> Sheet:
+    labels = _labels(data)
+    rows: list[list[Cell]] = []
+    for m in data["monthly"]:
+        held = m["inference_instances"] + m["training_instances"]
+        rows.append(
+            [
+                labels.get(m["period"], str(m["period"])),
+                m["period"],
+                m["option"],
+                m["region"],
+                m["family"],
+                m["inference_instances"],
+                m["training_instances"],
+                m["training_hours"],
+                m["committed_instances"],
+                m["committed_hours"],
+                m["committed_hours_used"],
+                m["utilisation"],
+                max(0, held - m["committed_instances"] - m["block_instances"])
+                if m["on_demand_hours"] > 0
+                else 0,
+                m["on_demand_hours"],
+                m["block_instances"],
+                m["block_hours"],
+                m["capacity"],
+                m["usd"],
+            ]
+        )
+    headers = [
+        "Month",
+        "Period",
+        "Option",
+        "Region",
+        "Family",
+        "Inference instances",
+        "Training instances",
+        "Training instance-hours",
+        "Committed instances",
+        "Committed instance-hours",
+        "Committed hours used",
+        "Commitment utilisation",
+        "On-demand instances",
+        "On-demand instance-hours",
+        "Block instances",
+        "Block instance-hours",
+        "Capacity",
+        "Cost (USD)",
+    ]
+    return ("Monthly plan", headers, rows, {17}, {11})
+
+
 def render_xlsx(data: dict[str, Any], current: dict[str, Any] | None = None) -> bytes:
     """`data` is the plan's dict (`plan_dict`); `current` the `--current` comparison's dict."""
     try:
@@ -199,6 +311,7 @@ def render_xlsx(data: dict[str, Any], current: dict[str, Any] | None = None) -> 
         "Current accelerator spend per month (bill)",
         "Plan compute per month",
         "Current spend the plan does not explain, per month",
+        "Committed after the horizon, not in the total",
     }
     for name, headers, rows, money_cols, percent_cols in _sheets(data, current):
         sheet = book.add_worksheet(name)
