@@ -2,13 +2,12 @@
 
 The planner's side (`make_plan(..., bought=...)`) is stood in for by a wrapper around the real one
 that adds a purchase schedule and monthly use, so the wiring and the arithmetic are checked by hand;
-`test_committed_recourse_end_to_end` runs the real planner once it takes `bought`.
+the tests after it run the real planner with `bought`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import pickle
 from typing import Any
@@ -17,10 +16,18 @@ import pytest
 
 from placement.analyses import scenarios
 from placement.analyses.fanout import LocalPool, Task
-from placement.analyses.scenarios import committed_recourse, kept_purchases, plan_scenario, stress
+from placement.analyses.scenarios import (
+    committed_recourse,
+    kept_purchases,
+    plan_scenario,
+    shock_month,
+    stranded,
+    stress,
+)
 from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import MonthUse, Period, Plan, Purchase
 from placement.engine.planner import make_plan
+from placement.inputs.models import MonthWindow, Scenario
 from placement.render.compare_report import render_stress, render_stress_json
 from tests.conftest import inference, make_catalog, make_portfolio, option
 
@@ -44,7 +51,9 @@ def _catalog() -> Any:
 
 
 def _portfolio() -> Any:
-    return make_portfolio([inference("i", tokens_per_month=1e9)], horizon_months=12)
+    # One instance serves 2,000 tokens/s · 730 h · 3,600 s = 5.256e9 tokens a month: 4e9 needs one,
+    # twice that needs two.
+    return make_portfolio([inference("i", tokens_per_month=4e9)], horizon_months=12)
 
 
 def _fake(calls: list[tuple[str, tuple[Purchase, ...]]]) -> Any:
@@ -86,14 +95,14 @@ def test_every_shock_is_replanned_with_the_base_commitments_kept(monkeypatch: py
         "inference demand ×2",
         "inference demand ×2 from month 7",
         "gpu removed (most-used option)",
-        "gpu unavailable in months 5-6 (when its Capacity Block is booked)",
+        "gpu unavailable in months 5-6 (its Capacity Block would start then)",
     ]
     # What each shock keeps: the commitment always; the block (month 5) only when the shock hits later.
     kept = {name: r.recourse.kept for name, r in by_name.items() if r.recourse is not None}
     assert kept["inference demand ×2 from month 7"] == (COMMITMENT, BLOCK)
     assert kept["trainium capacity gone in months 4-6"] == (COMMITMENT,)
     assert kept["inference demand ×2"] == (COMMITMENT,)
-    assert kept["gpu unavailable in months 5-6 (when its Capacity Block is booked)"] == (COMMITMENT,)
+    assert kept["gpu unavailable in months 5-6 (its Capacity Block would start then)"] == (COMMITMENT,)
     # The planner received those purchases as bought (none where the shock removes their option).
     received = sorted(b for _, b in calls if b)
     assert received == sorted([(COMMITMENT,)] * 5 + [(COMMITMENT, BLOCK)])
@@ -131,10 +140,11 @@ def test_every_shock_is_replanned_with_the_base_commitments_kept(monkeypatch: py
 
 
 def test_a_base_that_commits_to_nothing_keeps_nothing() -> None:
-    base, results = stress(_portfolio(), _catalog(), "x", SETTINGS)
-    assert base.plan is not None
-    if base.plan.purchases and any(p.instrument != "on-demand" for p in base.plan.purchases):
-        pytest.skip("this planner buys commitments here")
+    catalog = make_catalog(
+        [option("gpu"), option("trn", family="trainium", usd_per_hour=20.0)]
+    )  # on demand only
+    base, results = stress(_portfolio(), catalog, "x", SETTINGS)
+    assert base.plan is not None and all(p.instrument == "on-demand" for p in base.plan.purchases)
     assert all(r.recourse is None for r in results)
     for f in committed_recourse(results):
         assert f.kept_usd == f.scratch_usd and f.signing_first_usd == 0 and f.stranded_usd == 0
@@ -166,27 +176,50 @@ def test_bought_purchases_travel_to_pool_workers(monkeypatch: pytest.MonkeyPatch
     )
 
 
-@pytest.mark.skipif(
-    "bought" not in inspect.signature(make_plan).parameters,
-    reason="make_plan takes `bought` once the time-phased planner lands",
-)
 def test_committed_recourse_end_to_end() -> None:
-    # The real planner: a 12-month service on gpu, where a 1-year commitment at $6/h beats on-demand
-    # at $10/h; capacity halved from month 7 onwards is not a shock to gpu, demand ×2 from month 7 is.
-    catalog = _catalog()
-    portfolio = _portfolio()
+    # The real planner.  Base: one gpu instance all year, on a 1-year commitment: 8,760 h × $6 = $52,560
+    # (on demand would be $87,600).
+    catalog, portfolio = _catalog(), _portfolio()
     base, results = stress(portfolio, catalog, "x", SETTINGS)
-    assert base.plan is not None
-    assert any(p.instrument == "1-year" for p in base.plan.purchases)
+    assert base.plan is not None and base.plan.total_usd == pytest.approx(52_560.0)
+    assert [(p.instrument, p.instances, p.period) for p in base.plan.purchases] == [("1-year", 1, 1)]
     figures = {f.shock: f for f in committed_recourse(results)}
-    for r in results:
-        assert r.recourse is not None  # the base commits, so every shock keeps something
-        f = figures[r.scenario.name]
-        if f.scratch_usd is not None and f.kept_usd is not None:
-            # keeping what is bought can only cost more than choosing afresh
-            assert f.kept_usd >= f.scratch_usd - 0.01
-            assert f.stranded_usd >= 0
+    assert all(r.recourse is not None and len(r.recourse.kept) == 1 for r in results)
+
+    # Demand ×2 from month 7: a second instance for months 7-12, on demand (6 × 730 h × $10 = $43,800
+    # is less than a year's commitment); the commitment stays busy, signing first costs nothing.
     demand = figures["inference demand ×2 from month 7"]
-    assert demand.stranded_usd == pytest.approx(0.0, abs=0.01)  # more demand idles no commitment
+    assert demand.scratch_usd == pytest.approx(52_560.0 + 43_800.0)
+    assert demand.kept_usd == pytest.approx(demand.scratch_usd)
+    assert demand.stranded_usd == pytest.approx(0.0, abs=0.01)
+
+    # gpu gone: trn all year (8,760 h × $20 = $175,200); the commitment is paid and of no use.
     gone = figures["gpu removed (most-used option)"]
-    assert gone.stranded_usd > 0 and gone.signing_first_usd is not None and gone.signing_first_usd > 0
+    assert gone.scratch_usd == pytest.approx(175_200.0)
+    assert gone.kept_usd == pytest.approx(175_200.0 + 52_560.0)
+    assert gone.signing_first_usd == pytest.approx(52_560.0)
+    assert (gone.stranded_hours, gone.stranded_usd) == pytest.approx((8_760.0, 52_560.0))
+
+    # gpu unavailable in months 4-6: trn then (3 × 730 h × $20 = $43,800); from scratch the 1-year
+    # commitment still beats 9 months on demand ($52,560 < $65,700), so keeping it costs nothing,
+    # though 2,190 of its hours idle ($13,140).
+    window = figures["gpu unavailable in months 4-6 (sells Capacity Blocks)"]
+    assert window.scratch_usd == pytest.approx(52_560.0 + 43_800.0)
+    assert window.kept_usd == pytest.approx(window.scratch_usd)
+    assert (window.stranded_hours, window.stranded_usd) == pytest.approx((2_190.0, 13_140.0))
+
+
+def test_signing_first_costs_when_a_shock_makes_the_commitment_a_bad_buy() -> None:
+    # gpu unavailable in months 4-9: from scratch, 6 months of gpu on demand ($43,800) beat the
+    # 1-year commitment ($52,560); trn covers months 4-9 ($87,600) either way.
+    catalog, portfolio = _catalog(), _portfolio()
+    base = make_plan(portfolio, catalog, "x")
+    scenario = Scenario(name="gpu gone", remove_options=("gpu",), months=MonthWindow(first=4, last=9))
+    kept = kept_purchases(base, portfolio, shock_month(scenario))
+    scratch, _ = plan_scenario(scenario, portfolio, catalog, "x", SETTINGS)
+    committed, shocked = plan_scenario(scenario, portfolio, catalog, "x", SETTINGS, kept)
+    assert scratch.plan is not None and committed.plan is not None
+    assert scratch.plan.total_usd == pytest.approx(43_800.0 + 87_600.0)
+    assert committed.plan.total_usd == pytest.approx(52_560.0 + 87_600.0)  # signing first: +$8,760
+    lost, hours, usd = stranded(committed.plan, kept, catalog, shocked.option_ids)
+    assert (lost, hours, usd) == pytest.approx((0.0, 4_380.0, 26_280.0))  # 6 × 730 h idle × $6

@@ -89,11 +89,20 @@ def test_stress_shock_list() -> None:
         "inferentia capacity halved",
         "inferentia capacity gone in months 4-6",
         "inference demand ×2",  # a 6-month horizon has no month 7: no "×2 from month 7"
-        "p6-b200.48xlarge removed (most-used option)",
-        "p6-b200.48xlarge unavailable in months 4-6 (sells Capacity Blocks)",
+        "p5.48xlarge@us-east-2 removed (most-used option)",
+        "p5.48xlarge@us-east-2 unavailable in month 3 (its Capacity Block would start then)",
     ]
     for r in results:  # no shock makes the plan cheaper
         assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
+
+
+def test_a_shock_on_an_unused_family_in_a_window_changes_nothing() -> None:
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
+    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+    assert base.plan is not None and all(p.family != "inferentia" for p in base.plan.placements)
+    [gone] = [r for r in results if r.scenario.name == "inferentia capacity gone in months 4-6"]
+    assert gone.comparison.delta_usd == pytest.approx(0.0, abs=0.01)
 
 
 def test_removing_the_only_option_marks_a_workload_not_placeable() -> None:

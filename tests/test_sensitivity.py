@@ -11,6 +11,7 @@ from placement.engine.optimizer import SolveSettings
 from placement.engine.planner import make_plan
 from placement.inputs.loading import load_catalog
 from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
+from tests.test_scenario_windows import calendar
 
 SETTINGS = SolveSettings()
 
@@ -125,15 +126,17 @@ TIMED = [
 def _timed_catalog(**trn: object):  # type: ignore[no-untyped-def]
     return make_catalog(
         [
-            option("gpu", one_year_usd_per_hour=6.0),
-            option(
-                "trn",
-                family="trainium",
-                bf16_tflops=200.0,
-                usd_per_hour=12.0,
-                capacity_instances=1,
-                capacity_by_month={4: 0, 7: 1},
-                **trn,
+            option("gpu"),
+            calendar(
+                option(
+                    "trn",
+                    family="trainium",
+                    bf16_tflops=200.0,
+                    usd_per_hour=12.0,
+                    capacity_instances=1,
+                    **trn,
+                ),
+                {4: 0, 7: 1},
             ),
         ]
     )
@@ -146,7 +149,8 @@ def test_sensitivity_on_a_time_phased_portfolio() -> None:
     portfolio = make_portfolio(TIMED, horizon_months=12)
     result = analyse(portfolio, catalog, "timed", SETTINGS)
     base = make_plan(portfolio, catalog, "timed")
-    assert result.base.total_usd == pytest.approx(base.total_usd)
+    # svc: months 5-12 on gpu, 8 × 730 h × $10 = $58,400; the run: 166.7 h on trn × $12 = $2,000
+    assert result.base.total_usd == pytest.approx(base.total_usd) == pytest.approx(60_400.0)
     assert [x.option for x in result.shadow_prices] == ["trn"]
     for x in result.shadow_prices:  # +1 instance in every month of the calendar, re-planned by hand
         more = _more_capacity(catalog, x.option, 1)
@@ -154,6 +158,8 @@ def test_sensitivity_on_a_time_phased_portfolio() -> None:
             m: v + 1 for m, v in catalog.option(x.option).capacity_by_month.items()
         }
         assert x.saving_one_usd == pytest.approx(base.total_usd - make_plan(portfolio, more, "x").total_usd)
+    trn = next(b for b in result.break_evens if b.option == "trn")
+    assert trn.break_even_usd_per_hour == pytest.approx(20.0, rel=1e-3)  # as without the time axis
     for b in result.break_evens:  # a flip found is a flip: both sides re-planned
         if b.break_even_usd_per_hour is None:
             continue

@@ -85,11 +85,12 @@ def _options(scenario: Scenario, catalog: Catalog, tag: str, months: int) -> lis
             window = scenario.window(change)
             if name == "capacity_instances":
                 data[name], data["capacity_by_month"] = capacity_calendar(option, change, window, months)
-                if option.capacity_by_month or window is not None:
+                if data["capacity_by_month"]:  # the calendar is a what-if too
                     old_text = _calendar_text(option.capacity_instances, option.capacity_by_month)
                     new_text = _calendar_text(data[name], data["capacity_by_month"])
                     note = f"{tag} {_describe(change, window)}: {new_text} (was {old_text})"
-                    data["estimates"] = {**data["estimates"], name: note}
+                    data["estimates"] = {**data["estimates"], "capacity_by_month": note}
+                if window is not None:  # capacity_instances itself is unchanged
                     continue
             else:
                 data[name] = changed_figure(option, name, change)
@@ -168,18 +169,17 @@ def _changed_demand(
     w = Workload.model_validate(data)
     assert w.tokens_per_month is not None
     monthly = portfolio.model_copy(update={"periods": "monthly"})
-    first = w.start_month or 1
-    factors = timeline.demand(monthly, w)[first - 1 :]
-    last = first + max((i for i, f in enumerate(factors) if f > 0), default=-1)
-    series = [w.tokens_per_month * f for f in factors[: last - first + 1]]
-    if not series:  # no demand inside the horizon: nothing to change
+    count = timeline.months_in(portfolio)
+    first, last = w.start_month or 1, min(w.end_month or count, count)
+    if first > last:  # no demand inside the horizon: nothing to change
         return data
-    end = window.end(timeline.months_in(portfolio))
-    for month in range(max(first, window.first), min(last, end) + 1):
+    factors = timeline.demand(monthly, w)
+    series = [w.tokens_per_month * factors[month - 1] for month in range(first, last + 1)]
+    for month in range(max(first, window.first), min(last, window.end(count)) + 1):
         series[month - first] = change.apply(series[month - first])
     return {
         **data,
-        "tokens_per_month": max(series),
+        "tokens_per_month": max(series) or w.tokens_per_month,
         "growth_per_month": None,
         "monthly_tokens": tuple(series),
     }
@@ -217,11 +217,7 @@ def plan_what_fits(
         return Outcome(label, None, tuple(dropped), ("no workload can run on any option",))
     partial = portfolio.model_copy(update={"workloads": tuple(keep)})
     try:
-        plan = (
-            make_plan(partial, catalog, name, settings, ests, bought=bought)  # type: ignore[call-arg,unused-ignore]
-            if bought
-            else make_plan(partial, catalog, name, settings, ests)
-        )
+        plan = make_plan(partial, catalog, name, settings, ests, bought)
     except InfeasibleError as exc:
         return Outcome(label, None, tuple(dropped), (exc.headline, *exc.reasons))
     return Outcome(label, plan, tuple(dropped), ())
@@ -397,29 +393,39 @@ def shocks(catalog: Catalog, base: Plan | None, portfolio: Portfolio | None = No
 
 
 def _block_shock(catalog: Catalog, base: Plan, spend: dict[str, float], months: int) -> Scenario | None:
-    """The option of the plan's largest Capacity Block booking, unavailable in the months it is
-    booked for; with no booking, the most-used option that sells blocks, in months 4-6."""
+    """A Capacity Block option unavailable in a window: the option of the plan's largest block
+    that starts after month 1 (not booked yet when the plan is signed), in that block's months;
+    else the option the plan books blocks on (or, booking none, the most-used option that sells
+    them) in months 4-6."""
     if months == 0:
         return None
     booked = [
         p for p in base.purchases if p.instrument == "capacity-block" and p.option in catalog.option_ids
     ]
-    if booked:
-        largest = max(booked, key=lambda p: (p.usd, -p.period, p.option))
-        window = MonthWindow(
-            first=largest.period, last=min(months, largest.period + max(1, largest.periods) - 1)
+    later = [p for p in booked if p.period > 1]
+    if later:
+        largest = max(later, key=lambda p: (p.usd, -p.period, p.option))
+        last = min(months, largest.period + max(1, largest.periods) - 1)
+        window = MonthWindow(first=largest.period, last=last)
+        return Scenario(
+            name=f"{largest.option} unavailable {window.describe()} (its Capacity Block would start then)",
+            remove_options=(largest.option,),
+            months=window,
         )
-        option, why = largest.option, "when its Capacity Block is booked"
+    if months < WINDOW_LAST:
+        return None
+    block_usd: dict[str, float] = {}
+    for p in booked:
+        block_usd[p.option] = block_usd.get(p.option, 0.0) + p.usd
+    if block_usd:
+        option, why = min(block_usd, key=lambda o: (-block_usd[o], o)), "books Capacity Blocks"
     else:
-        sellers = sorted(
-            (o for o in spend if catalog.option(o).price("capacity-block") is not None),
-            key=lambda o: (-spend[o], o),
-        )
-        if not sellers or months < WINDOW_LAST:
+        sellers = [o for o in spend if catalog.option(o).price("capacity-block") is not None]
+        if not sellers:
             return None
-        window, option, why = WINDOW, sellers[0], "sells Capacity Blocks"
+        option, why = min(sellers, key=lambda o: (-spend[o], o)), "sells Capacity Blocks"
     return Scenario(
-        name=f"{option} unavailable {window.describe()} ({why})", remove_options=(option,), months=window
+        name=f"{option} unavailable {WINDOW.describe()} ({why})", remove_options=(option,), months=WINDOW
     )
 
 

@@ -1390,16 +1390,11 @@ def scenario_problems(
     """References a scenario makes that the portfolio or catalog lack, changes to figures that are
     not there (nothing would change), and changes whose result the field does not allow."""
     return (
-        _option_changes(scenario, catalog, horizon_month_count(portfolio))
+        _option_changes(scenario, catalog, last_month(portfolio))
         + _migration_changes(scenario, catalog)
         + _workload_changes(scenario, portfolio)
-        + _window_problems(scenario, portfolio)
+        + _month_window_problems(scenario, portfolio)
     )
-
-
-def horizon_month_count(portfolio: Portfolio) -> int:
-    """Calendar months the horizon touches (12.5 → 13), as engine/timeline.py counts them."""
-    return max(1, math.ceil(portfolio.horizon_months - 1e-9))
 
 
 def _scenario_changes(scenario: Scenario) -> list[tuple[Location, Change, bool]]:
@@ -1424,9 +1419,9 @@ def _scenario_changes(scenario: Scenario) -> list[tuple[Location, Change, bool]]
     return changes
 
 
-def _window_problems(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Location, str]]:
+def _month_window_problems(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Location, str]]:
     """Month windows inside the horizon, on changes that can vary by month, given once."""
-    months = horizon_month_count(portfolio)
+    months = last_month(portfolio)
     problems: list[tuple[Location, str]] = []
 
     def inside(window: MonthWindow, where: Location) -> None:
@@ -1606,12 +1601,21 @@ def _changed_capacity(
     """A capacity change checked on the figure and on every calendar entry it gives."""
     try:
         instances, calendar = capacity_calendar(option, change, window, months)
+        data = option.model_dump()
         Option.model_validate(
-            {**option.model_dump(), "capacity_instances": instances, "capacity_by_month": calendar}
+            {
+                **data,
+                "capacity_instances": instances,
+                "capacity_by_month": calendar,
+                "estimates": {**data["estimates"], "capacity_by_month": "what-if"}
+                if calendar
+                else data["estimates"],
+            }
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        month = f" in month {first['loc'][1]}" if first["loc"][0] == "capacity_by_month" else ""
+        loc = first["loc"]
+        month = f" in month {loc[1]}" if len(loc) > 1 and loc[0] == "capacity_by_month" else ""
         return [
             (
                 where,
