@@ -283,9 +283,6 @@ def _money(value: float | None) -> str:
     return "no plan" if value is None else usd(value)
 
 
-RECOURSE_HEADERS = ["shock", "from scratch", "commitments kept", "signing first costs", "stranded"]
-
-
 def _recourse_lines(results: tuple[StressResult, ...], fmt: str) -> list[str]:
     if not any(r.recourse is not None for r in results):
         return [
