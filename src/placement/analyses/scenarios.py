@@ -21,7 +21,7 @@ from placement.engine.diagnose import explain_infeasible
 from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import Plan, Purchase
 from placement.engine.planner import make_plan
-from placement.errors import InfeasibleError, InputError, Problem
+from placement.errors import InfeasibleError, InputError, Problem, SolverError
 from placement.inputs.models import (
     FAMILIES,
     Catalog,
@@ -606,7 +606,10 @@ def plan_scenario(
     new_portfolio, new_catalog = apply_scenario(scenario, portfolio, catalog)
     usable = tuple(p for p in bought if p.option in new_catalog.option_ids)
     label = f"{scenario.name}, commitments kept" if bought else scenario.name
-    return plan_what_fits(new_portfolio, new_catalog, name, label, settings, usable), new_catalog
+    try:
+        return plan_what_fits(new_portfolio, new_catalog, name, label, settings, usable), new_catalog
+    except SolverError as exc:  # a shock the solver could not finish: say so, report the others
+        return Outcome(label, None, (), (str(exc),)), new_catalog
 
 
 def _shocked(
