@@ -84,13 +84,25 @@ def test_stress_shock_list() -> None:
     assert [r.scenario.name for r in results] == [
         "trainium capacity unavailable",
         "trainium capacity halved",
+        "trainium capacity gone in months 4-6",
         "inferentia capacity unavailable",
         "inferentia capacity halved",
-        "inference demand ×2",
-        "p6-b300.48xlarge removed (most-used option)",
+        "inferentia capacity gone in months 4-6",
+        "inference demand ×2",  # a 6-month horizon has no month 7: no "×2 from month 7"
+        "p5.48xlarge@us-east-2 removed (most-used option)",
+        "p5.48xlarge@us-east-2 unavailable in month 3 (its Capacity Block would start then)",
     ]
     for r in results:  # no shock makes the plan cheaper
         assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
+
+
+def test_a_shock_on_an_unused_family_in_a_window_changes_nothing() -> None:
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
+    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+    assert base.plan is not None and all(p.family != "inferentia" for p in base.plan.placements)
+    [gone] = [r for r in results if r.scenario.name == "inferentia capacity gone in months 4-6"]
+    assert gone.comparison.delta_usd == pytest.approx(0.0, abs=0.01)
 
 
 def test_removing_the_only_option_marks_a_workload_not_placeable() -> None:
@@ -196,3 +208,44 @@ def test_golden_comparison_markdown(
     if update_golden:
         golden.write_text(out)
     assert out == golden.read_text()
+
+
+def test_compare_on_a_time_phased_portfolio() -> None:
+    # A service that starts in month 5 and a training run due between months 3 and 8; the variant
+    # takes Trainium away in months 4-6 (a window on the capacity calendar).
+    from placement.analyses.scenarios import compare_all
+    from placement.inputs.models import MonthWindow
+    from placement.render.compare_report import render_comparisons
+
+    catalog = make_catalog(
+        [
+            option("gpu", one_year_usd_per_hour=6.0),
+            option("trn", family="trainium", bf16_tflops=200.0, usd_per_hour=12.0, capacity_instances=4),
+        ]
+    )
+    portfolio = make_portfolio(
+        [
+            inference("svc", tokens_per_month=4e9, start_month=5),
+            training("run", deadline_days=7, earliest_month=3, latest_month=8),
+        ],
+        horizon_months=12,
+    )
+    scenario = Scenario(
+        name="trn gone in months 4-6",
+        options={"trn": {"capacity_instances": Change(value=0)}},
+        months=MonthWindow(first=4, last=6),
+    )
+    shocked_portfolio, shocked = apply_scenario(scenario, portfolio, catalog)
+    assert shocked.option("trn").capacity_by_month == {4: 0, 7: 4}
+    [c] = compare_all(
+        [(portfolio, catalog, "base"), (shocked_portfolio, shocked, scenario.name)], "t", SETTINGS
+    )
+    base, new = make_plan(portfolio, catalog, "t"), make_plan(shocked_portfolio, shocked, "t")
+    assert c.base.plan is not None and c.new.plan is not None
+    assert c.base.plan.total_usd == pytest.approx(base.total_usd)
+    assert c.new.plan.total_usd == pytest.approx(new.total_usd)
+    assert c.delta_usd == pytest.approx(new.total_usd - base.total_usd)
+    assert sum(x for _, x, _ in c.families) == pytest.approx(base.compute_usd)  # commitments included
+    text = render_comparisons([c], False, "t")
+    total = next(line for line in text.splitlines() if line.startswith("total"))
+    assert f"${base.total_usd:,.0f}" in total and f"${new.total_usd:,.0f}" in total

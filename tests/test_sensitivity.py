@@ -11,6 +11,7 @@ from placement.engine.optimizer import SolveSettings
 from placement.engine.planner import make_plan
 from placement.inputs.loading import load_catalog
 from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
+from tests.test_scenario_windows import calendar
 
 SETTINGS = SolveSettings()
 
@@ -111,3 +112,85 @@ def test_sensitivity_cli(update_golden: bool, monkeypatch: pytest.MonkeyPatch) -
     assert result.stdout == golden.read_text()
     refused = CliRunner().invoke(app, ["sensitivity", "examples/startup.yaml", "-f", "csv"])
     assert refused.exit_code == 2
+
+
+# A portfolio on the time axis: a service that starts in month 5, a training run that must happen
+# between months 3 and 8; trn trains at twice gpu's TFLOPS for $12/h, and holds 1 instance in
+# every month but 4 to 6 (its capacity calendar): the run fits it exactly, so its capacity binds.
+TIMED = [
+    inference("svc", tokens_per_month=4e9, start_month=5),
+    training("run", deadline_days=7, earliest_month=3, latest_month=8),
+]
+
+
+def _timed_catalog(**trn: object):  # type: ignore[no-untyped-def]
+    return make_catalog(
+        [
+            option("gpu"),
+            calendar(
+                option(
+                    "trn",
+                    family="trainium",
+                    bf16_tflops=200.0,
+                    usd_per_hour=12.0,
+                    capacity_instances=1,
+                    **trn,
+                ),
+                {4: 0, 7: 1},
+            ),
+        ]
+    )
+
+
+def test_sensitivity_on_a_time_phased_portfolio() -> None:
+    from placement.analyses.sensitivity import _more_capacity, analyse
+
+    catalog = _timed_catalog()
+    portfolio = make_portfolio(TIMED, horizon_months=12)
+    result = analyse(portfolio, catalog, "timed", SETTINGS)
+    base = make_plan(portfolio, catalog, "timed")
+    # svc: months 5-12 on gpu, 8 × 730 h × $10 = $58,400; the run: 166.7 h on trn × $12 = $2,000
+    assert result.base.total_usd == pytest.approx(base.total_usd) == pytest.approx(60_400.0)
+    assert [x.option for x in result.shadow_prices] == ["trn"]
+    for x in result.shadow_prices:  # +1 instance in every month of the calendar, re-planned by hand
+        more = _more_capacity(catalog, x.option, 1)
+        assert more.option(x.option).capacity_by_month == {
+            m: v + 1 for m, v in catalog.option(x.option).capacity_by_month.items()
+        }
+        assert x.saving_one_usd == pytest.approx(base.total_usd - make_plan(portfolio, more, "x").total_usd)
+    trn = next(b for b in result.break_evens if b.option == "trn")
+    assert trn.break_even_usd_per_hour == pytest.approx(20.0, rel=1e-3)  # as without the time axis
+    for b in result.break_evens:  # a flip found is a flip: both sides re-planned
+        if b.break_even_usd_per_hour is None:
+            continue
+        assert _options_used_at(portfolio, b.option, b.break_even_usd_per_hour * 0.99, b.workload) == (
+            b.direction == "leaves above"
+        )
+    labels = [p.label for p in result.portability]
+    assert labels[0] == "as written" and result.portability[0].total_usd == pytest.approx(base.total_usd)
+
+
+def _options_used_at(portfolio, option_id: str, price: float, workload: str) -> bool:  # type: ignore[no-untyped-def]
+    from placement.analyses.sensitivity import _plan_at
+
+    plan = _plan_at(price, option_id, portfolio, _timed_catalog(), SETTINGS)
+    assert plan is not None
+    return any(p.option == option_id for p in plan.placements if p.workload == workload)
+
+
+def test_break_even_probes_move_commitment_prices_in_proportion() -> None:
+    from placement.analyses.scenarios import apply_scenario
+    from placement.analyses.sensitivity import _priced
+    from placement.inputs.models import Scenario
+
+    catalog = _timed_catalog(one_year_usd_per_hour=9.0, capacity_block_usd_per_hour=6.0)
+    portfolio = make_portfolio(TIMED, horizon_months=12)
+    # on-demand $12 → $18 (×1.5): the 1-year $9 → $13.50, the block $6 → $9; gpu untouched
+    _, probed = apply_scenario(
+        Scenario(name="p", options={"trn": _priced(catalog, "trn", 18.0)}), portfolio, catalog
+    )
+    trn = probed.option("trn")
+    assert (trn.usd_per_hour, trn.one_year_usd_per_hour, trn.capacity_block_usd_per_hour) == pytest.approx(
+        (18.0, 13.5, 9.0)
+    )
+    assert trn.three_year_usd_per_hour is None and probed.option("gpu") == catalog.option("gpu")

@@ -2,11 +2,12 @@
 MILP with one input changed, never from LP duals (with whole instances and indivisible runs the
 duals of the relaxation can mislead).
 
-- Shadow price of a binding capacity: the total with that option's capacity +1 instance (and +25%),
-  against the base total.
+- Shadow price of a binding capacity: the total with that option's capacity +1 instance (and +25%)
+  in every month (its capacity calendar too), against the base total.
 - Break-even price: for each option in use, the hourly price above which some workload leaves it;
   for each workload's runner-up, the price below which the workload moves onto it. Found by
-  bisection on the price, each probe a full re-solve; reported to the cent.
+  bisection on the price, each probe a full re-solve; reported to the cent. The price searched is
+  the on-demand one; the option's 1-year, 3-year and Capacity Block prices move in proportion.
 - Price of portability: the total with the `max_family_share` policy and the `gpu-only` marks,
   against the total without each and without both.
 - Vendor claims: the catalog's own price-performance, through the same cost formulas, for the
@@ -27,7 +28,7 @@ from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import Plan
 from placement.engine.planner import make_plan
 from placement.errors import InfeasibleError
-from placement.inputs.models import Catalog, Change, Portfolio, Scenario, Workload
+from placement.inputs.models import Catalog, Change, OptionField, Portfolio, Scenario, Workload
 
 BISECTION_STEPS = 10
 
@@ -102,12 +103,6 @@ def _with(scenario: Scenario, portfolio: Portfolio, catalog: Catalog) -> tuple[P
     return apply_scenario(scenario, portfolio, catalog)
 
 
-def _total_with(
-    scenario: Scenario, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
-) -> float | None:
-    return _total(*_with(scenario, portfolio, catalog), settings)
-
-
 @dataclass(frozen=True)
 class Batch:
     """Independent probes and how to turn their results (in task order) into the answer."""
@@ -129,18 +124,7 @@ def _shadow_batch(base: Plan, portfolio: Portfolio, catalog: Catalog, settings: 
     """Two probes per binding capacity: +1 instance and +25%."""
     binding = [(use, max(1, math.ceil(use.available * 0.25))) for use in base.capacity if use.binding]
     tasks = [
-        Task(
-            _total_with,
-            (
-                Scenario(
-                    name=f"+{extra}",
-                    options={use.option: {"capacity_instances": Change(value=use.available + extra)}},
-                ),
-                portfolio,
-                catalog,
-                settings,
-            ),
-        )
+        Task(_total, (portfolio, _more_capacity(catalog, use.option, extra), settings))
         for use, quarter in binding
         for extra in (1, quarter)
     ]
@@ -155,6 +139,21 @@ def _shadow_batch(base: Plan, portfolio: Portfolio, catalog: Catalog, settings: 
     return Batch(tasks, finish)
 
 
+def _more_capacity(catalog: Catalog, option_id: str, extra: int) -> Catalog:
+    """The catalog with `extra` more instances of an option in every month (its capacity and each
+    step of its capacity calendar)."""
+    option = catalog.option(option_id)
+    more = option.model_copy(
+        update={
+            "capacity_instances": option.capacity_instances + extra,
+            "capacity_by_month": {m: v + extra for m, v in option.capacity_by_month.items()},
+        }
+    )
+    return catalog.model_copy(
+        update={"options": tuple(more if o.id == option_id else o for o in catalog.options)}
+    )
+
+
 def _holding(plan: Plan | None, workload: str, option: str) -> bool:
     if plan is None:
         return False
@@ -164,11 +163,29 @@ def _holding(plan: Plan | None, workload: str, option: str) -> bool:
 def _plan_at(
     price: float, option: str, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
 ) -> Plan | None:
-    scenario = Scenario(name="break-even probe", options={option: {"usd_per_hour": Change(value=price)}})
+    scenario = Scenario(name="break-even probe", options={option: _priced(catalog, option, price)})
     try:
         return make_plan(*_with(scenario, portfolio, catalog), "probe", settings)
     except InfeasibleError:
         return None
+
+
+COMMITTED_PRICES: tuple[OptionField, ...] = (
+    "one_year_usd_per_hour",
+    "three_year_usd_per_hour",
+    "capacity_block_usd_per_hour",
+)
+
+
+def _priced(catalog: Catalog, option_id: str, price: float) -> dict[OptionField, Change]:
+    """An option's prices with the on-demand one at `price` and its 1-year, 3-year and Capacity
+    Block prices moved in proportion (a plan that buys commitments or blocks pays those)."""
+    current = catalog.option(option_id).usd_per_hour
+    changes: dict[OptionField, Change] = {"usd_per_hour": Change(value=price)}
+    for field in COMMITTED_PRICES:
+        if getattr(catalog.option(option_id), field) is not None:
+            changes[field] = Change(factor=price / current)
+    return changes
 
 
 def break_even(

@@ -1254,12 +1254,40 @@ def purchase_problems(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Loca
 # --------------------------------------------------------------------------- scenarios
 
 
+class MonthWindow(Frozen):
+    """Months of the horizon a change holds in: `first` to `last` (not given: to the horizon's end).
+    Outside the window the figure keeps its value (its capacity calendar's, its demand's)."""
+
+    first: Month
+    last: Month | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MonthWindow:
+        if self.last is not None and self.last < self.first:
+            raise FieldError("last", f"month {self.last} is before first month {self.first}")
+        return self
+
+    def end(self, months: int) -> int:
+        """The last month of the window inside a horizon of `months` months."""
+        return min(self.last or months, months)
+
+    def describe(self) -> str:
+        if self.last is None:
+            return f"from month {self.first}"
+        if self.last == self.first:
+            return f"in month {self.first}"
+        return f"in months {self.first}-{self.last}"
+
+
 class Change(Frozen):
-    """A new value for one number: `value`, or a relative `percent` change, or a `factor`."""
+    """A new value for one number: `value`, or a relative `percent` change, or a `factor`; with
+    `months`, only in those months of the horizon (capacity and demand vary by month; README
+    "Scenarios")."""
 
     value: Annotated[Finite, Field(ge=0)] | None = None  # the field it lands in bounds it
     percent: Annotated[Finite, Field(gt=-100, le=10_000)] | None = None
     factor: Annotated[Finite, Field(ge=0, le=1e6)] | None = None
+    months: MonthWindow | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Change:
@@ -1277,10 +1305,12 @@ class Change(Frozen):
 
     def describe(self) -> str:
         if self.value is not None:
-            return f"set to {self.value:g}"
-        if self.percent is not None:
-            return f"{self.percent:+g}%"
-        return f"× {self.factor:g}"
+            text = f"set to {self.value:g}"
+        elif self.percent is not None:
+            text = f"{self.percent:+g}%"
+        else:
+            text = f"× {self.factor:g}"
+        return text if self.months is None else f"{text} {self.months.describe()}"
 
 
 def _as_change(value: object) -> object:
@@ -1309,7 +1339,14 @@ OptionField = Literal[
     "fp8_tflops",
     "hbm_gib",
     "hbm_tb_per_s",
+    "one_year_usd_per_hour",
+    "three_year_usd_per_hour",
+    "capacity_block_usd_per_hour",
 ]
+# What varies month by month, so a change to it may hold in a window of months only: an option's
+# capacity (its calendar) and an inference workload's demand.
+MONTHLY_OPTION_FIELDS = frozenset({"capacity_instances"})
+MONTHLY_WORKLOAD_FIELDS = frozenset({"tokens_per_month"})
 
 
 class WorkloadOverlay(Frozen):
@@ -1331,9 +1368,20 @@ class Scenario(Frozen):
     engineer_week_usd: ChangeSpec | None = None
     migration_weeks: dict[Name, dict[Family, ChangeSpec]] = Field(default_factory=dict)
     demand_growth: Positive | None = Field(
-        default=None, description="Multiplies every inference workload's tokens_per_month."
+        default=None,
+        description="Multiplies every inference workload's demand (tokens_per_month and monthly_tokens).",
     )
     workloads: dict[Name, WorkloadOverlay] = Field(default_factory=dict)
+    months: MonthWindow | None = Field(
+        default=None,
+        description="The shock holds in these months only: capacity changes edit the capacity calendar "
+        "(the previous figure returns after the window), remove_options take the option's capacity to 0, "
+        "demand_growth and tokens_per_month changes scale those months' demand.",
+    )
+
+    def window(self, change: Change) -> MonthWindow | None:
+        """The months a change holds in: its own window, else the scenario's (None: the horizon)."""
+        return change.months or self.months
 
 
 def scenario_problems(
@@ -1342,10 +1390,78 @@ def scenario_problems(
     """References a scenario makes that the portfolio or catalog lack, changes to figures that are
     not there (nothing would change), and changes whose result the field does not allow."""
     return (
-        _option_changes(scenario, catalog)
+        _option_changes(scenario, catalog, last_month(portfolio))
         + _migration_changes(scenario, catalog)
         + _workload_changes(scenario, portfolio)
+        + _month_window_problems(scenario, portfolio)
     )
+
+
+def _scenario_changes(scenario: Scenario) -> list[tuple[Location, Change, bool]]:
+    """Every change a scenario makes: (where, change, whether its figure can vary by month)."""
+    changes: list[tuple[Location, Change, bool]] = [
+        (("options", oid, field), change, field in MONTHLY_OPTION_FIELDS)
+        for oid, row in scenario.options.items()
+        for field, change in row.items()
+    ]
+    changes += [
+        (("migration_weeks", item, family), change, False)
+        for item, row in scenario.migration_weeks.items()
+        for family, change in row.items()
+    ]
+    if scenario.engineer_week_usd is not None:
+        changes.append((("engineer_week_usd",), scenario.engineer_week_usd, False))
+    for name, overlay in scenario.workloads.items():
+        for field in sorted(overlay.model_fields_set):
+            change = getattr(overlay, field)
+            if change is not None:
+                changes.append((("workloads", name, field), change, field in MONTHLY_WORKLOAD_FIELDS))
+    return changes
+
+
+def _month_window_problems(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Location, str]]:
+    """Month windows inside the horizon, on changes that can vary by month, given once."""
+    months = last_month(portfolio)
+    problems: list[tuple[Location, str]] = []
+
+    def inside(window: MonthWindow, where: Location) -> None:
+        for end in ("first", "last"):
+            month = getattr(window, end)
+            if month is not None and month > months:
+                problems.append(
+                    (
+                        (*where, end),
+                        f"month {month} is after the horizon's last month ({months}: horizon_months "
+                        f"{portfolio.horizon_months:g})",
+                    )
+                )
+
+    if scenario.months is not None:
+        inside(scenario.months, ("months",))
+    for where, change, monthly in _scenario_changes(scenario):
+        if change.months is not None and not monthly:
+            problems.append(
+                (
+                    (*where, "months"),
+                    f"{where[-1]} holds for the whole horizon; a month window applies to "
+                    "capacity_instances and tokens_per_month only",
+                )
+            )
+        elif change.months is not None and scenario.months is not None:
+            problems.append(((*where, "months"), "the scenario gives months already; give the window once"))
+        elif change.months is not None:
+            inside(change.months, (*where, "months"))
+        elif scenario.months is not None and not monthly:
+            problems.append(
+                (
+                    where,
+                    f"{where[-1]} holds for the whole horizon, and this scenario holds "
+                    f"{scenario.months.describe()} only: a month window applies to capacity_instances, "
+                    "remove_options, demand_growth and tokens_per_month; put this change in a scenario "
+                    "of its own",
+                )
+            )
+    return problems
 
 
 def _no_option(option_id: str, catalog: Catalog) -> str:
@@ -1353,7 +1469,7 @@ def _no_option(option_id: str, catalog: Catalog) -> str:
     return f"no option {option_id!r} in catalog {catalog.name!r}{did_you_mean(option_id, options)}"
 
 
-def _option_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location, str]]:
+def _option_changes(scenario: Scenario, catalog: Catalog, months: int) -> list[tuple[Location, str]]:
     problems: list[tuple[Location, str]] = []
     for option_id, changes in scenario.options.items():
         if option_id not in catalog.option_ids:
@@ -1361,7 +1477,11 @@ def _option_changes(scenario: Scenario, catalog: Catalog) -> list[tuple[Location
             continue
         option = catalog.option(option_id)
         for field, change in changes.items():
-            problems += _changed_figure(option, field, change, ("options", option_id, field))
+            where: Location = ("options", option_id, field)
+            if field == "capacity_instances":
+                problems += _changed_capacity(option, change, scenario.window(change), months, where)
+            else:
+                problems += _changed_figure(option, field, change, where)
     for index, option_id in enumerate(scenario.remove_options):
         if option_id not in catalog.option_ids:
             problems.append((("remove_options", index), _no_option(option_id, catalog)))
@@ -1434,6 +1554,35 @@ def _workload_changes(scenario: Scenario, portfolio: Portfolio) -> list[tuple[Lo
 INTEGER_FIGURES = frozenset({"capacity_instances", "max_batch"})
 
 
+def capacity_calendar(
+    option: Option, change: Change, window: MonthWindow | None, months: int
+) -> tuple[int, dict[int, int]]:
+    """An option's capacity (capacity_instances, capacity_by_month) under a change of its capacity.
+
+    Whole horizon: the figure and every calendar entry change.  In a window of months: the
+    calendar takes the changed figure from the window's first month (and at each calendar step
+    inside it) and the previous calendar figure again from the month after it; the months outside
+    keep theirs.  `months`: the horizon's month count (a window without `last` runs to it)."""
+
+    def new(value: int) -> int:
+        result = change.apply(float(value))
+        if not math.isfinite(result):
+            raise ValueError(f"the change gives {result:g}")
+        return math.floor(result + 1e-9)
+
+    calendar = option.capacity_by_month
+    if window is None:
+        return new(option.capacity_instances), {m: new(v) for m, v in calendar.items()}
+    first, last = window.first, window.end(months)
+    out = {m: v for m, v in calendar.items() if not first <= m <= last}
+    for month in range(first, last + 1):
+        if month == first or month in calendar:
+            out[month] = new(option.capacity_in(month))
+    if last < months and last + 1 not in out:
+        out[last + 1] = option.capacity_in(last + 1)
+    return option.capacity_instances, dict(sorted(out.items()))
+
+
 def changed_figure(option: Option, field: str, change: Change) -> float:
     """The new value of one option figure under a change (whole numbers stay whole)."""
     new = change.apply(float(getattr(option, field)))
@@ -1444,6 +1593,39 @@ def changed_figure(option: Option, field: str, change: Change) -> float:
     if field == "max_batch":
         return max(1, round(new))
     return new
+
+
+def _changed_capacity(
+    option: Option, change: Change, window: MonthWindow | None, months: int, where: Location
+) -> list[tuple[Location, str]]:
+    """A capacity change checked on the figure and on every calendar entry it gives."""
+    try:
+        instances, calendar = capacity_calendar(option, change, window, months)
+        data = option.model_dump()
+        Option.model_validate(
+            {
+                **data,
+                "capacity_instances": instances,
+                "capacity_by_month": calendar,
+                "estimates": {**data["estimates"], "capacity_by_month": "what-if"}
+                if calendar
+                else data["estimates"],
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = first["loc"]
+        month = f" in month {loc[1]}" if len(loc) > 1 and loc[0] == "capacity_by_month" else ""
+        return [
+            (
+                where,
+                f"the change gives {first['input']}{month} (was {option.capacity_instances:g}): "
+                f"{first['msg']}",
+            )
+        ]
+    except ValueError as exc:
+        return [(where, str(exc))]
+    return []
 
 
 def _changed_figure(

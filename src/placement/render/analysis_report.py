@@ -81,7 +81,9 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
     ]
     out += [
         "'leaves above': the workload stops using the option above this price. 'moves onto below': the "
-        "workload starts using its runner-up below this price. Found by bisection to within 0.1%.",
+        "workload starts using its runner-up below this price. Found by bisection to within 0.1%. The "
+        "price is the on-demand one; the option's 1-year, 3-year and Capacity Block prices move with it "
+        "in proportion.",
         "",
     ]
     out += [f"{h2}Price of portability", ""]

@@ -12,7 +12,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from placement.analyses.scenarios import Comparison, Outcome, StressResult
+from placement.analyses.scenarios import (
+    Comparison,
+    Outcome,
+    RecourseFigures,
+    StressResult,
+    committed_recourse,
+)
 from placement.engine.plan import SCHEMA_VERSION, Plan
 from placement.render.report import plan_dict
 from placement.render.text import CsvWriter, json_visible, pct, table, usd, usd_signed, visible
@@ -33,6 +39,9 @@ def _total_rows(c: Comparison) -> list[list[str]]:
         ["migration", usd(b.migration_usd), usd(n.migration_usd), _change(b.migration_usd, n.migration_usd)],
     ]
     rows += [[f"  {g}", usd(x), usd(y), _change(x, y)] for g, x, y in c.families]
+    if b.committed_beyond_usd > 0.5 or n.committed_beyond_usd > 0.5:  # horizon-only commitments
+        x, y = b.committed_beyond_usd, n.committed_beyond_usd
+        rows.append(["committed after the horizon (not in total)", usd(x), usd(y), _change(x, y)])
     return rows
 
 
@@ -258,13 +267,85 @@ def render_stress(base: Outcome, results: tuple[StressResult, ...], markdown: bo
         ),
         "",
     ]
+    out += [f"{h2}Committed recourse: the shocks with the base plan's commitments already bought", ""]
+    out += _recourse_lines(results, fmt)
     for r in results:
         out += _comparison_lines(r.comparison, fmt, "###" if markdown else "--")
     out += [
-        "Each shock is re-planned from scratch (optimal for the shocked inputs). Workloads no option can run "
-        "under a shock are left out of its plan and listed with the reason."
+        "Each shock is re-planned from scratch (optimal for the shocked inputs), and, when the base plan "
+        "commits to anything, again with its commitments kept. Workloads no option can run under a shock "
+        "are left out of its plan and listed with the reason."
     ]
     return visible("\n".join(out).rstrip() + "\n")
+
+
+def _money(value: float | None) -> str:
+    return "no plan" if value is None else usd(value)
+
+
+def _recourse_lines(results: tuple[StressResult, ...], fmt: str) -> list[str]:
+    if not any(r.recourse is not None for r in results):
+        return [
+            "The base plan commits to nothing (no 1-year or 3-year commitment, no Capacity Block): under "
+            "every shock the plan from scratch is the recourse.",
+            "",
+        ]
+    rows = [
+        [
+            f.shock,
+            _money(f.scratch_usd),
+            _money(f.kept_usd),
+            "-" if f.signing_first_usd is None else usd_signed(f.signing_first_usd),
+            f"{usd(f.stranded_usd)} ({f.stranded_hours:,.0f} h)",
+        ]
+        for f in committed_recourse(results)
+    ]
+    return [
+        table(
+            rows,
+            headers=[
+                "shock",
+                "from scratch",
+                "commitments kept",
+                "signing first costs",
+                "stranded commitments",
+            ],
+            tablefmt=fmt,
+            disable_numparse=True,
+        ),
+        "",
+        "Commitments kept: the shock re-planned with every 1-year and 3-year commitment of the base plan "
+        "already bought, and the Capacity Blocks that start before the shock's first month. Signing first "
+        "costs = commitments kept − from scratch. Stranded: committed instance-hours left idle "
+        "inside the horizon × the commitment's hourly price (work uses what is already bought first).",
+        "",
+    ]
+
+
+def _recourse_dict(r: StressResult, f: RecourseFigures) -> dict[str, Any]:
+    def money(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    kept = r.recourse.kept if r.recourse is not None else ()
+    return {
+        "from_scratch_usd": money(f.scratch_usd),
+        "commitments_kept_usd": money(f.kept_usd),
+        "signing_first_usd": money(f.signing_first_usd),
+        "stranded_hours": round(f.stranded_hours, 2),
+        "stranded_usd": round(f.stranded_usd, 2),
+        "lost_usd": 0.0 if r.recourse is None else round(r.recourse.lost_usd, 2),
+        "kept": [
+            {
+                "period": p.period,
+                "option": p.option,
+                "instrument": p.instrument,
+                "instances": p.instances,
+                "usd": round(p.usd, 2),
+            }
+            for p in kept
+        ],
+        "infeasible": [] if r.recourse is None else list(r.recourse.outcome.infeasible),
+    }
 
 
 def render_stress_json(base: Outcome, results: tuple[StressResult, ...]) -> str:
@@ -273,7 +354,14 @@ def render_stress_json(base: Outcome, results: tuple[StressResult, ...]) -> str:
             {
                 "schema_version": SCHEMA_VERSION,
                 "base": _outcome_dict(base),
-                "shocks": [{"shock": r.scenario.name, **comparison_dict(r.comparison)} for r in results],
+                "shocks": [
+                    {
+                        "shock": r.scenario.name,
+                        **comparison_dict(r.comparison),
+                        "committed_recourse": _recourse_dict(r, f),
+                    }
+                    for r, f in zip(results, committed_recourse(results), strict=True)
+                ],
             },
             indent=2,
             ensure_ascii=False,
