@@ -225,12 +225,9 @@ def test_signing_first_costs_when_a_shock_makes_the_commitment_a_bad_buy() -> No
     assert (lost, hours, usd) == pytest.approx((0.0, 4_380.0, 26_280.0))  # 6 × 730 h idle × $6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: Capacity Blocks handed to make_plan as bought are not used like the blocks the "
-    "plan books itself (frontier-lab: $2,650,742 → $3,409,037 with its own blocks bought)",
-)
 def test_keeping_the_base_plans_own_blocks_under_no_shock_reproduces_it() -> None:
+    """Blocks handed over as bought are used like the ones the plan books itself: bursts may run on
+    them, and a block over several months counts in each of them."""
     from placement.inputs.loading import load_catalog, load_portfolio
     from tests.conftest import ROOT
 

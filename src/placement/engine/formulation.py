@@ -110,6 +110,7 @@ class Model:
     block_hours: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     block_instances: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     sunk_hours: dict[tuple[str, int], float] = field(default_factory=dict)  # bought: committed or booked
+    sunk_block_hours: dict[tuple[str, int], float] = field(default_factory=dict)  # bought blocks only
     sunk_usd: float = 0.0
     capacity_slack: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     share_slack: dict[Family, pulp.LpVariable] = field(default_factory=dict)
@@ -292,11 +293,15 @@ class _Builder:
                     if months > 0:
                         key = (p.option, span.index)
                         model.sunk_hours[key] = model.sunk_hours.get(key, 0.0) + p.instances * months * hpm
-            elif p.instrument == "capacity-block":
+            elif p.instrument == "capacity-block":  # its hours spread over the months it covers
+                last = p.period + max(1, p.periods) - 1
                 for span in self.periods:
-                    if span.first <= p.period <= span.last:
+                    months = min(span.last, last) - max(span.first, p.period) + 1
+                    if months > 0:
                         key = (p.option, span.index)
-                        model.sunk_hours[key] = model.sunk_hours.get(key, 0.0) + p.instance_hours
+                        hours = p.instance_hours * months / max(1, p.periods)
+                        model.sunk_hours[key] = model.sunk_hours.get(key, 0.0) + hours
+                        model.sunk_block_hours[key] = model.sunk_block_hours.get(key, 0.0) + hours
             else:
                 continue  # on-demand is bought as used: nothing is sunk
             model.sunk_usd += p.usd
@@ -519,7 +524,8 @@ class _Builder:
         sunk = self.model.sunk_hours.get(cell, 0.0) / self.unit
         self.row(cover + spot, "<=", sunk, f"bought[{option.id}#{p}]")
         if self.burst[cell]:  # a commitment's instances are there all period, a burst is not
-            self.row([*self.burst[cell], *spot], "<=", 0, f"burst[{option.id}#{p}]")
+            booked = self.model.sunk_block_hours.get(cell, 0.0) / self.unit  # blocks already booked
+            self.row([*self.burst[cell], *spot], "<=", booked, f"burst[{option.id}#{p}]")
 
     def most_held(self, oid: str, p: int) -> int:
         """The most instances of an option the workloads could hold at once in a period."""

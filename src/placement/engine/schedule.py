@@ -157,12 +157,13 @@ class _Layout:
                 extra = max(0.0, p.usd - rate * hours)
                 self.unused[p.option] += extra
                 self.region_usd[option.region] += extra
-            elif p.instrument == "capacity-block":
-                month = min(p.period, len(self.months))
-                cell = self.cells[(p.option, month)]
-                cell.block_hours += p.instance_hours
-                cell.block_usd += p.usd
-                cell.block_instances += p.instances
+            elif p.instrument == "capacity-block":  # spread over the months it covers
+                covered = [m for m in self.months if p.period <= m.index < p.period + max(1, p.periods)]
+                for m in covered:
+                    cell = self.cells[(p.option, m.index)]
+                    cell.block_hours += p.instance_hours / len(covered)
+                    cell.block_usd += p.usd / len(covered)
+                    cell.block_instances += p.instances
 
     def usage(self, solution: Solution) -> None:
         periods = self.model.periods
