@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from placement.analyses.scenarios import StressResult
+from placement.analyses.scenarios import StressResult, committed_recourse
 from placement.analyses.sensitivity import ClaimCheck, PortabilityPrice
 from placement.engine.costing import Estimate, estimates, port_weeks
 from placement.engine.optimizer import codebases
@@ -240,7 +240,8 @@ def _question_6(m: MemoInputs) -> list[str]:
     binding = [c.option for c in m.plan.capacity if c.binding]
     out = ["## 6. What happens if Trainium capacity is unavailable when demand spikes?", ""]
     out.append(
-        "Each shock is re-planned from scratch; the fallback is the cheapest plan without the lost capacity. "
+        "Each shock is re-planned from scratch (the fallback is the cheapest plan without the lost capacity) "
+        "and with the base plan's commitments kept. "
         + (
             f"Binding capacity in the base plan: {', '.join(binding)}."
             if binding
@@ -252,9 +253,39 @@ def _question_6(m: MemoInputs) -> list[str]:
         _table(rows, ["shock", "fallback total", "extra cost", "workloads moved", "cannot be placed"]),
         "",
     ]
+    out += _recourse(m)
     if m.chart:
         out += [f"![Compute spend by family, base and each shock]({m.chart})", ""]
     return out
+
+
+def _recourse(m: MemoInputs) -> list[str]:
+    """The realistic case: the base plan's commitments (and blocks booked before the shock) are
+    already signed when the shock comes."""
+    figures = committed_recourse(m.stress)
+    if not any(f.kept_purchases for f in figures):
+        return [
+            "The base plan signs no commitment, so a shock costs what re-planning from scratch costs.",
+            "",
+        ]
+    rows = [
+        [
+            f.shock,
+            "no plan" if f.scratch_usd is None else usd(f.scratch_usd),
+            "no plan" if f.kept_usd is None else usd(f.kept_usd),
+            "-" if f.signing_first_usd is None else usd_signed(f.signing_first_usd),
+            f"{usd(f.stranded_usd)} ({f.stranded_hours:,.0f} h)",
+        ]
+        for f in figures
+    ]
+    return [
+        "With the base plan's commitments already signed (committed recourse), each shock costs:",
+        "",
+        _table(
+            rows, ["shock", "from scratch", "commitments kept", "signing first costs", "stranded commitment"]
+        ),
+        "",
+    ]
 
 
 def _claims(m: MemoInputs) -> list[str]:
