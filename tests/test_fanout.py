@@ -111,10 +111,10 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 
 SCENARIO = str(ROOT / "examples" / "scenarios" / "trn2-price-cut.yaml")
 SWEEPS = {
-    "stress": ["stress", str(ROOT / "examples" / "startup.yaml"), "-f", "json"],
+    "stress": ["stress", str(ROOT / "examples" / "waits-for-capacity.yaml"), "-f", "json"],
     "compare": [
         "compare",
-        str(ROOT / "examples" / "startup.yaml"),
+        str(ROOT / "examples" / "waits-for-capacity.yaml"),
         "-s",
         SCENARIO,
         "-s",
@@ -122,7 +122,7 @@ SWEEPS = {
         "-f",
         "json",
     ],
-    "sensitivity": ["sensitivity", str(ROOT / "examples" / "startup.yaml"), "-f", "json"],
+    "sensitivity": ["sensitivity", str(ROOT / "examples" / "waits-for-capacity.yaml"), "-f", "json"],
 }
 
 
