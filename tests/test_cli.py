@@ -38,7 +38,7 @@ def test_plan_json_carries_the_documented_schema() -> None:
     ):
         assert key in data
     assert set(data["placements"][0]) >= {"workload", "option", "family", "share", "instances", "compute_usd"}
-    assert set(data["migrations"][0]) >= {"codebase", "family", "weeks", "usd"}
+    assert all(set(m) >= {"codebase", "family", "weeks", "usd"} for m in data["migrations"])
     assert set(data["capacity"][0]) >= {"option", "used", "available"}
     assert data["total_usd"] == pytest.approx(data["compute_usd"] + data["migration_usd"], abs=0.02)
     assert data["compute_usd"] == pytest.approx(sum(p["compute_usd"] for p in data["placements"]), abs=0.1)
@@ -99,22 +99,26 @@ def test_infeasible_plan_explains_and_exits_1(tmp_path: Path) -> None:
 
 def test_capacity_oversubscription_names_options_and_competitors(tmp_path: Path) -> None:
     # Each run needs 51 p5 instances at once: (6 · 70e9 + 12 · 80 · 8192 · 4096) · 1.4e12 FLOPs at the
-    # fitted H100 MFU (0.405) is 54,900 instance-hours, / 1,080 h = 50.8; each region has 64 p5, so
-    # three runs cannot all fit (one region would need 102), and no other option can meet the 45-day
-    # deadline.
+    # fitted H100 MFU (0.405) is 54,900 instance-hours at a 45-day pace; each region has 64 p5.  Over a
+    # year the three runs simply take turns (the time-phased plan schedules them); inside months 1-2
+    # (1,460 h) two regions hold at most two of them at once, so the third cannot finish.
     run_text = (
         "{{name: {0}, kind: training, framework: jax, model: {{params_b: 70}}, tokens: 1.4T, "
-        "deadline_days: 45}}"
+        "deadline_days: 45{1}}}"
     )
     workloads = tmp_path / "w.yaml"
-    workloads.write_text("workloads:\n" + "".join(f"  - {run_text.format(n)}\n" for n in "abc"))
+    workloads.write_text("workloads:\n" + "".join(f"  - {run_text.format(n, '')}\n" for n in "abc"))
+    code, _, err = run("plan", str(workloads))
+    assert code == 0, err
+    workloads.write_text(
+        "workloads:\n" + "".join(f"  - {run_text.format(n, ', latest_month: 2')}\n" for n in "abc")
+    )
     code, _, err = run("plan", str(workloads))
     assert code == 1
-    assert err.splitlines() == [
-        "no plan: the workloads each fit somewhere, but not all at once",
-        "  - capacity of p5.48xlarge@us-east-2 (gpu) is oversubscribed: the cheapest arrangement that fits "
-        "everything else needs 102 instances at once, 64 are available; competing: b, c",
-    ]
+    lines = err.splitlines()
+    assert lines[0] == "no plan: the workloads each fit somewhere, but not all at once"
+    assert "cannot finish its runs inside its window M1–M2" in err
+    assert "options it could use: p5.48xlarge, p5.48xlarge@us-east-2" in err
 
 
 def test_policy_that_cannot_hold_is_explained(tmp_path: Path) -> None:
