@@ -41,7 +41,8 @@ def test_plan_json_carries_the_documented_schema() -> None:
     assert all(set(m) >= {"codebase", "family", "weeks", "usd"} for m in data["migrations"])
     assert set(data["capacity"][0]) >= {"option", "used", "available"}
     assert data["total_usd"] == pytest.approx(data["compute_usd"] + data["migration_usd"], abs=0.02)
-    assert data["compute_usd"] == pytest.approx(sum(p["compute_usd"] for p in data["placements"]), abs=0.1)
+    placed = sum(p["compute_usd"] for p in data["placements"])
+    assert data["compute_usd"] == pytest.approx(placed + data["unused_commitment_usd"], abs=0.1)
     assert data["migration_usd"] == pytest.approx(sum(m["usd"] for m in data["migrations"]), abs=0.1)
 
 

@@ -419,6 +419,7 @@ def schedule_dict(plan: Plan) -> dict[str, Any]:
         ],
         "beyond_horizon": plan.beyond_horizon,
         "committed_beyond_usd": _r(plan.committed_beyond_usd),
+        "unused_commitment_usd": _r(plan.unused_commitment_usd),
         "region_usd": [{"region": r, "compute_usd": _r(x)} for r, x in plan.region_usd],
         "purchases": [
             {
