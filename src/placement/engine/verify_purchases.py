@@ -94,6 +94,9 @@ class Purchases:
                 problems.append(f"{where}: no such option, period or instance count")
                 continue
             option = c.options[key[0]]
+            if instrument == "in-force":  # bought before the plan (a bill's RI): its cost is an input
+                problems += self._in_force(where, option, key[1], count, row)
+                continue
             price = option.price(instrument) if instrument in purchase.allow else None
             if price is None:
                 problems.append(
@@ -118,6 +121,29 @@ class Purchases:
                 f"add up to {beyond:,.2f}"
             )
         return problems
+
+    def _in_force(self, where: str, option: Option, p: int, count: int, row: dict[str, Any]) -> list[str]:
+        """A commitment already bought: in force in its months, its stated cost spread over their
+        hours (the bill's price, not the catalog's), so the months and the totals must agree."""
+        c = self.check
+        span = whole(row.get("periods"))
+        if span is None or span < 1:
+            return [f"{where}: periods {row.get('periods')!r} is not a number of months"]
+        months = [q for q in range(p, p + span) if q in c.hours]
+        hours = sum(c.hours[q] for q in months)
+        usd = number(row.get("usd"))
+        if hours <= 0 or count <= 0:
+            return [f"{where}: in force in no month of the horizon"]
+        rate = usd / (count * hours)
+        for q in months:
+            self.committed[(option.id, q)] += count
+            self.committed_usd[(option.id, q)] += rate * count * c.hours[q]
+        self.spend[option.id] += usd
+        if differs(row.get("instance_hours"), count * hours, HOURS):
+            return [
+                f"{where}: instance_hours {row.get('instance_hours')}, {count} instances give {count * hours:,.2f}"
+            ]
+        return []
 
     def _line(
         self,
