@@ -155,7 +155,7 @@ def test_cli_writes_catalog_prints_diff_and_the_result_plans(tmp_path: Path) -> 
     )
     not_priced = "! trn2.48xlarge@us-east-2: not priced for us-east-1 in these files; kept unchanged"
     assert not_priced in result.stdout
-    assert "29 option(s) not in the files, kept (none removed)" in result.stdout
+    assert "28 option(s) not in the files, kept (none removed)" in result.stdout
     first = out.read_bytes()
     assert runner.invoke(app, [*args, "-o", str(out)]).exit_code == 0
     assert out.read_bytes() == first  # deterministic
@@ -225,7 +225,12 @@ def test_fixture_has_the_real_top_level_keys() -> None:
 
 def test_files_for_another_region_are_refused_with_the_regions_they_cover(tmp_path: Path) -> None:
     base = tmp_path / "eu.yaml"
-    text = (ROOT / "catalogs" / "aws.yaml").read_text().replace("region: us-east-1", "region: eu-west-1")
+    text = (
+        (ROOT / "catalogs" / "aws.yaml")
+        .read_text()
+        .replace("region: us-east-1", "region: eu-west-1")
+        .replace("region: us-east-2", "region: eu-west-1")
+    )
     base.write_text(text)
     out = tmp_path / "new.yaml"
     result = CliRunner().invoke(
@@ -233,8 +238,8 @@ def test_files_for_another_region_are_refused_with_the_regions_they_cover(tmp_pa
     )
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr == (
-        f"{base}: region: the price files price no option of catalog 'aws' in eu-west-1; "
-        "they price its options in: us-east-1, us-east-2\n"
+        f"{base}: region: the price files price no option of catalog 'aws' in its regions (eu-west-1); "
+        "they price its instance types in: us-east-1, us-east-2\n"
     )
 
 
@@ -252,13 +257,13 @@ def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
     update = update_catalog(
         base_document(base), read_price_files([OFFER_JSON, BLOCKS], None, None, "2026-11-20")
     )
-    # 2,880 / (4 × 24) = $30.00 per instance-hour for the Ohio trn2 block
-    assert [(c.option, c.field, c.new) for c in update.changes] == [
-        ("p5.48xlarge", "usd_per_hour", 55.04),
-        ("p5.48xlarge", "one_year_usd_per_hour", 33.0),
-        ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0),
-    ]
-    assert ("trn2.48xlarge", "usd_per_hour") in update.partial  # no offer-file price: kept
+    # 2,880 / (4 × 24) = $30.00 per instance-hour for the Ohio trn2 block; trn2 is sold only as
+    # blocks, so its reference price follows the block rate
+    changes = [(c.option, c.field, c.new) for c in update.changes]
+    assert ("p5.48xlarge", "usd_per_hour", 55.04) in changes
+    assert ("p5.48xlarge", "one_year_usd_per_hour", 33.0) in changes
+    assert ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0) in changes
+    assert ("trn2.48xlarge", "usd_per_hour", 30.0) in changes
 
 
 @pytest.mark.parametrize(
