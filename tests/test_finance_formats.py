@@ -20,8 +20,8 @@ BILL = str(ROOT / "tests" / "fixtures" / "focus" / "aws-focus-1.2.csv")
 openpyxl = pytest.importorskip("openpyxl")
 
 
-def _plan_json() -> dict:  # type: ignore[type-arg]
-    result = CliRunner().invoke(app, ["plan", EXAMPLE, "-f", "json"])
+def _plan_json(*more: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(app, ["plan", EXAMPLE, "-f", "json", *more])
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
@@ -42,7 +42,7 @@ def test_xlsx_sheets_numbers_and_formats(tmp_path: Path) -> None:
         "sources",
         "current bill",
     ]
-    data = _plan_json()
+    data = _plan_json("--current", BILL)  # the bill's Reserved Instance is bought already
     summary = {row[0]: row[1] for row in book["summary"].iter_rows(min_row=2, values_only=True)}
     # a number cell, not text (openpyxl reads a whole-dollar total back as an int)
     assert summary["Total"] == data["total_usd"] and isinstance(summary["Total"], int | float)
