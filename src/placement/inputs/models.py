@@ -306,7 +306,7 @@ class Workload(Frozen):
             if isinstance(series, list | tuple) and len(series) > MAX_MONTHS:
                 return data  # refused by the field's own check, without reading every entry
             try:
-                data = {**data, "tokens_per_month": max(parse_token_count(v) for v in series)}
+                data = {**data, "tokens_per_month": max(_token_count_or_zero(v) for v in series)}
             except (TypeError, ValueError):
                 pass  # the field's own validation reports the bad entry
         return data
