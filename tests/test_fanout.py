@@ -114,7 +114,7 @@ SWEEPS = {
     "stress": ["stress", str(ROOT / "examples" / "waits-for-capacity.yaml"), "-f", "json"],
     "compare": [
         "compare",
-        str(ROOT / "examples" / "waits-for-capacity.yaml"),
+        str(ROOT / "examples" / "startup.yaml"),
         "-s",
         SCENARIO,
         "-s",
