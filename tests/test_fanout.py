@@ -117,8 +117,6 @@ SWEEPS = {
         str(ROOT / "examples" / "startup.yaml"),
         "-s",
         SCENARIO,
-        "-s",
-        str(ROOT / "examples" / "scenarios" / "demand-spike.yaml"),
         "-f",
         "json",
     ],
