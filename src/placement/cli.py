@@ -513,7 +513,10 @@ def stress(
     cluster: ClusterOpt = None,
 ) -> None:
     """Re-plan under shocks: each non-GPU family's capacity at zero and half, inference demand ×2, the
-    most-used option removed. Reports each fallback plan, its extra cost, what moves and what cannot run."""
+    most-used option removed, and (monthly plans) a family's capacity gone in months 4-6, demand ×2
+    from month 7, a Capacity Block option unavailable. Each shock is re-planned from scratch and with
+    the base plan's commitments kept (committed recourse). Reports each fallback plan, its extra cost,
+    what moves and what cannot run, and the commitment spend a shock strands."""
     from placement.analyses.fanout import make_runner
     from placement.analyses.scenarios import explain_if_none
     from placement.analyses.scenarios import stress as run_stress
