@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from placement.inputs.uncertainty import EfficiencySpread, OptionRanges, Uncertainty, uncertainty_problems
+
 Family = Literal["trainium", "inferentia", "gpu"]
 FAMILIES: tuple[Family, ...] = ("trainium", "inferentia", "gpu")
 Kind = Literal["inference", "training"]
@@ -477,6 +479,11 @@ class Portfolio(Frozen):
     purchase: Purchase = Purchase()
     porting: Porting = Porting()
     workloads: tuple[Workload, ...]
+    uncertainty: Uncertainty | None = Field(
+        default=None,
+        description="How uncertain demand, port weeks, efficiencies and capacity are (README "
+        "'Uncertainty'); not given: the documented defaults.",
+    )
 
     @field_validator("start", mode="before")
     @classmethod
@@ -625,6 +632,11 @@ class Option(Sourced):
         description="Capacity calendar: from month N on, this many instances at once "
         "(capacity_instances before the first month listed).",
     )
+    ranges: OptionRanges | None = Field(
+        default=None,
+        description="Uncertain figures: a price's low / likely / high with its reasoning, and chances "
+        "of capacity (README 'Uncertainty').",
+    )
 
     @field_validator("capacity_by_month", mode="before")
     @classmethod
@@ -654,6 +666,34 @@ class Option(Sourced):
                 "false, and the option has no capacity_block_usd_per_hour: nothing can buy it; give "
                 "its Capacity Block price or set on_demand: true",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ranges_hold_the_figure(self) -> Option:
+        if self.ranges is None:
+            return self
+        for field, price in self.ranges.prices().items():
+            value = getattr(self, field)
+            if value is None:
+                raise FieldError(("ranges", field), f"the option has no {field} to give a range for")
+            low, _, high = price.around(value)
+            if not low <= value <= high:
+                end = "low" if value < low else "high"
+                raise FieldError(
+                    ("ranges", field, end),
+                    f"the range {low:g} to {high:g} does not hold the catalog's {field} {value:g}",
+                )
+        spans: list[tuple[int, int, int]] = []
+        for index, entry in enumerate(self.ranges.capacity):
+            first, last = entry.months or (1, 120)
+            for other, o_first, o_last in spans:
+                if first <= o_last and o_first <= last:
+                    raise FieldError(
+                        ("ranges", "capacity", index, "months"),
+                        f"overlaps capacity[{other}] (months {o_first}-{o_last}): give each month one "
+                        "set of outcomes",
+                    )
+            spans.append((index, first, last))
         return self
 
     def peak_tflops(self, precision: Precision) -> float:
@@ -798,6 +838,11 @@ class Catalog(Frozen):
     calibration: dict[Name, Text] = Field(
         default_factory=dict, description="Per option id: how well its figures are calibrated."
     )
+    efficiency_spread: dict[Name, dict[str, EfficiencySpread]] = Field(
+        default_factory=dict,
+        description="Per option id and calibrated efficiency: how far it may be off, from the "
+        "calibration residuals (inputs/uncertainty.py efficiency_spreads).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -882,6 +927,7 @@ def cross_check(portfolio: Portfolio, catalog: Catalog) -> list[tuple[Location, 
         + region_problems(portfolio, catalog)
         + porting_problems(portfolio)
         + purchase_problems(portfolio, catalog)
+        + uncertainty_problems(portfolio, catalog)
     )
 
 

@@ -17,6 +17,7 @@ from placement.inputs.evidence import (
 )
 from placement.inputs.loading import Document, _validate, parse_yaml, read_yaml
 from placement.inputs.models import EFFICIENCY_FIELDS, Catalog, ModelTable
+from placement.inputs.uncertainty import efficiency_spreads
 
 MODELS = ("catalogs", "models.yaml")
 MEASUREMENTS = ("calibration", "measurements.yaml")
@@ -88,4 +89,10 @@ def complete(doc: Document, fit: Fit | None = None) -> Catalog:
         if own:
             text += f"; set in the catalog instead of the fit: {', '.join(own)}"
         status[option.id] = text
-    return catalog.model_copy(update={"models": model_table().models, "calibration": status})
+    return catalog.model_copy(
+        update={
+            "models": model_table().models,
+            "calibration": status,
+            "efficiency_spread": efficiency_spreads(catalog, fit),
+        }
+    )
