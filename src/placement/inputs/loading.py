@@ -53,6 +53,15 @@ from placement.inputs.models import (
     scenario_problems,
 )
 from placement.inputs.saved_plan import SavedPlan
+from placement.inputs.uncertainty import (
+    CapacityRisk,
+    CatalogCapacity,
+    DemandSpread,
+    OptionRanges,
+    Outcome,
+    Range,
+    Uncertainty,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,6 +95,13 @@ _KNOWN_FIELDS = sorted(
             Scenario,
             WorkloadOverlay,
             Change,
+            Uncertainty,
+            DemandSpread,
+            CapacityRisk,
+            CatalogCapacity,
+            Outcome,
+            OptionRanges,
+            Range,
         )
         for name in model.model_fields
     }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 if TYPE_CHECKING:
     from placement.inputs.evidence import Fit
@@ -52,6 +52,25 @@ PRICE_FIELDS = (
     "capacity_block_usd_per_hour",
 )
 
+# An option's other numbers (models.Option.NUMBERS): named when a range is given for one of them.
+OTHER_FIGURES = frozenset(
+    {
+        "chips",
+        "bf16_tflops",
+        "fp8_tflops",
+        "hbm_gib",
+        "hbm_tb_per_s",
+        "capacity_instances",
+        "capacity_by_month",
+        *EFFICIENCY_FIELDS,
+        "decode_overhead_ms",
+        "collective_us",
+        "link_gb_per_s",
+        "max_batch",
+        "hbm_usable_fraction",
+    }
+)
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
@@ -69,7 +88,7 @@ class Spread(_Frozen):
     """A factor's range: low, likely (the mode; default 1, no change) and high."""
 
     low: Factor
-    likely: Factor = Field(default=1.0, validate_default=True, description="The mode (default 1).")
+    likely: Factor = Field(default=1.0, description="The mode (default 1: no change).")
     high: Factor
     distribution: Distribution = Field(
         default="triangular",
@@ -79,13 +98,31 @@ class Spread(_Frozen):
     @field_validator("likely")
     @classmethod
     def _likely_above_low(cls, value: float, info: ValidationInfo) -> float:
-        return _ordered(value, info, "low", " (likely is 1 when not given)" if value == 1 else "")
+        return _ordered(value, info, "low")
 
     @field_validator("high")
     @classmethod
     def _high_above_the_rest(cls, value: float, info: ValidationInfo) -> float:
         _ordered(value, info, "low")
         return _ordered(value, info, "likely")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _around_the_default_likely(cls, data: object) -> object:
+        """Without likely (1: no change), low may not exceed 1 nor high fall below it."""
+        if not isinstance(data, dict) or "likely" in data:
+            return data
+        for end, wrong, fix in (
+            ("low", (1.0).__lt__, "a low of 1 or less"),
+            ("high", (1.0).__gt__, "a high of 1 or more"),
+        ):
+            value = data.get(end)
+            if isinstance(value, int | float) and not isinstance(value, bool) and wrong(value):
+                from placement.inputs.models import FieldError  # models imports this module
+
+                side = "above" if end == "low" else "below"
+                raise FieldError(end, f"{value:g} is {side} likely 1 (the default): give likely, or {fix}")
+        return data
 
 
 class DemandSpread(Spread):
@@ -185,6 +222,27 @@ class OptionRanges(_Frozen):
     three_year_usd_per_hour: Range | None = None
     capacity_block_usd_per_hour: Range | None = None
     capacity: tuple[CatalogCapacity, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rangeable(cls, data: object) -> object:
+        """A figure without a range here is named, with what takes one (not a bare 'unknown field')."""
+        if isinstance(data, dict):
+            for key in data:
+                if key in OTHER_FIGURES:
+                    from placement.inputs.models import FieldError  # models imports this module
+
+                    why = (
+                        "efficiencies take their spread from the calibration residuals"
+                        if key in EFFICIENCY_FIELDS
+                        else "it is held fixed"
+                    )
+                    raise FieldError(
+                        key,
+                        f"{key} takes no range ({why}); ranges are given for {', '.join(PRICE_FIELDS)} "
+                        "and capacity",
+                    )
+        return data
 
     def prices(self) -> dict[str, Range]:
         return {f: r for f in PRICE_FIELDS if (r := getattr(self, f)) is not None}
@@ -337,8 +395,6 @@ def uncertainty_problems(portfolio: Portfolio, catalog: Catalog) -> list[tuple[L
 def _capacity_problems(
     entries: tuple[CapacityRisk, ...], catalog: Catalog, last: int
 ) -> list[tuple[Location, str]]:
-    from placement.inputs.models import did_you_mean
-
     problems: list[tuple[Location, str]] = []
     options = list(catalog.option_ids)
     windows: dict[str, list[tuple[int, int, int]]] = {}
@@ -348,8 +404,7 @@ def _capacity_problems(
             problems.append(
                 (
                     (*where, "option"),
-                    f"no option {entry.option!r} in catalog {catalog.name!r}"
-                    f"{did_you_mean(entry.option, options)}",
+                    f"no option {entry.option!r} in catalog {catalog.name!r}{_nearest(entry.option, options)}",
                 )
             )
             continue
@@ -375,3 +430,11 @@ def _capacity_problems(
                 break
         windows.setdefault(entry.option, []).append((index, first, end))
     return problems
+
+
+def _nearest(option_id: str, options: list[str]) -> str:
+    """The option in another region when the id is an instance type only (`trn2.48xlarge`)."""
+    from placement.inputs.models import did_you_mean
+
+    elsewhere = [o for o in options if o.startswith(option_id + "@")]
+    return f" (did you mean {elsewhere[0]!r}?)" if elsewhere else did_you_mean(option_id, options)
