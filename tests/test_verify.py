@@ -242,11 +242,7 @@ def valid(
 
 def test_every_number_of_the_plan_is_listed(numbers: list[tuple[Any, ...]]) -> None:
     assert len(numbers) > 250  # placements, workloads, families, capacity, reservations, baseline
-    assert {
-        _dotted(p)
-        for p in numbers
-        if _dotted(p).startswith(UNCHECKED)
-    } == {
+    assert {_dotted(p) for p in numbers if _dotted(p).startswith(UNCHECKED)} == {
         "solver.gap_limit",
         "solver.gap_proven",
         "solver.time_limit_s",

@@ -45,6 +45,7 @@ from placement.inputs.models import (
     Catalog,
     Change,
     MonthWindow,
+    Migration,
     Option,
     Portfolio,
     Workload,
@@ -69,6 +70,7 @@ from placement.inputs.uncertainty import (
 
 MIN_PRICE, MAX_PRICE = 1e-4, 1e6  # models.Price
 TAG = "sampled future"
+CHOSEN = ("what-if:", TAG)  # estimates marking a figure a scenario or a sampled future set
 
 
 @dataclass(frozen=True)
@@ -204,12 +206,14 @@ def _prices(catalog: Catalog) -> list[_Resolved]:
         own = [
             f
             for f in PRICE_FIELDS
-            if getattr(option, f) is not None and (f in given or option.is_estimate(f))
+            if getattr(option, f) is not None and (f in given or _estimated(option, f))
         ]
         for price in own:
             value = float(getattr(option, price))
             if price in given:
                 low, mode, high = given[price].around(value)
+                if mode != value:  # a scenario changed the figure: its range moves with it
+                    low, mode, high = (x * value / mode for x in (low, mode, high))
                 distribution, reasoning, default = given[price].distribution, given[price].reasoning, False
             else:
                 low, mode, high = (value * k for k in DEFAULT_ESTIMATE)
@@ -229,9 +233,15 @@ def _prices(catalog: Catalog) -> list[_Resolved]:
     return out
 
 
+def _estimated(record: Option | Migration, name: str) -> bool:
+    """An estimate of the catalog's own: a what-if figure (a scenario's) or a sampled one is a chosen
+    value, not an estimate to vary."""
+    return record.is_estimate(name) and not record.estimates[name].startswith(CHOSEN)
+
+
 def _engineer_week(catalog: Catalog) -> list[_Resolved]:
     migration = catalog.migration
-    if not migration.is_estimate("engineer_week_usd"):
+    if not _estimated(migration, "engineer_week_usd"):
         return []
     value = migration.engineer_week_usd
     low, mode, high = (value * k for k in DEFAULT_ESTIMATE)
@@ -254,7 +264,11 @@ def _capacity(portfolio: Portfolio, catalog: Catalog, block: Uncertainty) -> lis
     named = {entry.option for entry in block.capacity}
     entries: list[tuple[Option, CapacityChance, str]] = []
     for option in catalog.options:
-        if option.ranges is not None and option.id not in named:
+        chosen = any(
+            _estimated(option, f) != option.is_estimate(f)
+            for f in ("capacity_instances", "capacity_by_month")
+        )
+        if option.ranges is not None and option.id not in named and not chosen:
             entries += [(option, e, f"the catalog: {e.reasoning}") for e in option.ranges.capacity]
     for risk in block.capacity:
         text = "the workload file's uncertainty.capacity" + (f": {risk.reasoning}" if risk.reasoning else "")

@@ -27,7 +27,13 @@ from pydantic import (
     model_validator,
 )
 
-from placement.inputs.uncertainty import EfficiencySpread, OptionRanges, Uncertainty, uncertainty_problems
+from placement.inputs.uncertainty import (
+    PRICE_FIELDS,
+    EfficiencySpread,
+    OptionRanges,
+    Uncertainty,
+    uncertainty_problems,
+)
 
 Family = Literal["trainium", "inferentia", "gpu"]
 FAMILIES: tuple[Family, ...] = ("trainium", "inferentia", "gpu")
@@ -668,21 +674,38 @@ class Option(Sourced):
             )
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ranges_around_the_figure(cls, data: object) -> object:
+        """A price range without likely takes the catalog's figure as likely, which must lie between
+        low and high. Filled here, on the file's data: a scenario that later changes the figure
+        carries the range along in proportion (analyses/futures.py)."""
+        if not isinstance(data, dict) or not isinstance(data.get("ranges"), dict):
+            return data
+        ranges = dict(data["ranges"])
+        for field in PRICE_FIELDS:
+            given, value = ranges.get(field), data.get(field)
+            if not isinstance(given, dict) or "likely" in given or not isinstance(value, int | float):
+                continue
+            low, high = given.get("low"), given.get("high")
+            if not (isinstance(low, int | float) and isinstance(high, int | float)):
+                continue  # the range's own validation refuses it
+            if not low <= value <= high:
+                raise FieldError(
+                    ("ranges", field, "low" if value < low else "high"),
+                    f"the range {low:g} to {high:g} does not hold the catalog's {field} {value:g} "
+                    "(likely, when not given, is the catalog's figure)",
+                )
+            ranges[field] = {**given, "likely": value}
+        return {**data, "ranges": ranges}
+
     @model_validator(mode="after")
-    def _ranges_hold_the_figure(self) -> Option:
+    def _ranges_name_figures(self) -> Option:
         if self.ranges is None:
             return self
-        for field, price in self.ranges.prices().items():
-            value = getattr(self, field)
-            if value is None:
+        for field in self.ranges.prices():
+            if getattr(self, field) is None:
                 raise FieldError(("ranges", field), f"the option has no {field} to give a range for")
-            low, _, high = price.around(value)
-            if not low <= value <= high:
-                end = "low" if value < low else "high"
-                raise FieldError(
-                    ("ranges", field, end),
-                    f"the range {low:g} to {high:g} does not hold the catalog's {field} {value:g}",
-                )
         spans: list[tuple[int, int, int]] = []
         for index, entry in enumerate(self.ranges.capacity):
             first, last = entry.months or (1, 120)

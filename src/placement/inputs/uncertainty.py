@@ -404,7 +404,8 @@ def _capacity_problems(
             problems.append(
                 (
                     (*where, "option"),
-                    f"no option {entry.option!r} in catalog {catalog.name!r}{_nearest(entry.option, options)}",
+                    f"no option {entry.option!r} in catalog {catalog.name!r}"
+                    + _nearest(entry.option, options),
                 )
             )
             continue
