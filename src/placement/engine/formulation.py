@@ -123,6 +123,27 @@ class Model:
     codebase: dict[str, str] = field(default_factory=dict)  # workload → codebase
     ordered: bool = False  # `after` rows are in the model
     share_cap: float | None = None  # max_family_share, when there is one
+    first_fixed: bool = False  # commitments and ports fixed by a first stage (`FirstStage`)
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """The decisions signed before the future is known: commitments and ports.
+
+    `fixed=True` (a plan's first stage, re-planned in a sampled future): exactly these commitments
+    and ports are made, nothing else is signed, and the rest (on demand, Capacity Blocks, where
+    each workload runs) is decided again.  `fixed=False` (one future of a stochastic model): the
+    commitments listed are the ones that may be signed (any number of instances, linked across
+    futures by the caller), ports are free, and no other commitment exists."""
+
+    commits: tuple[tuple[str, str, int, int], ...] = ()  # (option, term, first month, instances)
+    ports: tuple[tuple[str, Family, int], ...] = ()  # (codebase, family, start month)
+    fixed: bool = True
+
+    @property
+    def months(self) -> tuple[int, ...]:
+        """The months its decisions start in: the model's spans break there."""
+        return tuple(sorted({c[2] for c in self.commits} | {p[2] for p in self.ports}))
 
 
 def _safe(text: str) -> str:
@@ -229,9 +250,13 @@ class _Builder:
         pairs: dict[tuple[str, str], Estimate],
         elastic: bool,
         bought: tuple[Purchase, ...],
+        first: FirstStage | None = None,
+        breaks: tuple[int, ...] = (),
+        tag: str = "",
     ) -> None:
         self.portfolio, self.catalog, self.elastic = portfolio, catalog, elastic
-        self.periods = timeline.spans(portfolio, catalog)
+        self.first, self.tag = first, tag
+        self.periods = timeline.spans(portfolio, catalog, (*breaks, *(first.months if first else ())))
         self.options = {o.id: o for o in catalog.options}
         self.workloads = {w.name: w for w in portfolio.workloads}
         self.capacity = {o.id: timeline.span_capacity(portfolio, o, self.periods) for o in catalog.options}
@@ -256,6 +281,7 @@ class _Builder:
         self.problem = self.model.problem
         self.unit = self.model.unit = catalog.settings.hours_per_month  # hours are modelled in months
         self.model.capacity = self.capacity
+        self.model.first_fixed = first is not None and first.fixed
         self.model.codebase = {w.name: w.codebase_name for w in portfolio.workloads}
         self.objective: Row = []
         self.held: dict[tuple[str, int], Row] = defaultdict(list)  # instances at once
@@ -272,10 +298,11 @@ class _Builder:
         self, prefix: str, low: float = 0, up: float | None = None, cat: str = pulp.LpContinuous
     ) -> pulp.LpVariable:
         self.count += 1
-        return self.problem.add_variable(f"{prefix}_{self.count}", low, up, cat)
+        return self.problem.add_variable(f"{self.tag}{prefix}_{self.count}", low, up, cat)
 
     def row(self, terms: Row, sense: str, rhs: float, name: str) -> None:
         expression = pulp.LpAffineExpression(terms)
+        name = self.tag + name
         if sense == "<=":
             self.problem += expression <= rhs, name
         elif sense == ">=":
@@ -422,6 +449,7 @@ class _Builder:
                 y = self.var(f"y_{_safe(key[0])}_{key[1]}", up=1, cat=pulp.LpBinary)
                 self.model.y[key] = y
                 self.objective.append((y, usd))
+                self.fix_port(key, y, 1)
                 continue
             starts: Row = []
             shared = key[0] not in self.portfolio.porting.codebases
@@ -433,6 +461,7 @@ class _Builder:
                 self.model.z[(*key, period.index)] = z
                 starts.append((z, 1.0))
                 self.objective.append((z, usd))
+                self.fix_port(key, z, period.first)
                 if shared:  # busy in months first .. first + d - 1
                     for busy in self.periods:
                         if busy.first <= period.first + d - 1 and busy.last >= period.first:
@@ -443,6 +472,30 @@ class _Builder:
         if engineers is not None:
             for p, row in sorted(team.items()):
                 self.row(row, "<=", engineers, f"team[{p}]")
+        self.ports_paid_idle(costs)
+
+    def fix_port(self, key: tuple[str, Family], var: pulp.LpVariable, month: int) -> None:
+        """Under a fixed first stage a port is made exactly when the plan made it, and no other
+        (one that takes no calendar time, whatever month it was listed in)."""
+        if self.first is None or not self.first.fixed:
+            return
+        timed = self.model.port_months[key] > 0
+        made = any((c, g) == key and (m == month or not timed) for c, g, m in self.first.ports)
+        var.lowBound = var.upBound = 1 if made else 0
+
+    def ports_paid_idle(self, costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]]) -> None:
+        """A fixed first stage's ports that this future has no use for, or that start too late to
+        finish inside the horizon: paid in full all the same."""
+        if self.first is None or not self.first.fixed:
+            return
+        week_usd = self.catalog.migration.engineer_week_usd
+        for codebase, family, _ in self.first.ports:
+            key = (codebase, family)
+            made = key in self.model.y or any(
+                z.lowBound == 1 for (c, g, _), z in self.model.z.items() if (c, g) == key
+            )
+            if not made and key in costs:
+                self.model.sunk_usd += costs[key][0] * week_usd
 
     # ------------------------------------------------------------------ purchases
 
@@ -457,6 +510,7 @@ class _Builder:
             in_force = self.commitments(option, prices, touched)
             for p in touched:
                 self.channels(option, prices, self.periods[p - 1], in_force[p], blocks_at_once)
+        self.first_unused()
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
@@ -464,30 +518,93 @@ class _Builder:
     def commitments(self, option: Option, prices: dict[str, float], touched: list[int]) -> dict[int, Row]:
         """b[o,κ,p] for every term and start whose commitment could carry work; returns, per
         period, the committed instance-months in force."""
-        hpm = self.catalog.settings.hours_per_month
-        full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
         most = {p: self.most_held(option.id, p) for p in touched}
         in_force: dict[int, Row] = defaultdict(list)
+        if self.first is not None:
+            return self.first_commitments(option, touched)
         for term in (t for t in TERMS if t in prices):
             for period in self.periods:
                 plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
                 useful = [c for c in plan.covers if c in most] if plan else []
                 if plan is None or not useful:
                     continue
-                charged = sum(self.periods[c - 1].hours for c in plan.covers)
-                usd = prices[term] * (charged + (plan.months_beyond * hpm if full else 0.0))
+                usd = self.commitment_usd(prices[term], plan)
                 usable_hours = sum(self.periods[c - 1].hours for c in useful)
                 if "on-demand" in prices and usd >= prices["on-demand"] * usable_hours:
                     continue  # on demand is never dearer for the hours it could carry
                 top = max(most[c] for c in useful)  # more than is ever held carries nothing
-                b = self.var(f"b_{_safe(option.id)}_{term}", up=top, cat=COMMIT_CAT)
-                key = (option.id, term, period.index)
-                self.model.commit[key], self.model.commitments[key] = b, plan
-                self.model.commit_usd[key] = usd
-                self.objective.append((b, usd))
-                self.region[option.region].append((b, usd))
-                for c in plan.covers:
-                    in_force[c].append((b, self.periods[c - 1].hours / self.unit))
+                self.commit(option, term, period, plan, usd, top, in_force)
+        return in_force
+
+    def commitment_usd(self, price: float, plan: timeline.Commitment) -> float:
+        """What one instance committed under `plan` pays (the beyond-horizon rule applied)."""
+        charged = sum(self.periods[c - 1].hours for c in plan.covers)
+        full = self.portfolio.purchase.beyond_horizon == "charge-full-term"
+        return price * (
+            charged + (plan.months_beyond * self.catalog.settings.hours_per_month if full else 0.0)
+        )
+
+    def commit(
+        self,
+        option: Option,
+        term: str,
+        period: timeline.Span,
+        plan: timeline.Commitment,
+        usd: float,
+        top: float | None,
+        in_force: dict[int, Row],
+        low: float = 0,
+    ) -> None:
+        b = self.var(f"b_{_safe(option.id)}_{term}", low=low, up=top, cat=COMMIT_CAT)
+        key = (option.id, term, period.index)
+        self.model.commit[key], self.model.commitments[key] = b, plan
+        self.model.commit_usd[key] = usd
+        self.objective.append((b, usd))
+        self.region[option.region].append((b, usd))
+        for c in plan.covers:
+            in_force[c].append((b, self.periods[c - 1].hours / self.unit))
+
+    def first_unused(self) -> None:
+        """First-stage commitments on options no workload can use in this future: paid, idle."""
+        if self.first is None:
+            return
+        starts = {p.first: p for p in self.periods}
+        for oid, term, month, count in self.first.commits:
+            option, period = self.options.get(oid), starts.get(month)
+            if option is None or period is None or (oid, term, period.index) in self.model.commit:
+                continue
+            price = option.price(term)  # type: ignore[arg-type]
+            plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
+            if price is None or plan is None:
+                continue
+            fixed = float(count) if self.first.fixed else None
+            self.commit(
+                option,
+                term,
+                period,
+                plan,
+                self.commitment_usd(price, plan),
+                fixed,
+                defaultdict(list),
+                fixed or 0,
+            )
+
+    def first_commitments(self, option: Option, touched: list[int]) -> dict[int, Row]:
+        """The first stage's commitments on an option that carries work (`first_unused` pays for
+        the others): fixed to their count, or free in number (linked across futures by the caller)."""
+        assert self.first is not None
+        in_force: dict[int, Row] = defaultdict(list)
+        starts = {p.first: p for p in self.periods}
+        for oid, term, month, count in self.first.commits:
+            price = option.price(term)  # type: ignore[arg-type]
+            period = starts.get(month)
+            plan = timeline.span_commitment(self.portfolio, term, period, self.periods) if period else None
+            if oid != option.id or price is None or plan is None or period is None:
+                continue
+            fixed = float(count) if self.first.fixed else None
+            self.commit(
+                option, term, period, plan, self.commitment_usd(price, plan), fixed, in_force, fixed or 0
+            )
         return in_force
 
     def channels(
@@ -636,12 +753,43 @@ def build(
     pairs: dict[tuple[str, str], Estimate],
     elastic: bool = False,
     bought: tuple[Purchase, ...] = (),
+    first: FirstStage | None = None,
+    breaks: tuple[int, ...] = (),
 ) -> Model:
-    """The model for these (already pruned) pairs; pairs an estimate rules out are left out."""
-    pairs = {key: est for key, est in pairs.items() if est.ok}
-    builder = _Builder(portfolio, catalog, pairs, elastic, bought)
-    model = builder.model
-    builder.ports(port_costs(portfolio, catalog))
+    """The model for these (already pruned) pairs; pairs an estimate rules out are left out.
+    `first`: the first stage this model is one future of (see `FirstStage`); `breaks`: months
+    where its spans must break (so that several futures share their periods)."""
+    builder = _Builder(
+        portfolio, catalog, {k: e for k, e in pairs.items() if e.ok}, elastic, bought, first, breaks
+    )
+    builder.problem += _fill(builder) + builder.model.sunk_usd
+    return builder.model
+
+
+def build_future(
+    problem: pulp.LpProblem,
+    tag: str,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    pairs: dict[tuple[str, str], Estimate],
+    first: FirstStage,
+    breaks: tuple[int, ...],
+) -> tuple[Model, pulp.LpAffineExpression]:
+    """One future of a stochastic model, its variables and rows added to `problem` under names
+    starting with `tag`; returns the model's handles and its cost (objective) expression."""
+    builder = _Builder(
+        portfolio, catalog, {k: e for k, e in pairs.items() if e.ok}, False, (), first, breaks, tag
+    )
+    builder.model.problem = problem
+    builder.problem = problem
+    cost = _fill(builder)
+    return builder.model, cost + builder.model.sunk_usd
+
+
+def _fill(builder: _Builder) -> pulp.LpAffineExpression:
+    """Every variable and row of the model; returns the objective without what is already sunk."""
+    portfolio, pairs, model = builder.portfolio, builder.model.pairs, builder.model
+    builder.ports(port_costs(portfolio, builder.catalog))
     assign: dict[tuple[str, int], Row] = defaultdict(list)
     training: dict[str, Row] = defaultdict(list)
     for (wname, oid), est in pairs.items():
@@ -675,5 +823,4 @@ def build(
     builder.region_rows(penalty)
     builder.after_rows()
     builder.twin_rows()
-    builder.problem += pulp.LpAffineExpression(builder.objective) + model.sunk_usd
-    return model
+    return pulp.LpAffineExpression(builder.objective)

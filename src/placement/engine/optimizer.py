@@ -12,7 +12,7 @@ import dataclasses
 import math
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -99,6 +99,7 @@ def prune(
     pairs: dict[tuple[str, str], Estimate],
     costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
     bought: tuple[Purchase, ...] = (),
+    committed: Collection[str] = (),
 ) -> dict[tuple[str, str], Estimate]:
     """Drop pairs that no optimal plan needs, so the solver sees a smaller model.
 
@@ -117,15 +118,16 @@ def prune(
     commitments there is one exception the rule does not cover: a plan whose commitments on o sit
     idle in some month could carry w there for nothing; the time-phased plan never buys such a
     commitment for w alone, but may miss using one bought for others (README "Rules").  Options
-    with commitments already bought (`bought`) keep every pair.  A family-share policy depends on
-    which family spends what, so with one nothing is dropped.
+    with commitments already bought (`bought`, or signed in a first stage: `committed`) keep
+    every pair.  A family-share policy depends on which family spends what, so with one nothing
+    is dropped.
     """
     share = portfolio.policy.max_family_share
     if share is not None and share < 1:
         return pairs
     options = {o.id: o for o in catalog.options}
     workloads = {w.name: w for w in portfolio.workloads}
-    sunk = {p.option for p in bought if p.instrument != "on-demand"}
+    sunk = {p.option for p in bought if p.instrument != "on-demand"} | set(committed)
     floor = {oid: (0.0 if oid in sunk else _cheapest_rate(portfolio, options[oid])) for oid in options}
     scaled = _largest_month(portfolio, pairs)
     draw: dict[str, int] = defaultdict(int)
@@ -236,12 +238,28 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
 def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None = None) -> Solution:
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent."""
+    run = run_highs(model.problem, settings, start)
+    return read_solution(model, run.status, run.gap, run.objective)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What HiGHS reports of one solve."""
+
+    status: str  # "optimal", "infeasible", or a stop ("time_limit", ...) with a plan found
+    gap: float  # proven relative gap (0 for a problem without integers)
+    objective: float  # nan without a plan
+    bound: float  # the proven lower bound on the objective
+
+
+def run_highs(problem: pulp.LpProblem, settings: SolveSettings, start: dict[str, float] | None = None) -> Run:
+    """Solve a PuLP problem with HiGHS and read its status, gap, objective and bound."""
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     try:
-        model.problem.solve(_StartedHiGHS(start, **options) if start else pulp.HiGHS(**options))
+        problem.solve(_StartedHiGHS(start, **options) if start else pulp.HiGHS(**options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
         raise SolverError(f"the solver failed: {type(exc).__name__}: {exc}") from None
-    highs = model.problem.solverModel
+    highs = problem.solverModel
     status = _STATUS.get(highs.getModelStatus(), "solver_error")
     info = highs.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -252,13 +270,16 @@ def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None 
     if status not in {"optimal", "infeasible", *_STOPPED_EARLY}:
         raise SolverError(f"the solver ended with status {status!r}; no plan is reported")
     gap = 0.0
-    integers = any(v.cat != pulp.LpContinuous for v in model.problem.variables())
+    integers = any(v.cat != pulp.LpContinuous for v in problem.variables())
     if has_solution and integers:
         gap = float(info.mip_gap)
         if not math.isfinite(gap) or gap < 0:
             gap = 0.0 if status == "optimal" else math.inf
     objective = float(info.objective_function_value) if has_solution else float("nan")
-    return read_solution(model, status, gap, objective)
+    bound = float(info.mip_dual_bound) if integers else objective
+    if not math.isfinite(bound):
+        bound = objective * (1 - gap) if math.isfinite(gap) else float("-inf")
+    return Run(status, gap, objective, bound)
 
 
 def feasible_pairs(
@@ -334,10 +355,10 @@ def _start(
         return greedy_start(model)
     if first.status == "infeasible":
         return greedy_start(model)
-    return greedy_start(model, _main_options(first)) or greedy_start(model)
+    return greedy_start(model, main_options(first)) or greedy_start(model)
 
 
-def _main_options(solution: Solution) -> dict[str, str]:
+def main_options(solution: Solution) -> dict[str, str]:
     """Each workload's option in a plan: its training option, or where most of its traffic goes."""
     main = {w: o for (w, o), chosen in solution.training.items() if chosen}
     traffic: dict[tuple[str, str], float] = defaultdict(float)

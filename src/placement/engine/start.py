@@ -35,8 +35,9 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
     hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
     by_workload: dict[str, list[str]] = defaultdict(list)
     for wname, oid in model.pairs:
-        if not model.port_months.get((model.codebase[wname], model.pairs[(wname, oid)].family)):
-            by_workload[wname].append(oid)  # no port on a calendar: the greedy plan starts none
+        port = (model.codebase[wname], model.pairs[(wname, oid)].family)
+        if not model.port_months.get(port) and not (model.first_fixed and _fixed_at(model.y.get(port), 0)):
+            by_workload[wname].append(oid)  # no port on a calendar (or one ruled out): none started
     order = sorted(by_workload, key=lambda w: -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]))
     for wname in order:
         options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
@@ -48,10 +49,17 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
         elif not _inference(model, wname, options, capacity, used, hours, values):
             return None
     _ports(model, values)
+    if model.first_fixed:  # ports decided already: as decided
+        for var in (*model.y.values(), *model.z.values()):
+            values[var.name] = float(var.lowBound)
     if not _buy(model, used, hours, values):
         return None
     values = {name: max(0.0, value) for name, value in values.items()}
     return values if _feasible(model, values) else None
+
+
+def _fixed_at(var: pulp.LpVariable | None, value: float) -> bool:
+    return var is not None and var.lowBound == var.upBound == value
 
 
 def _buy(
@@ -153,6 +161,12 @@ def _commitments(
     worth more on demand than the instance's term costs.  Returns committed instance-months per
     (option, period)."""
     in_force: dict[tuple[str, int], float] = defaultdict(float)
+    if model.first_fixed:  # a first stage signed them
+        for (oid, term, start), b in model.commit.items():
+            values[b.name] = float(b.lowBound)
+            for p in model.commitments[(oid, term, start)].covers:
+                in_force[(oid, p)] += b.lowBound * model.periods[p - 1].months
+        return in_force
     best: dict[str, tuple[float, str, int]] = {}
     for (oid, term, start), b in model.commit.items():
         if start != 1 or (oid, 1) not in model.on_demand:

@@ -13,6 +13,7 @@ horizon, 1-based.  In a single-period plan every month maps to period 1.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from placement.engine.plan import Period
@@ -77,17 +78,18 @@ class Span:
     label: str
 
 
-def spans(portfolio: Portfolio, catalog: Catalog) -> tuple[Span, ...]:
+def spans(portfolio: Portfolio, catalog: Catalog, extra: Iterable[int] = ()) -> tuple[Span, ...]:
     """The model's periods: months grouped where nothing can change between them.  A span breaks
     where a workload's demand starts, ends or changes, a window opens or closes, a capacity
     calendar steps, a port could first be ready, and (so commitments cover whole spans) 12 and 36
     months after every break; every month is its own span when training runs are ordered
-    (`after`)."""
+    (`after`).  `extra` months break too (the months decisions signed elsewhere start in, and the
+    common spans of a stochastic model's futures)."""
     hours = catalog.settings.hours_per_month
     count = months_in(portfolio)
     if portfolio.periods == "single":
         return (Span(1, 1, count, portfolio.horizon_months, portfolio.horizon_months * hours, "all"),)
-    breaks = {1}
+    breaks = {1, *extra}
     for w in portfolio.workloads:
         if w.kind == "inference":
             factors = demand(portfolio, w)

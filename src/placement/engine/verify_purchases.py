@@ -141,7 +141,8 @@ class Purchases:
         self.spend[option.id] += usd
         if differs(row.get("instance_hours"), count * hours, HOURS):
             return [
-                f"{where}: instance_hours {row.get('instance_hours')}, {count} instances give {count * hours:,.2f}"
+                f"{where}: instance_hours {row.get('instance_hours')}, "
+                f"{count} instances give {count * hours:,.2f}"
             ]
         return []
 
