@@ -16,10 +16,13 @@ a 3% gap).  So the SAA problem over N futures is solved by scenario decompositio
    (`EXTENSIVE_VARIABLES`), it is solved too, started from that candidate, and its proven bound
    tightens the lower bound.
 Reported: the SAA objective and its proven gap (best candidate against the lower bound); out of
-sample, on fresh futures, each of the deterministic and the risk-aware first stage's cost and the
-value of the stochastic solution (paired, with a 95% interval); and a statistical bound on the
-optimality gap (Mak, Morton & Wood 1999): the upper end of the out-of-sample cost's interval minus
-the lower end of the interval of hindsight bounds over independent replications.
+sample, on M fresh futures, each of the deterministic and the risk-aware first stage's cost and
+the value of the stochastic solution (paired on the same futures, with a 95% interval); and a
+statistical bound on the true problem's optimality gap: the multiple-replications procedure of
+Mak, Morton & Wood (1999) with one-future batches and common random numbers.  In each fresh
+future j, gap_j = cost of the chosen first stage − the proven bound of j's hindsight plan; every
+first stage costs at least E[hindsight] in expectation, so E[gap_j] bounds the chosen stage's
+true optimality gap from above, and the 95% upper end of gap_j's interval is reported.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 
 from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task, task_rng
 from placement.analyses.futures import UncertainInput, draw, future, uncertain_inputs
-from placement.analyses.risk import Sample, Spread, cvar, evaluate, sample_future, spread
+from placement.analyses.risk import Sample, Spread, cvar, evaluate, risk_settings, sample_future, spread
 from placement.engine.costing import estimates
 from placement.engine.formulation import FirstStage, build
 from placement.engine.optimizer import SolveSettings, feasible_pairs
@@ -52,7 +55,6 @@ QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
 CUTS = (0.75, 0.50)
 EXTENSIVE_VARIABLES = 60_000  # the extensive form is tried up to this many variables
 EVALUATION_OFFSET = 1_000_000_000  # out-of-sample futures: indices far from any in-sample one
-REPLICATION_OFFSET = 1_000_000  # replication r's futures: r · offset + i
 # t quantiles (0.975) for small samples; the normal 1.96 beyond
 T_975 = (
     12.706,
@@ -107,8 +109,7 @@ class HedgeReport:
     chosen_out: Spread | None
     unserved_out: tuple[int, int]  # fresh futures the deterministic / chosen first stage cannot serve
     vss: Interval | None  # deterministic − chosen, expected cost, out of sample (USD)
-    replications: int
-    gap_bound: float | None  # statistical upper bound on the true optimality gap (USD), 95%
+    gap_bound: float | None  # 95% upper confidence bound on the true optimality gap (USD; expected cost)
 
 
 def t975(count: int) -> float:
@@ -180,24 +181,17 @@ def hedge(
     measure: str = "expected",
     alpha: float = 0.9,
     evaluation: int | None = None,
-    replications: int = 1,
     runner: Runner = IN_PROCESS,
     progress: Progress | None = None,
 ) -> HedgeReport:
     """The risk-aware first stage over `scenarios` futures (see the module docstring)."""
     inputs = uncertain_inputs(portfolio, catalog)
     det = first_stage(plan, portfolio)
+    settings = risk_settings(settings)
     tasks = [
         Task(sample_future, (portfolio, catalog, inputs, det, seed, i, settings)) for i in range(scenarios)
     ]
-    for r in range(1, replications):
-        base = r * REPLICATION_OFFSET
-        tasks += [
-            Task(sample_future, (portfolio, catalog, inputs, det, seed, base + i, settings))
-            for i in range(scenarios)
-        ]
-    rows: list[Sample] = runner.run(tasks, progress)
-    sample, others = rows[:scenarios], rows[scenarios:]
+    sample: list[Sample] = runner.run(tasks, progress)
     servable = [i for i, r in enumerate(sample) if r.scratch_usd is not None]
     kept = [sample[i] for i in servable]
     pool = candidates_from([r.scratch_first for r in kept if r.scratch_first is not None], det)
@@ -250,24 +244,20 @@ def hedge(
     chosen, deterministic = everything[0], seen[_key(det)]
     gap = (chosen.objective - lower) / chosen.objective if chosen.objective > 0 and bounds else math.nan
     m = evaluation if evaluation is not None else max(scenarios, 30)
-    out = _out_of_sample(portfolio, catalog, inputs, seed, m, (det, chosen.first), settings, runner, progress)
-    det_out, chosen_out = out
-    paired = [a - b for a, b in zip(det_out, chosen_out, strict=True) if a is not None and b is not None]
-    upper = interval([c for c in chosen_out if c is not None])
-    lows = [
-        statistics.fmean(
-            r.scratch_bound_usd
-            for r in others[k * scenarios : (k + 1) * scenarios]
-            if r.scratch_bound_usd is not None
-        )
-        for k in range(replications - 1)
+    det_out, chosen_out = _out_of_sample(
+        portfolio, catalog, inputs, seed, m, (det, chosen.first), settings, runner, progress
+    )
+    paired = [
+        a - b.plan_usd
+        for a, b in zip(det_out, chosen_out, strict=True)
+        if a is not None and b.plan_usd is not None
     ]
-    lows = [lower, *lows] if bounds else lows
-    gap_bound = None
-    if measure == "expected" and upper is not None and lows:
-        spread_low = interval(lows)
-        low_end = spread_low.low if spread_low is not None else lows[0]
-        gap_bound = max(0.0, upper.high - low_end)
+    regret = [
+        r.plan_usd - r.scratch_bound_usd
+        for r in chosen_out
+        if r.plan_usd is not None and r.scratch_bound_usd is not None
+    ]
+    regret_interval = interval(regret)
     return HedgeReport(
         scenarios=scenarios,
         seed=seed,
@@ -282,11 +272,12 @@ def hedge(
         dropped=scenarios - len(servable),
         evaluation=m,
         deterministic_out=spread([c for c in det_out if c is not None]),
-        chosen_out=spread([c for c in chosen_out if c is not None]),
-        unserved_out=(sum(c is None for c in det_out), sum(c is None for c in chosen_out)),
+        chosen_out=spread([r.plan_usd for r in chosen_out if r.plan_usd is not None]),
+        unserved_out=(sum(c is None for c in det_out), sum(r.plan_usd is None for r in chosen_out)),
         vss=interval(paired),
-        replications=replications,
-        gap_bound=gap_bound,
+        gap_bound=None
+        if regret_interval is None or measure != "expected"
+        else max(0.0, regret_interval.high),
     )
 
 
@@ -369,10 +360,12 @@ def _out_of_sample(
     settings: SolveSettings,
     runner: Runner,
     progress: Progress | None,
-) -> tuple[list[float | None], list[float | None]]:
+) -> tuple[list[float | None], list[Sample]]:
+    """On `count` fresh futures: the deterministic first stage's cost, and the chosen one's with
+    each future's hindsight plan (common random numbers: the same futures for both)."""
     indices = [EVALUATION_OFFSET + j for j in range(count)]
-    tasks = [
-        Task(evaluate, (portfolio, catalog, inputs, f, seed, i, settings)) for f in firsts for i in indices
-    ]
-    costs = runner.run(tasks, progress)
-    return costs[:count], costs[count:]
+    det, chosen = firsts
+    tasks = [Task(evaluate, (portfolio, catalog, inputs, det, seed, i, settings)) for i in indices]
+    tasks += [Task(sample_future, (portfolio, catalog, inputs, chosen, seed, i, settings)) for i in indices]
+    results = runner.run(tasks, progress)
+    return results[:count], results[count:]

@@ -39,6 +39,7 @@ from placement.errors import SolverError
 from placement.inputs.models import Catalog, Portfolio
 
 LEVELS = (0.10, 0.50, 0.90)
+RISK_GAP = 0.01  # each future's plans are solved to within 1% (the inputs' ranges are far wider)
 CVAR_LEVEL = 0.90
 
 
@@ -220,11 +221,17 @@ def assess(
     """The plan over `samples` futures (independent tasks on `runner`)."""
     inputs = uncertain_inputs(portfolio, catalog)
     first = first_stage(plan, portfolio)
+    settings = risk_settings(settings)
     tasks = [
         Task(sample_future, (portfolio, catalog, inputs, first, seed, i, settings)) for i in range(samples)
     ]
     rows: list[Sample] = runner.run(tasks, progress)
     return summarise(plan, catalog, inputs, first, seed, rows)
+
+
+def risk_settings(settings: SolveSettings) -> SolveSettings:
+    """The solver settings of every future's solves: the user's, with the gap at least `RISK_GAP`."""
+    return SolveSettings(max(settings.gap, RISK_GAP), settings.time_limit_s)
 
 
 def summarise(
