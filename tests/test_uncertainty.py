@@ -227,3 +227,24 @@ def test_a_bad_range_in_a_loaded_catalog_is_an_input_error(tmp_path: Path) -> No
         InputError, match=r"options\[1\]\.ranges\.usd_per_hour\.high: the range 143.04 to 150"
     ):
         load_catalog(path)
+
+
+def test_the_schema_describes_the_block() -> None:
+    import json
+
+    code, out, _ = run("schema")
+    schema = json.loads(out)
+    assert code == 0 and "uncertainty" in schema["properties"]
+    assert schema["$defs"]["Uncertainty"]["additionalProperties"] is False
+    assert set(schema["$defs"]["Uncertainty"]["properties"]) == {
+        "demand",
+        "workloads",
+        "port_weeks",
+        "efficiency",
+        "capacity",
+    }
+    assert schema["$defs"]["EfficiencyTogether"]["properties"]["together"]["enum"] == [
+        "neuron",
+        "family",
+        "option",
+    ]
