@@ -165,6 +165,12 @@ def test_the_shipped_catalog_and_defaults_give_these_inputs(catalog: Catalog) ->
     assert inputs[f"capacity: {TRN2}"].outcomes == ((0.5, 8.0), (0.25, 4.0), (0.25, 0.0))
     trn3_capacity = inputs[f"capacity: {TRN3} M4–M6"]
     assert (trn3_capacity.likely, trn3_capacity.outcomes) == (2.0, ((0.6, 2.0), (0.4, 0.0)))
+    assert (demand.unit, trn3.unit, week.unit, trn3_capacity.unit) == (
+        "factor",
+        "USD/h",
+        "USD/week",
+        "instances",
+    )
     # a price that is sourced, without a range, is not uncertain
     assert "usd_per_hour: p5.48xlarge" not in inputs
 

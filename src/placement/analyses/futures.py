@@ -88,6 +88,14 @@ class UncertainInput:
     default: bool  # a documented default, not given by the workload file or the catalog
     outcomes: tuple[tuple[float, float], ...] = ()  # discrete: (probability, value), as listed
 
+    @property
+    def unit(self) -> str:
+        """What low, likely and high count: "factor", "USD/h", "USD/week" or "instances"."""
+        return UNITS.get(self.kind, "factor")
+
+
+UNITS = {"price": "USD/h", "engineer-week": "USD/week", "capacity": "instances"}
+
 
 @dataclass(frozen=True)
 class _Effect:

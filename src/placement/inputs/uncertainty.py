@@ -318,7 +318,8 @@ def option_spread(option: Option, field: str, fit: Fit | None) -> EfficiencySpre
     if source is None:
         return EfficiencySpread(
             half_width=UNMEASURED_HALF_WIDTH,
-            reasoning=f"{field} is an estimate ({option.estimates.get(field, 'no measurement')}): ±50%",
+            reasoning=f"{field}: ±50%, not measured on this hardware "
+            f"({option.estimates.get(field, 'an estimate')})",
         )
     group = source.removeprefix("fit-")
     if not source.startswith("fit-"):
