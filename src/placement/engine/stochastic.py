@@ -296,8 +296,4 @@ def _start(
 
 def _size(problem: pulp.LpProblem) -> tuple[int, int, int]:
     variables = problem.variables()
-    return (
-        len(variables),
-        sum(v.cat != pulp.LpContinuous for v in variables),
-        len(problem.constraints),
-    )
+    return len(variables), sum(v.cat != pulp.LpContinuous for v in variables), problem.numConstraints()
