@@ -14,7 +14,7 @@ beat the baseline; the cost figures are over the futures it can serve, and say h
 
 Drivers (`_drivers`): each input's first-order linear share of the cost's variance (its squared
 correlation with the cost: the inputs are drawn independently, a correlation group being one
-input), and its swing: the fitted slope × (high − low).
+input), and its swing: the fitted slope × (high − low); and the R² of the joint linear fit.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from placement.errors import SolverError
 from placement.inputs.models import Catalog, Portfolio
 
 LEVELS = (0.10, 0.50, 0.90)
+MIN_DRIVER_SAMPLES = 10  # fewer futures: no driver ranking (correlations of a handful are noise)
 RISK_GAP = 0.01  # each future's plans are solved to within 1% (the inputs' ranges are far wider)
 CVAR_LEVEL = 0.90
 
@@ -73,9 +74,9 @@ class Spread:
 class Stability:
     workload: str
     planned: str  # the option the plan runs it on
-    same_option: float  # share of futures whose own best plan runs it there too
+    same_option: float  # share of futures whose own best plan runs it on that instance type too
     same_family: float
-    alternative: str  # the option most often chosen instead ("" if none)
+    alternative: str  # the instance type most often chosen instead ("" if none)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class RiskReport:
     regret: Spread | None  # plan − the future's own best plan (the value of knowing in advance)
     stability: tuple[Stability, ...]
     drivers: tuple[Driver, ...]
-    linear_share: float  # the drivers' shares together: how much of the spread they explain one by one
+    linear_share: float  # R² of the joint linear fit of cost on the inputs (nan: too few futures)
     sample_rows: tuple[Sample, ...]
 
 
@@ -271,6 +272,10 @@ def summarise(
 
 
 def _stability(plan: Plan, rows: Sequence[Sample], catalog: Catalog) -> tuple[Stability, ...]:
+    """Per workload: how often each future's own best plan runs it on the plan's instance type
+    (the same type in another region counts as the same: the regions are interchangeable unless
+    a pin or cap says otherwise, and the solver picks either at equal cost) and family."""
+    kind = {o.id: o.instance_type for o in catalog.options}
     family = {o.id: o.family for o in catalog.options}
     known = [dict(r.placement) for r in rows if r.placement]
     out = []
@@ -281,14 +286,16 @@ def _stability(plan: Plan, rows: Sequence[Sample], catalog: Catalog) -> tuple[St
         chosen = [k[w.workload] for k in known if w.workload in k]
         if not chosen:
             continue
-        others = sorted(Counter(o for o in chosen if o != planned).items(), key=lambda kv: (-kv[1], kv[0]))
+        same = [o for o in chosen if kind.get(o) == kind.get(planned)]
+        others = Counter(kind.get(o, o) for o in chosen if kind.get(o) != kind.get(planned))
+        ranked = sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
         out.append(
             Stability(
                 w.workload,
                 planned,
-                sum(1 for o in chosen if o == planned) / len(chosen),
+                len(same) / len(chosen),
                 sum(1 for o in chosen if family.get(o) == family.get(planned)) / len(chosen),
-                others[0][0] if others else "",
+                ranked[0][0] if ranked else "",
             )
         )
     return tuple(out)
@@ -298,25 +305,32 @@ def _drivers(inputs: Sequence[UncertainInput], rows: Sequence[Sample]) -> tuple[
     """First-order linear variance attribution of the plan's cost to the drawn inputs.
 
     Inputs are drawn independently, so an input's linear share of the cost's variance is its
-    squared correlation with the cost (no joint fit: with fewer futures than inputs a joint
-    regression would explain everything by construction).  Returns the drivers, largest first,
-    and the linear share of all of them together (capped at 1; well below 1: the inputs interact
-    or act non-linearly, e.g. a capacity that binds only in some futures)."""
-    if len(rows) < 3:
-        return (), 0.0
+    squared correlation with the cost.  Returns the drivers, largest first (none below
+    `MIN_DRIVER_SAMPLES` futures), and the R² of the joint linear fit on every varying input (nan
+    with fewer than 10 futures per input beyond the count of inputs: a joint fit would then explain
+    noise); well below 1, the inputs interact or act non-linearly (a capacity that binds only in
+    some futures)."""
+    if len(rows) < MIN_DRIVER_SAMPLES:
+        return (), math.nan
     y = np.array([r.plan_usd for r in rows], dtype=float)
     if float(np.var(y)) <= 0:
-        return (), 0.0
+        return (), math.nan
     drawn = [dict(r.values) for r in rows]
-    drivers = []
+    drivers, columns = [], []
     for item in inputs:
         x = np.array([d[item.name] for d in drawn], dtype=float)
         if float(np.ptp(x)) <= 0:
             continue
+        columns.append(x)
         slope = float(np.cov(x, y, bias=True)[0, 1] / np.var(x))
         share = float(np.corrcoef(x, y)[0, 1] ** 2)
         drivers.append(
             Driver(item.name, item.kind, item.low, item.high, share, slope * (item.high - item.low))
         )
     drivers.sort(key=lambda d: (-d.variance_share, d.name))
-    return tuple(drivers), min(1.0, sum(d.variance_share for d in drivers))
+    r2 = math.nan
+    if columns and len(rows) >= len(columns) + 10:
+        design = np.column_stack([np.ones(len(rows)), *columns])
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        r2 = max(0.0, 1 - float(np.var(y - design @ coef)) / float(np.var(y)))
+    return tuple(drivers), r2

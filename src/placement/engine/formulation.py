@@ -197,7 +197,7 @@ def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
 
 def _twin_key(option: Option, capacity: tuple[int, ...]) -> tuple[object, ...]:
     """What must match for two options to be interchangeable (everything but id and region)."""
-    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates"})
+    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates", "ranges"})
     return (tuple(sorted((k, repr(v)) for k, v in data.items())), capacity)
 
 
