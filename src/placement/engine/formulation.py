@@ -347,11 +347,8 @@ class _Builder:
         for period in self.periods[first - 1 : last]:
             p = period.index
             # more runs at once than it takes to use all E hours inside this period never helps
-            top = (
-                min(w.run_count, self.capacity[oid][p - 1] // n, whole(total / (period.hours * n)))
-                if n
-                else 0
-            )
+            cap = self.capacity[oid][p - 1] if not self.elastic else w.run_count * n
+            top = min(w.run_count, cap // n, whole(total / (period.hours * n))) if n else 0
             if top == 0:
                 continue
             months = period.hours / self.unit
@@ -394,7 +391,8 @@ class _Builder:
         q = est.instances_needed
         for period, factor in zip(self.periods, self.model.demand[wname], strict=True):
             p = period.index
-            cap = self.capacity[oid][p - 1]
+            # (diagnosis: capacity is only in the capacity rows, whose slack says where it is short)
+            cap = self.capacity[oid][p - 1] if not self.elastic else math.inf
             if factor <= 0 or cap == 0:
                 continue
             need = q * factor
