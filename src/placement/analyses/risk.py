@@ -163,7 +163,7 @@ def sample_future(
     try:
         kept = recourse(Future(p, c, feasible_pairs(p, ests, c)), first, Shape((), first.months), settings)
         plan_usd = None if kept.status == "infeasible" else kept.cost
-        model, solution = optimize(p, c, ests, settings)
+        model, solution = optimize(p, c, ests, settings, prefer=kept.placement or None)
         if solution.status != "infeasible":
             scratch_usd, bound = (
                 solution.objective,

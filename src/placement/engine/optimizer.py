@@ -296,8 +296,11 @@ def optimize(
     ests: dict[tuple[str, str], Estimate],
     settings: SolveSettings,
     bought: tuple[Purchase, ...] = (),
+    prefer: dict[str, str] | None = None,
 ) -> tuple[Model, Solution]:
     """Build and solve; a family-share policy that the cheapest plan already meets costs nothing.
+    `prefer`: the option each workload starts on (a plan already solved for nearly these inputs),
+    instead of first solving the plan without commitments for it.
 
     With a policy, the model without it is solved first: it is smaller (`prune` applies) and has
     no dense share rows, and its optimum bounds the policy's from below.  When its plan meets the
@@ -324,6 +327,8 @@ def optimize(
         policed = solve(full, SolveSettings(settings.gap, left), greedy_start(full))
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
+    if prefer is not None:
+        return model, solve(model, settings, greedy_start(model, prefer) or greedy_start(model))
     return model, solve(model, settings, _start(portfolio, catalog, pairs, costs, bought, model, settings))
 
 
