@@ -33,15 +33,22 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task, task_rng
-from placement.analyses.futures import UncertainInput, draw, future, uncertain_inputs
-from placement.analyses.risk import Sample, Spread, cvar, evaluate, risk_settings, sample_future, spread
-from placement.engine.costing import estimates
+from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task
+from placement.analyses.futures import UncertainInput, uncertain_inputs
+from placement.analyses.risk import (
+    Sample,
+    Spread,
+    cvar,
+    drawn_future,
+    evaluate,
+    risk_settings,
+    sample_future,
+    spread,
+)
 from placement.engine.formulation import FirstStage, build
-from placement.engine.optimizer import SolveSettings, feasible_pairs
+from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import Plan
 from placement.engine.stochastic import (
-    Future,
     first_stage,
     recourse,
     shape,
@@ -171,6 +178,46 @@ def _key(first: FirstStage) -> tuple[object, ...]:
     return (first.commits, first.ports)
 
 
+@dataclass(frozen=True)
+class _Sweep:
+    """What every evaluation of one hedge shares."""
+
+    portfolio: Portfolio
+    catalog: Catalog
+    inputs: tuple[UncertainInput, ...]
+    seed: int
+    futures: tuple[int, ...]  # the in-sample futures some plan can serve
+    settings: SolveSettings
+    runner: Runner
+    progress: Progress | None
+    measure: str
+    alpha: float
+
+    def evaluate(self, pool: Sequence[tuple[str, FirstStage]]) -> list[Candidate]:
+        """Each candidate's cost in each in-sample future: one task per pair."""
+        unique: list[tuple[str, FirstStage]] = []
+        for label, first in pool:
+            if all(_key(first) != _key(f) for _, f in unique):
+                unique.append((label, first))
+        tasks = [
+            Task(evaluate, (self.portfolio, self.catalog, self.inputs, f, self.seed, i, self.settings))
+            for _, f in unique
+            for i in self.futures
+        ]
+        costs = self.runner.run(tasks, self.progress)
+        n = len(self.futures)
+        return [
+            self.scored(Candidate(label, f, tuple(costs[k * n : (k + 1) * n]), math.inf))
+            for k, (label, f) in enumerate(unique)
+        ]
+
+    def scored(self, c: Candidate) -> Candidate:
+        if any(cost is None for cost in c.costs) or not c.costs:
+            return Candidate(c.label, c.first, c.costs, math.inf)
+        costs = [x for x in c.costs if x is not None]
+        return Candidate(c.label, c.first, c.costs, objective(costs, self.measure, self.alpha))
+
+
 def hedge(
     plan: Plan,
     portfolio: Portfolio,
@@ -192,51 +239,22 @@ def hedge(
         Task(sample_future, (portfolio, catalog, inputs, det, seed, i, settings)) for i in range(scenarios)
     ]
     sample: list[Sample] = runner.run(tasks, progress)
-    servable = [i for i, r in enumerate(sample) if r.scratch_usd is not None]
+    servable = tuple(i for i, r in enumerate(sample) if r.scratch_usd is not None)
     kept = [sample[i] for i in servable]
+    sweep = _Sweep(portfolio, catalog, inputs, seed, servable, settings, runner, progress, measure, alpha)
+    seen = {_key(det): sweep.scored(Candidate("deterministic plan", det, tuple(r.plan_usd for r in kept), 0))}
     pool = candidates_from([r.scratch_first for r in kept if r.scratch_first is not None], det)
-    seen = {_key(det): Candidate("deterministic plan", det, tuple(r.plan_usd for r in kept), math.inf)}
-    seen[_key(det)] = _scored(seen[_key(det)], measure, alpha)
-    fresh = [(label, f) for label, f in pool if _key(f) not in seen]
-    scored = _evaluate(
-        fresh,
-        portfolio,
-        catalog,
-        inputs,
-        seed,
-        servable,
-        settings,
-        runner,
-        progress,
-        measure,
-        alpha,
-    )
-    for c in scored:
+    for c in sweep.evaluate([(label, f) for label, f in pool if _key(f) not in seen]):
         seen.setdefault(_key(c.first), c)
     best = min(seen.values(), key=lambda c: (c.objective, c.label))
     trims = [(f"{best.label}, commitments × {f:g}", cut(best.first, f)) for f in CUTS]
-    trims = [(label, f) for label, f in trims if _key(f) not in seen]
-    for c in _evaluate(
-        trims,
-        portfolio,
-        catalog,
-        inputs,
-        seed,
-        servable,
-        settings,
-        runner,
-        progress,
-        measure,
-        alpha,
-    ):
+    for c in sweep.evaluate([(label, f) for label, f in trims if _key(f) not in seen]):
         seen.setdefault(_key(c.first), c)
     best = min(seen.values(), key=lambda c: (c.objective, c.label))
     bounds = [r.scratch_bound_usd for r in kept if r.scratch_bound_usd is not None]
     lower = objective(bounds, measure, alpha) if bounds else math.nan
     if math.isfinite(best.objective):
-        polished, bound = _extensive(
-            best, portfolio, catalog, inputs, seed, servable, settings, measure, alpha
-        )
+        polished, bound = _extensive(best, sweep)
         if polished is not None:
             seen.setdefault(_key(polished.first), polished)
         lower = max(lower, bound) if bounds else bound
@@ -281,73 +299,26 @@ def hedge(
     )
 
 
-def _extensive(
-    best: Candidate,
-    portfolio: Portfolio,
-    catalog: Catalog,
-    inputs: tuple[UncertainInput, ...],
-    seed: int,
-    futures: Sequence[int],
-    settings: SolveSettings,
-    measure: str,
-    alpha: float,
-) -> tuple[Candidate | None, float]:
+def _extensive(best: Candidate, sweep: _Sweep) -> tuple[Candidate | None, float]:
     """The extensive form over the in-sample futures, started from `best`, when it is small enough
     (`EXTENSIVE_VARIABLES`): a better first stage if HiGHS finds one, and its proven bound."""
-    built = []
-    for i in futures:
-        p, c = future(portfolio, catalog, draw(inputs, task_rng(seed, i)))
-        built.append(Future(p, c, feasible_pairs(p, estimates(p, c), c)))
+    built = [
+        drawn_future(sweep.portfolio, sweep.catalog, sweep.inputs, sweep.seed, i)[1] for i in sweep.futures
+    ]
     common = shape(built, best.first.months)
     one = build(spot_only(built[0].portfolio), built[0].catalog, built[0].pairs, breaks=common.breaks)
     if len(one.problem.variables()) * len(built) > EXTENSIVE_VARIABLES:
         return None, -math.inf
+    settings = sweep.settings
     start = [recourse(f, best.first, common, settings, tag=f"f{i}_") for i, f in enumerate(built)]
     try:
-        result = solve_stochastic(built, common, measure, alpha, settings, (best.first, start))
+        result = solve_stochastic(built, common, sweep.measure, sweep.alpha, settings, (best.first, start))
     except SolverError:
         return None, -math.inf
     if result.status == "infeasible":
         return None, -math.inf
     better = Candidate("extensive form", result.first, result.costs, result.objective)
     return (better if result.objective < best.objective - 1e-9 * abs(best.objective) else None), result.bound
-
-
-def _scored(c: Candidate, measure: str, alpha: float) -> Candidate:
-    if any(cost is None for cost in c.costs) or not c.costs:
-        return Candidate(c.label, c.first, c.costs, math.inf)
-    return Candidate(
-        c.label, c.first, c.costs, objective([x for x in c.costs if x is not None], measure, alpha)
-    )
-
-
-def _evaluate(
-    pool: Sequence[tuple[str, FirstStage]],
-    portfolio: Portfolio,
-    catalog: Catalog,
-    inputs: tuple[UncertainInput, ...],
-    seed: int,
-    futures: Sequence[int],
-    settings: SolveSettings,
-    runner: Runner,
-    progress: Progress | None,
-    measure: str,
-    alpha: float,
-) -> list[Candidate]:
-    """Each candidate's cost in each (servable) in-sample future: one task per pair."""
-    unique: list[tuple[str, FirstStage]] = []
-    for label, first in pool:
-        if all(_key(first) != _key(f) for _, f in unique):
-            unique.append((label, first))
-    tasks = [
-        Task(evaluate, (portfolio, catalog, inputs, f, seed, i, settings)) for _, f in unique for i in futures
-    ]
-    costs = runner.run(tasks, progress)
-    n = len(futures)
-    return [
-        _scored(Candidate(label, f, tuple(costs[k * n : (k + 1) * n]), math.inf), measure, alpha)
-        for k, (label, f) in enumerate(unique)
-    ]
 
 
 def _out_of_sample(

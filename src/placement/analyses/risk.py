@@ -143,6 +143,15 @@ def spread(values: Sequence[float]) -> Spread | None:
     return Spread(len(values), statistics.fmean(values), p10, p50, p90, cvar(values))
 
 
+def drawn_future(
+    portfolio: Portfolio, catalog: Catalog, inputs: tuple[UncertainInput, ...], seed: int, index: int
+) -> tuple[dict[str, float], Future]:
+    """Future `index` of the sweep seeded `seed`: its drawn values and its inputs."""
+    values = draw(inputs, task_rng(seed, index))
+    p, c = future(portfolio, catalog, values)
+    return values, Future(p, c, feasible_pairs(p, estimates(p, c), c))
+
+
 def sample_future(
     portfolio: Portfolio,
     catalog: Catalog,
@@ -154,21 +163,19 @@ def sample_future(
 ) -> Sample:
     """One future (a task): drawn from (seed, index), planned with the first stage kept and from
     scratch, and its all-GPU baseline."""
-    values = draw(inputs, task_rng(seed, index))
-    p, c = future(portfolio, catalog, values)
+    values, drawn = drawn_future(portfolio, catalog, inputs, seed, index)
+    p, c = drawn.portfolio, drawn.catalog
     ests = estimates(p, c)
     plan_usd = scratch_usd = bound = None
     placement: tuple[tuple[str, str], ...] = ()
     scratch_first = None
     try:
-        kept = recourse(Future(p, c, feasible_pairs(p, ests, c)), first, Shape((), first.months), settings)
+        kept = recourse(drawn, first, Shape((), first.months), settings)
         plan_usd = None if kept.status == "infeasible" else kept.cost
         model, solution = optimize(p, c, ests, settings, prefer=kept.placement or None)
         if solution.status != "infeasible":
-            scratch_usd, bound = (
-                solution.objective,
-                solution.objective * (1 - min(1.0, solution.gap)),
-            )
+            scratch_usd = solution.objective
+            bound = solution.objective * (1 - min(1.0, solution.gap))
             placement = tuple(sorted(main_options(solution).items()))
             scratch_first = solved_first_stage(model, solution)
     except SolverError:
@@ -196,14 +203,9 @@ def evaluate(
     settings: SolveSettings,
 ) -> float | None:
     """A task: the cost of signing `first` in future `index` (None: that future cannot be served)."""
-    p, c = future(portfolio, catalog, draw(inputs, task_rng(seed, index)))
+    _, drawn = drawn_future(portfolio, catalog, inputs, seed, index)
     try:
-        kept = recourse(
-            Future(p, c, feasible_pairs(p, estimates(p, c), c)),
-            first,
-            Shape((), first.months),
-            settings,
-        )
+        kept = recourse(drawn, first, Shape((), first.months), settings)
     except SolverError:
         return None
     return None if kept.status == "infeasible" else kept.cost
