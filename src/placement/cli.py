@@ -10,7 +10,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -586,6 +586,173 @@ def sensitivity(
             if format == "json"
             else render_sensitivity(result, format == "markdown", title)
         )
+        _emit(text, out, [workloads, *(catalog or [])])
+        return 0
+
+    _run(body)
+
+
+MEASURES = ("expected", "cvar")
+
+
+def _check_measure(value: str) -> str:
+    if value not in MEASURES:
+        raise typer.BadParameter(f"choose one of {', '.join(MEASURES)}{did_you_mean(value, list(MEASURES))}")
+    return value
+
+
+def _risk_usage(
+    format: str,
+    risk_aware: bool,
+    samples: int | None,
+    given: Mapping[str, object],
+) -> list[tuple[str, str]]:
+    """Option combinations `risk` refuses, as (option, message)."""
+    problems = []
+    if format == "csv":
+        problems.append(("--format", "risk has no CSV form; use table, markdown or json"))
+    if risk_aware and samples is not None:
+        problems.append(("--samples", "the risk-aware plan samples --scenarios futures; give that instead"))
+    if not risk_aware:
+        problems += [
+            (name, "applies with --risk-aware only") for name, value in given.items() if value is not None
+        ]
+    return problems
+
+
+@app.command()
+def risk(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            help="Futures to sample (default 100); each is re-planned with the plan's commitments and "
+            "ports kept, and from scratch.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the futures: the same seed gives the same output.")
+    ] = 0,
+    risk_aware: Annotated[
+        bool,
+        typer.Option(
+            "--risk-aware",
+            help="Choose the commitments and ports over sampled futures (two-stage, sample average "
+            "approximation) and compare them with the deterministic plan's.",
+        ),
+    ] = False,
+    scenarios: Annotated[
+        int | None,
+        typer.Option(
+            "--scenarios",
+            min=2,
+            help="With --risk-aware: futures the choice is made over (default 50).",
+            show_default=False,
+        ),
+    ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure",
+            help="With --risk-aware: minimise the expected cost (default) or its CVaR at --alpha (cvar).",
+            callback=lambda v: None if v is None else _check_measure(v),
+            show_default=False,
+        ),
+    ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            "--alpha",
+            min=0.5,
+            max=0.99,
+            help="With --risk-aware --measure cvar: the CVaR level (default 0.9: the worst 10%).",
+            show_default=False,
+        ),
+    ] = None,
+    evaluate: Annotated[
+        int | None,
+        typer.Option(
+            "--evaluate",
+            min=2,
+            help="With --risk-aware: fresh futures the two plans are compared on (default: --scenarios, "
+            "at least 30).",
+            show_default=False,
+        ),
+    ] = None,
+    format: FormatOpt = "table",
+    out: OutOpt = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
+) -> None:
+    """The plan over sampled futures of every uncertain input: the distribution of its total cost
+    against the all-GPU baseline, the chance it beats it, how stable each placement is and which
+    inputs drive the spread. With --risk-aware: the commitments and ports that hold up best across
+    the futures, against the deterministic plan's."""
+    from placement.analyses.fanout import make_runner
+    from placement.engine.optimizer import SolveSettings
+    from placement.engine.planner import make_plan
+    from placement.render import risk_report
+
+    def body() -> int:
+        given = {"--scenarios": scenarios, "--measure": measure, "--alpha": alpha, "--evaluate": evaluate}
+        usage = _risk_usage(format, risk_aware, samples, given)
+        if usage:
+            raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
+        _check_out(out, [workloads, catalog])
+        portfolio, cat = _load(workloads, catalog)
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        plan_ = make_plan(portfolio, cat, str(workloads), settings)
+        if risk_aware:
+            from placement.analyses.hedge import hedge
+
+            count = 50 if scenarios is None else scenarios
+            with progress_bar("risk-aware") as progress:
+                report = hedge(
+                    plan_,
+                    portfolio,
+                    cat,
+                    count,
+                    seed,
+                    settings,
+                    measure or "expected",
+                    0.9 if alpha is None else alpha,
+                    evaluate,
+                    runner,
+                    progress,
+                )
+            title = f"Risk-aware commitments: {workloads} on catalog {cat.name}"
+            text = (
+                risk_report.render_hedge_json(report)
+                if format == "json"
+                else risk_report.render_hedge(report, format == "markdown", title)
+            )
+        else:
+            from placement.analyses.risk import assess
+
+            with progress_bar("risk") as progress:
+                result = assess(
+                    plan_,
+                    portfolio,
+                    cat,
+                    100 if samples is None else samples,
+                    seed,
+                    settings,
+                    runner,
+                    progress,
+                )
+            title = f"Risk: {workloads} on catalog {cat.name}"
+            text = (
+                risk_report.render_risk_json(result)
+                if format == "json"
+                else risk_report.render_risk(result, format == "markdown", title)
+            )
         _emit(text, out, [workloads, *(catalog or [])])
         return 0
 
