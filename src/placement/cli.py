@@ -781,30 +781,53 @@ def memo(
             "--current", help="Your current bill (a FOCUS export): adds 'Against your current bill'."
         ),
     ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            min=0,
+            help="Futures sampled for the saving's P10-P90 and question 6's probabilities "
+            "(see `placement risk`); 0 turns the risk analysis off.",
+        ),
+    ] = 50,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled futures.")] = 0,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Write a Markdown procurement memo answering the six enterprise checklist questions."""
+    from placement.analyses.fanout import make_runner
     from placement.analyses.scenarios import shocks_for
     from placement.analyses.sensitivity import price_of_portability, vendor_claims
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
-    from placement.render.chart import family_chart
+    from placement.render.chart import family_chart, risk_chart
     from placement.render.memo import MemoInputs, render_memo
 
     def body() -> int:
         inputs: Inputs = [workloads, catalog, current]
+        runner = make_runner(workers, cluster) if samples else None
         _check_out(out, inputs)
         beside = _memo_chart_path(out)
         chart_path = beside if chart else None
-        if chart_path is not None:
-            check_output(chart_path, _protected(inputs))
+        risk_path = _risk_chart_path(chart_path) if samples else None
+        for path in (chart_path, risk_path):
+            if path is not None:
+                check_output(path, _protected(inputs))
         portfolio, cat = _load(workloads, catalog)
         bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
         results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
+        risk = None
+        if runner is not None:
+            from placement.analyses.risk import assess
+
+            with progress_bar("memo: risk") as progress:
+                risk = assess(plan_, portfolio, cat, samples, seed, settings, runner, progress)
         picture = family_chart(plan_, results) if chart_path is not None else None
+        spread = risk_chart(risk) if risk is not None and risk_path is not None else None
         inputs_ = MemoInputs(
             portfolio,
             cat,
@@ -814,6 +837,8 @@ def memo(
             tuple(price_of_portability(portfolio, cat, settings)),
             tuple(vendor_claims(cat)),
             chart_path.name if picture is not None and chart_path is not None else None,
+            risk,
+            risk_path.name if spread is not None and risk_path is not None else None,
         )
         text = render_memo(inputs_)
         if bill is not None:
@@ -829,7 +854,9 @@ def memo(
         files: list[tuple[str | Path, str | bytes]] = [(out, text)]
         if picture is not None and chart_path is not None:
             files.append((chart_path, picture))
-        write_all(files, _protected(inputs))  # both or neither
+        if spread is not None and risk_path is not None:
+            files.append((risk_path, spread))
+        write_all(files, _protected(inputs))  # all or none
         return 0
 
     _run(body)
@@ -848,6 +875,11 @@ def _memo_chart_path(out: str | None) -> Path | None:
             "give the memo a name such as memo.md"
         )
     return path.with_suffix(".png")
+
+
+def _risk_chart_path(chart_path: Path | None) -> Path | None:
+    """The cost-distribution chart's place: beside the memo's chart as <name>-risk.png."""
+    return None if chart_path is None else chart_path.with_name(f"{chart_path.stem}-risk.png")
 
 
 @app.command(name="verify")
