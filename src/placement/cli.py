@@ -613,6 +613,8 @@ def _risk_usage(
         problems.append(("--format", "risk has no CSV form; use table, markdown or json"))
     if risk_aware and samples is not None:
         problems.append(("--samples", "the risk-aware plan samples --scenarios futures; give that instead"))
+    if risk_aware and given.get("--alpha") is not None and given.get("--measure") != "cvar":
+        problems.append(("--alpha", "applies with --measure cvar only (the expected cost takes no level)"))
     if not risk_aware:
         problems += [
             (name, "applies with --risk-aware only") for name, value in given.items() if value is not None
@@ -807,7 +809,7 @@ def memo(
 
     def body() -> int:
         inputs: Inputs = [workloads, catalog, current]
-        runner = make_runner(workers, cluster) if samples else None
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         _check_out(out, inputs)
         beside = _memo_chart_path(out)
         chart_path = beside if chart else None
@@ -819,9 +821,10 @@ def memo(
         bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
-        results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
+        with progress_bar("memo: stress") as progress:
+            results = shocks_for(plan_, portfolio, cat, str(workloads), settings, runner, progress)
         risk = None
-        if runner is not None:
+        if samples:
             from placement.analyses.risk import assess
 
             with progress_bar("memo: risk") as progress:
@@ -834,7 +837,7 @@ def memo(
             workloads.stem,
             plan_,
             results,
-            tuple(price_of_portability(portfolio, cat, settings)),
+            tuple(price_of_portability(portfolio, cat, settings, runner)),
             tuple(vendor_claims(cat)),
             chart_path.name if picture is not None and chart_path is not None else None,
             risk,
