@@ -225,7 +225,7 @@ def test_memo_carries_the_interval_and_question_6_probabilities(tmp_path: Path) 
     assert "from P10 to P90**" in head
     assert "**Over 3 sampled futures** (seed 3;" in q6
     assert "- Probability the plan costs less than the all-GPU baseline: **" in q6
-    assert "can serve all 3 futures" in q6
+    assert "can serve every future sampled (3 of 3)" in q6
     assert "P90 **$" in q6 and "CVaR 90% (the mean of the worst tenth) **$" in q6
     assert "The inputs that drive the spread most: " in q6 and q6.count("of the variance, swing") == 3
     assert "**Against single shocks:**" in q6 and "With the base plan's commitments" not in head
