@@ -685,7 +685,9 @@ def risk(
             show_default=False,
         ),
     ] = None,
-    format: FormatOpt = "table",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown or json.", callback=_check_format)
+    ] = "table",
     out: OutOpt = None,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
