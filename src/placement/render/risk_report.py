@@ -138,7 +138,8 @@ def beats_line(r: RiskReport, markdown: bool) -> str:
 
 def unserved_line(r: RiskReport) -> str:
     if not r.unserved:
-        return f"The plan, with its commitments and ports, can serve every future sampled ({r.samples} of {r.samples})."
+        n = r.samples
+        return f"The plan, with its commitments and ports, can serve every future sampled ({n} of {n})."
     return (
         f"The plan cannot serve {r.unserved} of {r.samples} futures ({pct(r.unserved / r.samples)}): "
         "demand beyond what its commitments and the capacity left can carry. The cost figures are "
