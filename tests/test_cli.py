@@ -201,6 +201,7 @@ def test_readme_documents_every_command() -> None:
         "compare",
         "stress",
         "sensitivity",
+        "risk",
         "memo",
         "verify",
         "catalog import-prices",

@@ -93,7 +93,9 @@ def test_cli_current_refuses_csv_and_reports_bad_bill(tmp_path) -> None:  # type
 
 def test_memo_current_appends_the_section() -> None:
     startup = str(ROOT / "examples" / "startup.yaml")
-    result = CliRunner().invoke(app, ["memo", startup, "--no-chart", "--current", str(BILL)])
+    result = CliRunner().invoke(
+        app, ["memo", startup, "--no-chart", "--samples", "0", "--current", str(BILL)]
+    )
     assert result.exit_code == 0, result.output
     section = result.stdout.split("## Against your current bill", 1)[1]
     assert "| p5.48xlarge" in section and "Reserved Instance" in section

@@ -59,7 +59,9 @@ def test_memo_answers_the_six_questions_in_order(
 def test_memo_cli_writes_the_chart_beside_it(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "memo.md"
-    result = CliRunner().invoke(app, ["memo", str(ROOT / "examples" / "startup.yaml"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["memo", str(ROOT / "examples" / "startup.yaml"), "--samples", "0", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "memo.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert "![Compute spend by family, base and each shock](memo.png)" in out.read_text()
@@ -69,7 +71,9 @@ def test_memo_cli_writes_the_chart_beside_it(tmp_path: Path) -> None:
 def test_memo_without_matplotlib_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
     out = tmp_path / "memo.md"
-    result = CliRunner().invoke(app, ["memo", str(ROOT / "examples" / "startup.yaml"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["memo", str(ROOT / "examples" / "startup.yaml"), "--samples", "0", "--out", str(out)]
+    )
     assert result.exit_code == 0
     assert result.stderr == "placement: no chart: install the 'chart' extra (matplotlib) to draw one\n"
     assert "![" not in out.read_text() and not (tmp_path / "memo.png").exists()

@@ -211,7 +211,7 @@ def test_a_failed_memo_leaves_no_chart(
         real_fsync(fd)
 
     monkeypatch.setattr(output.os, "fsync", fsync)
-    code, _, err = run("memo", STARTUP, "--out", str(tmp_path / "memo.md"))
+    code, _, err = run("memo", STARTUP, "--samples", "0", "--out", str(tmp_path / "memo.md"))
     assert code == 2 and "no space left" in err
     assert list(tmp_path.iterdir()) == []
 
@@ -230,7 +230,7 @@ def test_memo_into_a_folder_fails_before_planning(tmp_path: Path, monkeypatch: p
 def test_memo_to_a_device_writes_no_chart(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     node = _device(tmp_path, "null", 3)
-    assert run("memo", STARTUP, "--out", str(node))[0] == 0
+    assert run("memo", STARTUP, "--samples", "0", "--out", str(node))[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]  # no null.png beside it
 
 
@@ -238,7 +238,7 @@ def _interrupt(*args: Any) -> None:
     os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered while the output is being written
 
 
-@pytest.mark.parametrize("command", [["plan", "-f", "csv"], ["memo"]])
+@pytest.mark.parametrize("command", [["plan", "-f", "csv"], ["memo", "--samples", "0"]])
 @pytest.mark.parametrize("at", ["fsync", "replace"])
 def test_interrupt_while_writing_leaves_nothing_partial(
     command: list[str], at: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -274,7 +274,7 @@ def test_interrupt_during_the_renames_is_held_until_they_are_done(
         real_replace(a, b)
 
     monkeypatch.setattr(output.os, "replace", replace)
-    assert run("memo", STARTUP, "--out", str(tmp_path / "memo.md"))[0] == 0
+    assert run("memo", STARTUP, "--samples", "0", "--out", str(tmp_path / "memo.md"))[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memo.md", "memo.png"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 

@@ -10,7 +10,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -592,6 +592,177 @@ def sensitivity(
     _run(body)
 
 
+MEASURES = ("expected", "cvar")
+
+
+def _check_measure(value: str) -> str:
+    if value not in MEASURES:
+        raise typer.BadParameter(f"choose one of {', '.join(MEASURES)}{did_you_mean(value, list(MEASURES))}")
+    return value
+
+
+def _risk_usage(
+    format: str,
+    risk_aware: bool,
+    samples: int | None,
+    given: Mapping[str, object],
+) -> list[tuple[str, str]]:
+    """Option combinations `risk` refuses, as (option, message)."""
+    problems = []
+    if format == "csv":
+        problems.append(("--format", "risk has no CSV form; use table, markdown or json"))
+    if risk_aware and samples is not None:
+        problems.append(("--samples", "the risk-aware plan samples --scenarios futures; give that instead"))
+    if risk_aware and given.get("--alpha") is not None and given.get("--measure") != "cvar":
+        problems.append(("--alpha", "applies with --measure cvar only (the expected cost takes no level)"))
+    if not risk_aware:
+        problems += [
+            (name, "applies with --risk-aware only") for name, value in given.items() if value is not None
+        ]
+    return problems
+
+
+@app.command()
+def risk(
+    workloads: WorkloadsArg,
+    catalog: CatalogOpt = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            help="Futures to sample (default 100); each is re-planned with the plan's commitments and "
+            "ports kept, and from scratch.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the futures: the same seed gives the same output.")
+    ] = 0,
+    risk_aware: Annotated[
+        bool,
+        typer.Option(
+            "--risk-aware",
+            help="Choose the commitments and ports over sampled futures (two-stage, sample average "
+            "approximation) and compare them with the deterministic plan's.",
+        ),
+    ] = False,
+    scenarios: Annotated[
+        int | None,
+        typer.Option(
+            "--scenarios",
+            min=2,
+            help="With --risk-aware: futures the choice is made over (default 50).",
+            show_default=False,
+        ),
+    ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure",
+            help="With --risk-aware: minimise the expected cost (default) or its CVaR at --alpha (cvar).",
+            callback=lambda v: None if v is None else _check_measure(v),
+            show_default=False,
+        ),
+    ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            "--alpha",
+            min=0.5,
+            max=0.99,
+            help="With --risk-aware --measure cvar: the CVaR level (default 0.9: the worst 10%).",
+            show_default=False,
+        ),
+    ] = None,
+    evaluate: Annotated[
+        int | None,
+        typer.Option(
+            "--evaluate",
+            min=2,
+            help="With --risk-aware: fresh futures the two plans are compared on (default: --scenarios, "
+            "at least 30).",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown or json.", callback=_check_format)
+    ] = "table",
+    out: OutOpt = None,
+    time_limit: TimeLimitOpt = 60.0,
+    gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
+) -> None:
+    """The plan over sampled futures of every uncertain input: the distribution of its total cost
+    against the all-GPU baseline, the chance it beats it, how stable each placement is and which
+    inputs drive the spread. With --risk-aware: the commitments and ports that hold up best across
+    the futures, against the deterministic plan's."""
+    from placement.analyses.fanout import make_runner
+    from placement.engine.optimizer import SolveSettings
+    from placement.engine.planner import make_plan
+    from placement.render import risk_report
+
+    def body() -> int:
+        given = {"--scenarios": scenarios, "--measure": measure, "--alpha": alpha, "--evaluate": evaluate}
+        usage = _risk_usage(format, risk_aware, samples, given)
+        if usage:
+            raise InputError([Problem("<command line>", None, field, message) for field, message in usage])
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
+        _check_out(out, [workloads, catalog])
+        portfolio, cat = _load(workloads, catalog)
+        settings = SolveSettings(gap=gap, time_limit_s=time_limit)
+        plan_ = make_plan(portfolio, cat, str(workloads), settings)
+        if risk_aware:
+            from placement.analyses.hedge import hedge
+
+            count = 50 if scenarios is None else scenarios
+            with progress_bar("risk-aware") as progress:
+                report = hedge(
+                    plan_,
+                    portfolio,
+                    cat,
+                    count,
+                    seed,
+                    settings,
+                    measure or "expected",
+                    0.9 if alpha is None else alpha,
+                    evaluate,
+                    runner,
+                    progress,
+                )
+            title = f"Risk-aware commitments: {workloads} on catalog {cat.name}"
+            text = (
+                risk_report.render_hedge_json(report)
+                if format == "json"
+                else risk_report.render_hedge(report, format == "markdown", title)
+            )
+        else:
+            from placement.analyses.risk import assess
+
+            with progress_bar("risk") as progress:
+                result = assess(
+                    plan_,
+                    portfolio,
+                    cat,
+                    100 if samples is None else samples,
+                    seed,
+                    settings,
+                    runner,
+                    progress,
+                )
+            title = f"Risk: {workloads} on catalog {cat.name}"
+            text = (
+                risk_report.render_risk_json(result)
+                if format == "json"
+                else risk_report.render_risk(result, format == "markdown", title)
+            )
+        _emit(text, out, [workloads, *(catalog or [])])
+        return 0
+
+    _run(body)
+
+
 @app.command()
 def memo(
     workloads: WorkloadsArg,
@@ -614,39 +785,65 @@ def memo(
             "--current", help="Your current bill (a FOCUS export): adds 'Against your current bill'."
         ),
     ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            min=0,
+            help="Futures sampled for the saving's P10-P90 and question 6's probabilities "
+            "(see `placement risk`); 0 turns the risk analysis off.",
+        ),
+    ] = 50,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled futures.")] = 0,
     time_limit: TimeLimitOpt = 60.0,
     gap: GapOpt = 1e-6,
+    workers: WorkersOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Write a Markdown procurement memo answering the six enterprise checklist questions."""
+    from placement.analyses.fanout import make_runner
     from placement.analyses.scenarios import shocks_for
     from placement.analyses.sensitivity import price_of_portability, vendor_claims
     from placement.engine.optimizer import SolveSettings
     from placement.engine.planner import make_plan
-    from placement.render.chart import family_chart
+    from placement.render.chart import family_chart, risk_chart
     from placement.render.memo import MemoInputs, render_memo
 
     def body() -> int:
         inputs: Inputs = [workloads, catalog, current]
+        runner = make_runner(workers, cluster)  # first: local workers start while the inputs load
         _check_out(out, inputs)
         beside = _memo_chart_path(out)
         chart_path = beside if chart else None
-        if chart_path is not None:
-            check_output(chart_path, _protected(inputs))
+        risk_path = _risk_chart_path(chart_path) if samples else None
+        for path in (chart_path, risk_path):
+            if path is not None:
+                check_output(path, _protected(inputs))
         portfolio, cat = _load(workloads, catalog)
         bill = _read_bill(current)
         settings = SolveSettings(gap=gap, time_limit_s=time_limit)
         plan_ = make_plan(portfolio, cat, str(workloads), settings)
-        results = shocks_for(plan_, portfolio, cat, str(workloads), settings)
+        with progress_bar("memo: stress") as progress:
+            results = shocks_for(plan_, portfolio, cat, str(workloads), settings, runner, progress)
+        risk = None
+        if samples:
+            from placement.analyses.risk import assess
+
+            with progress_bar("memo: risk") as progress:
+                risk = assess(plan_, portfolio, cat, samples, seed, settings, runner, progress)
         picture = family_chart(plan_, results) if chart_path is not None else None
+        spread = risk_chart(risk) if risk is not None and risk_path is not None else None
         inputs_ = MemoInputs(
             portfolio,
             cat,
             workloads.stem,
             plan_,
             results,
-            tuple(price_of_portability(portfolio, cat, settings)),
+            tuple(price_of_portability(portfolio, cat, settings, runner)),
             tuple(vendor_claims(cat)),
             chart_path.name if picture is not None and chart_path is not None else None,
+            risk,
+            risk_path.name if spread is not None and risk_path is not None else None,
         )
         text = render_memo(inputs_)
         if bill is not None:
@@ -662,7 +859,9 @@ def memo(
         files: list[tuple[str | Path, str | bytes]] = [(out, text)]
         if picture is not None and chart_path is not None:
             files.append((chart_path, picture))
-        write_all(files, _protected(inputs))  # both or neither
+        if spread is not None and risk_path is not None:
+            files.append((risk_path, spread))
+        write_all(files, _protected(inputs))  # all or none
         return 0
 
     _run(body)
@@ -681,6 +880,11 @@ def _memo_chart_path(out: str | None) -> Path | None:
             "give the memo a name such as memo.md"
         )
     return path.with_suffix(".png")
+
+
+def _risk_chart_path(chart_path: Path | None) -> Path | None:
+    """The cost-distribution chart's place: beside the memo's chart as <name>-risk.png."""
+    return None if chart_path is None else chart_path.with_name(f"{chart_path.stem}-risk.png")
 
 
 @app.command(name="verify")

@@ -1,6 +1,7 @@
-"""The memo's chart, as PNG bytes: compute spend by family, base plan against each stress shock; for
+"""The memo's charts, as PNG bytes: compute spend by family, base plan against each stress shock; for
 a time-phased plan, below it one panel per family used: instances held each month by how they are
 bought (committed, Capacity Block, on demand) against the capacity of the options the plan uses.
+And `risk_chart`: the total cost over sampled futures, the plan against the all-GPU baseline.
 
 matplotlib is an optional extra (`pip install '.[chart]'`); without it `family_chart` returns None
 and the memo says how to get the chart. Pure: returns bytes, writes nothing.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from placement.analyses.risk import RiskReport
 from placement.analyses.scenarios import StressResult
 from placement.engine.plan import Plan
 from placement.render import schedule
@@ -76,6 +78,45 @@ def family_chart(base: Plan, shocks: tuple[StressResult, ...]) -> bytes | None:
     axes.set_xlabel(f"compute spend over {base.horizon_months:g} months, million USD ({pricing})")
     axes.set_title("Compute spend by family: base plan and capacity/demand shocks")
     axes.legend(loc="lower right")
+    return _png(plt, figure)
+
+
+RISK_COLOURS = {"plan": "#ff9900", "all-GPU baseline": "#76b900"}
+
+
+def risk_series(report: RiskReport) -> dict[str, list[float]]:
+    """Per sampled future it can serve: the plan's total and the all-GPU baseline's, million USD."""
+    return {
+        "plan": [r.plan_usd / 1e6 for r in report.sample_rows if r.plan_usd is not None],
+        "all-GPU baseline": [r.baseline_usd / 1e6 for r in report.sample_rows if r.baseline_usd is not None],
+    }
+
+
+def risk_chart(report: RiskReport) -> bytes | None:
+    """Two histograms on shared bins (plan and all-GPU baseline), each with its P10-P90 band and
+    mean; None without matplotlib or without a future served."""
+    plt = _pyplot()
+    series = {k: v for k, v in risk_series(report).items() if v}
+    if plt is None or "plan" not in series:
+        return None
+    values = [x for v in series.values() for x in v]
+    low, high = min(values), max(values)
+    width = (high - low) or max(abs(high) * 0.01, 1e-6)
+    bins = [low + width * i / 30 for i in range(31)] if high > low else [low - width, low + width]
+    figure, axes = plt.subplots(figsize=(9, 4), dpi=100)
+    spreads = {"plan": report.cost, "all-GPU baseline": report.baseline}
+    for label, v in series.items():
+        colour = RISK_COLOURS[label]
+        axes.hist(v, bins=bins, color=colour, alpha=0.55, label=label)
+        s = spreads[label]
+        if s is not None:
+            axes.axvspan(s.p10 / 1e6, s.p90 / 1e6, color=colour, alpha=0.12)
+            axes.axvline(s.mean / 1e6, color=colour, linestyle="--", linewidth=1.2)
+    axes.set_xlabel(f"total cost over the horizon, million USD ({report.samples} sampled futures)")
+    axes.set_ylabel("futures")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.set_title("Total cost over sampled futures: plan against the all-GPU baseline")
+    axes.legend(loc="upper right", title="band: P10-P90; dashed: mean", title_fontsize="small")
     return _png(plt, figure)
 
 

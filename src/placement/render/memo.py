@@ -1,5 +1,6 @@
 """The procurement memo: the enterprise checklist's six questions answered from the portfolio's own
-numbers (plan, stress tests, price of portability, vendor-claim check, reservations).
+numbers (plan, stress tests, price of portability, vendor-claim check, reservations, and the plan
+over sampled futures: the saving's P10-P90 in the headline, probabilities in question 6).
 
 Pure: takes computed results and returns Markdown. `placement memo` runs the analyses and writes it.
 """
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from placement.analyses.risk import RiskReport
 from placement.analyses.scenarios import StressResult, committed_recourse
 from placement.analyses.sensitivity import ClaimCheck, PortabilityPrice
 from placement.engine.costing import Estimate, estimates, port_weeks
 from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
-from placement.render import schedule
+from placement.render import risk_report, schedule
 from placement.render.report import (
     CALIBRATION_HEADERS,
     RESERVATION_HEADERS,
@@ -35,6 +37,8 @@ class MemoInputs:
     portability: tuple[PortabilityPrice, ...]
     claims: tuple[ClaimCheck, ...]
     chart: str | None  # file name of the chart beside the memo, if one was drawn
+    risk: RiskReport | None = None  # the plan over sampled futures (None: `--samples 0`)
+    risk_chart: str | None = None  # file name of the cost-distribution chart beside the memo
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -239,6 +243,7 @@ def _question_6(m: MemoInputs) -> list[str]:
         )
     binding = [c.option for c in m.plan.capacity if c.binding]
     out = ["## 6. What happens if Trainium capacity is unavailable when demand spikes?", ""]
+    out += _probabilities(m)
     out.append(
         "Each shock is re-planned from scratch (the fallback is the cheapest plan without the lost capacity) "
         "and with the base plan's commitments kept. "
@@ -256,6 +261,46 @@ def _question_6(m: MemoInputs) -> list[str]:
     out += _recourse(m)
     if m.chart:
         out += [f"![Compute spend by family, base and each shock]({m.chart})", ""]
+    return out
+
+
+def _probabilities(m: MemoInputs) -> list[str]:
+    """Question 6 in probabilities: the plan over sampled futures of every uncertain input."""
+    r = m.risk
+    if r is None:
+        return [
+            "The risk analysis is off (`--samples 0`): no probabilities over sampled futures. Run the memo "
+            "with `--samples N` or `placement risk` for the saving's interval, the chance of beating the "
+            "all-GPU baseline and the inputs that drive the spread.",
+            "",
+        ]
+    out = [
+        f"**Over {r.samples} sampled futures** (seed {r.seed}; every uncertain input drawn from its range, "
+        "the plan's commitments and ports already signed, the rest re-planned):",
+        "",
+        f"- {risk_report.beats_line(r, True)}",
+        f"- {risk_report.unserved_line(r)}",
+    ]
+    if r.cost is not None:
+        out.append(
+            f"- The plan's cost: P90 **{usd(r.cost.p90)}** and CVaR 90% (the mean of the worst tenth) "
+            f"**{usd(r.cost.cvar90)}**, against {usd(r.plan_usd)} at the likely inputs."
+        )
+    top = r.drivers[:3]
+    if top:
+        by_name = {i.name: i for i in r.inputs}
+        names = "; ".join(
+            f"{d.name} ({risk_report.range_cell(by_name[d.name]) if d.name in by_name else ''}: "
+            f"{pct(d.variance_share)} of the variance, swing {usd_signed(d.swing_usd)})"
+            for d in top
+        )
+        out.append(
+            f"- The inputs that drive the spread most: {names}. Get a quote or a benchmark for these first."
+        )
+    out += ["", _table(risk_report.cost_rows(r), risk_report.COST_HEADERS), ""]
+    if m.risk_chart:
+        out += [f"![Total cost over sampled futures: plan against the all-GPU baseline]({m.risk_chart})", ""]
+    out += ["**Against single shocks:**", ""]
     return out
 
 
@@ -362,6 +407,19 @@ BEFORE_YOU_SIGN = [
 ]
 
 
+def _interval(m: MemoInputs) -> str:
+    """The headline saving's P10-P90 over sampled futures (empty without the risk analysis)."""
+    r = m.risk
+    if r is None or r.saving is None or r.saving_pct is None:
+        return ""
+    return (
+        f" Over {r.samples} sampled futures of the uncertain inputs the saving is "
+        f"**{usd(r.saving.p10)} to {usd(r.saving.p90)} ({pct(r.saving_pct.p10)} to "
+        f"{pct(r.saving_pct.p90)}) from P10 to P90**, and the plan beats the all-GPU baseline in "
+        f"{pct(r.p_beats_baseline)} of them (question 6)."
+    )
+
+
 def render_memo(m: MemoInputs) -> str:
     ests = estimates(m.portfolio, m.catalog)
     head = [
@@ -376,7 +434,9 @@ def render_memo(m: MemoInputs) -> str:
             if not m.plan.baseline.missing
             else ""
         )
-        + ". Figures marked as estimates must be confirmed before signing (see the end).",
+        + "."
+        + _interval(m)
+        + " Figures marked as estimates must be confirmed before signing (see the end).",
         "",
     ]
     body = (
