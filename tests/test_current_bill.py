@@ -62,7 +62,8 @@ def test_reserved_instance_covers_plan_instances_as_sunk_cost(comparison) -> Non
     sp = next(k for k in c.commitments if k.type == "Savings Plan")
     assert sp.instance_type == "" and sp.covers_plan_instances is None
     block = next(k for k in c.commitments if k.type == "Capacity reservation")
-    # 96 h over 744 h = 0.129 instances on average, on trn2 in us-east-2 (a catalog option the plan uses none of)
+    # 96 h over 744 h = 0.129 instances on average, on trn2 in us-east-2
+    # (a catalog option the plan uses none of)
     assert block.committed_instances == pytest.approx(96 / 744) and block.covers_plan_instances == 0
     assert block.monthly_usd == pytest.approx(96 * 30.0 * 730 / 744)
     assert block.sunk_over_horizon_usd == pytest.approx(96 * 30.0)  # a block is not extrapolated

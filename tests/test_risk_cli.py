@@ -50,7 +50,8 @@ def test_risk_report_golden_and_the_same_on_two_workers(
     ):
         assert heading in one
     assert "Probability the plan costs less than the all-GPU baseline: " in one
-    assert "Get a quote or a benchmark for the top ones first" in one
+    # 3 futures are too few to rank the inputs (the ranking itself: tests/test_stochastic.py)
+    assert "No ranking: 3 futures served, and it takes 10 to rank the inputs" in one
     assert "demand" in one and "assumption (default)" in one  # the default demand spread is marked
     golden = ROOT / "tests" / "golden" / "risk-waits-for-capacity.txt"
     if update_golden:
@@ -227,7 +228,7 @@ def test_memo_carries_the_interval_and_question_6_probabilities(tmp_path: Path) 
     assert "- Probability the plan costs less than the all-GPU baseline: **" in q6
     assert "can serve every future sampled (3 of 3)" in q6
     assert "P90 **$" in q6 and "CVaR 90% (the mean of the worst tenth) **$" in q6
-    assert "The inputs that drive the spread most: " in q6 and q6.count("of the variance, swing") == 3
+    assert "The inputs that drive the spread are not ranked: 3 futures served, and it takes 10" in q6
     assert "**Against single shocks:**" in q6 and "With the base plan's commitments" not in head
     files = sorted(p.name for p in tmp_path.iterdir())
     if "memo.png" in files:  # matplotlib installed: the cost distribution beside the family chart

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from placement.analyses.risk import RiskReport
+from placement.analyses.risk import MIN_DRIVER_SAMPLES, RiskReport
 from placement.analyses.scenarios import StressResult, committed_recourse
 from placement.analyses.sensitivity import ClaimCheck, PortabilityPrice
 from placement.engine.costing import Estimate, estimates, port_weeks
@@ -296,6 +296,11 @@ def _probabilities(m: MemoInputs) -> list[str]:
         )
         out.append(
             f"- The inputs that drive the spread most: {names}. Get a quote or a benchmark for these first."
+        )
+    elif r.cost is not None and r.cost.count < MIN_DRIVER_SAMPLES:
+        out.append(
+            f"- The inputs that drive the spread are not ranked: {r.cost.count} futures served, and it "
+            f"takes {MIN_DRIVER_SAMPLES} (`--samples`)."
         )
     out += ["", _table(risk_report.cost_rows(r), risk_report.COST_HEADERS), ""]
     if m.risk_chart:

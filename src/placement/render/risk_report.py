@@ -12,7 +12,7 @@ from typing import Any
 
 from placement.analyses.futures import UncertainInput
 from placement.analyses.hedge import Candidate, HedgeReport, Interval
-from placement.analyses.risk import CVAR_LEVEL, RISK_GAP, Driver, RiskReport, Spread
+from placement.analyses.risk import CVAR_LEVEL, MIN_DRIVER_SAMPLES, RISK_GAP, Driver, RiskReport, Spread
 from placement.engine.formulation import FirstStage
 from placement.engine.plan import SCHEMA_VERSION
 from placement.render.text import json_visible, pct, table, usd, usd_signed, visible
@@ -165,7 +165,7 @@ def stability_rows(r: RiskReport) -> list[list[str]]:
     ]
 
 
-STABILITY_HEADERS = ["workload", "planned option", "same option", "same family", "most common alternative"]
+STABILITY_HEADERS = ["workload", "planned option", "same type", "same family", "most common other type"]
 
 
 def driver_rows(r: RiskReport, limit: int | None = TOP_DRIVERS) -> list[list[str]]:
@@ -198,12 +198,19 @@ def driver_notes(r: RiskReport, markdown: bool) -> list[str]:
             markdown,
         )
     ]
-    if served >= 3:
+    if math.isfinite(r.linear_share):
         out.append(
-            f"Taken one by one the inputs explain {pct(r.linear_share)} of the variance (the rest: "
-            f"interactions and thresholds, such as a capacity that binds only in some futures). With "
-            f"{served} futures an input unrelated to the cost still shows a share of about "
-            f"{pct(1 / (served - 1))} by chance: take more samples before trusting a small share."
+            f"A straight-line fit on every input together explains {pct(r.linear_share)} of the "
+            "variance (the rest: interactions and thresholds, such as a capacity that binds only in "
+            f"some futures). With {served} futures an input unrelated to the cost still shows a share "
+            f"of about {pct(1 / (served - 1))} by chance: take more samples before trusting a small share."
+        )
+    else:
+        out.append(
+            f"With {served} futures an input unrelated to the cost still shows a share of about "
+            f"{pct(1 / (served - 1))} by chance, and there are too few futures for a fit on every "
+            f"input together ({len(r.inputs) + 10} or more): take more samples before trusting a "
+            "small share."
         )
     return out
 
@@ -235,7 +242,8 @@ def render_risk(r: RiskReport, markdown: bool, title: str) -> str:
     out += [f"{h2}Placement stability", ""]
     if r.stability:
         out += [
-            "How often each workload's planned option is also what the future's own best plan picks:",
+            "How often the future's own best plan puts each workload on its planned instance type (the "
+            "same type in another region counts as the same) and family:",
             "",
             _table(stability_rows(r), STABILITY_HEADERS, fmt),
             "",
@@ -251,8 +259,12 @@ def render_risk(r: RiskReport, markdown: bool, title: str) -> str:
         for note in driver_notes(r, markdown):
             out += [note, ""]
     else:
+        served = r.cost.count if r.cost is not None else 0
         out += [
-            "The plan's cost does not vary across the futures (or too few were served to rank inputs).",
+            f"No ranking: {served} futures served, and it takes {MIN_DRIVER_SAMPLES} to rank the inputs "
+            "(with a handful, any input's correlation with the cost is noise)."
+            if served < MIN_DRIVER_SAMPLES
+            else "The plan's cost does not vary across the futures.",
             "",
         ]
     out += input_lines(r.inputs, fmt, h2)
