@@ -264,6 +264,10 @@ def test_ohio_catalog_takes_the_ohio_prices(tmp_path: Path) -> None:
     assert ("p5.48xlarge", "one_year_usd_per_hour", 33.0) in changes
     assert ("trn2.48xlarge", "capacity_block_usd_per_hour", 30.0) in changes
     assert ("trn2.48xlarge", "usd_per_hour", 30.0) in changes
+    # the published price replaces the estimate's range (Trn2's $35.76–41.12 would not hold $30)
+    trn2 = next(o for o in yaml.safe_load(update.text)["options"] if o["id"] == "trn2.48xlarge")
+    assert "usd_per_hour" not in trn2.get("ranges", {})
+    assert "capacity_block_usd_per_hour" not in trn2.get("ranges", {})
 
 
 @pytest.mark.parametrize(

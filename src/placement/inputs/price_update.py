@@ -193,9 +193,11 @@ def update_catalog(
 
 
 def _set(record: dict[str, Any], field: str, value: float, key: str) -> None:
+    """The figure from the price file: sourced to it, no longer an estimate, and without the range
+    an uncertain figure carried (the published price is known)."""
     record[field] = value
     record.setdefault("sources", {})[field] = key
-    for block in ("estimates", "notes"):
+    for block in ("estimates", "notes", "ranges"):
         if field in record.get(block, {}):
             del record[block][field]
             if not record[block]:
