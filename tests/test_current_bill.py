@@ -62,7 +62,8 @@ def test_reserved_instance_covers_plan_instances_as_sunk_cost(comparison) -> Non
     sp = next(k for k in c.commitments if k.type == "Savings Plan")
     assert sp.instance_type == "" and sp.covers_plan_instances is None
     block = next(k for k in c.commitments if k.type == "Capacity reservation")
-    # 96 h over 744 h = 0.129 instances on average, on trn2 in us-east-2 (a catalog option the plan uses none of)
+    # 96 h over 744 h = 0.129 instances on average, on trn2 in us-east-2 (a catalog option the plan
+    # uses none of)
     assert block.committed_instances == pytest.approx(96 / 744) and block.covers_plan_instances == 0
     assert block.monthly_usd == pytest.approx(96 * 30.0 * 730 / 744)
     assert block.sunk_over_horizon_usd == pytest.approx(96 * 30.0)  # a block is not extrapolated
@@ -91,6 +92,7 @@ def test_cli_current_refuses_csv_and_reports_bad_bill(tmp_path) -> None:  # type
     assert result.stderr.startswith(f"{bad}:1: not a FOCUS cost-and-usage file: missing column(s)")
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_memo_current_appends_the_section() -> None:
     startup = str(ROOT / "examples" / "startup.yaml")
     result = CliRunner().invoke(app, ["memo", startup, "--no-chart", "--current", str(BILL)])
