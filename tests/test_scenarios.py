@@ -80,10 +80,16 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(
     )
 
 
-def test_stress_shock_list() -> None:
+@pytest.fixture(scope="module")
+def lab_stress() -> tuple[Any, tuple[Any, ...]]:
+    """The frontier-lab example under every shock (the base outcome and the results), once."""
     catalog = load_catalog(None)
     portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
-    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+    return stress(portfolio, catalog, "lab", SETTINGS)
+
+
+def test_stress_shock_list(lab_stress: tuple[Any, tuple[Any, ...]]) -> None:
+    base, results = lab_stress
     assert base.plan is not None
     assert [r.scenario.name for r in results] == [
         "trainium capacity unavailable",
@@ -100,10 +106,10 @@ def test_stress_shock_list() -> None:
         assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
 
 
-def test_a_shock_on_an_unused_family_in_a_window_changes_nothing() -> None:
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
-    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+def test_a_shock_on_an_unused_family_in_a_window_changes_nothing(
+    lab_stress: tuple[Any, tuple[Any, ...]],
+) -> None:
+    base, results = lab_stress
     assert base.plan is not None and all(p.family != "inferentia" for p in base.plan.placements)
     [gone] = [r for r in results if r.scenario.name == "inferentia capacity gone in months 4-6"]
     assert gone.comparison.delta_usd == pytest.approx(0.0, abs=0.01)
