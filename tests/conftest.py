@@ -3,11 +3,18 @@ expensive sweeps run once per session (the enterprise stress test; the startup m
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: each test process then computes what it shares on its own
+    fcntl = None  # type: ignore[assignment]
 
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Option, Portfolio
@@ -35,17 +42,33 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def enterprise_stress() -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
+def enterprise_stress(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
     """The enterprise example under every stress shock, from scratch and with commitments kept
     (dozens of solves, minutes): (portfolio, catalog, base outcome, results), read by the memo's
-    golden test and by the hand-edited-catalog check in tests/test_scenarios.py."""
+    golden test and by the hand-edited-catalog check in tests/test_scenarios.py. Under
+    pytest-xdist the first process to need it computes it and the other reads its pickle (the
+    run's temporary folder is shared by its processes; a lock keeps the second waiting)."""
     from placement.analyses.scenarios import stress
     from placement.engine.optimizer import SolveSettings
 
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
-    base, results = stress(portfolio, catalog, "enterprise", SolveSettings())
-    return portfolio, catalog, base, results
+    def compute() -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
+        catalog = load_catalog(None)
+        portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+        base, results = stress(portfolio, catalog, "enterprise", SolveSettings())
+        return portfolio, catalog, base, results
+
+    if "PYTEST_XDIST_WORKER" not in os.environ or fcntl is None:
+        return compute()
+    shared = tmp_path_factory.getbasetemp().parent / "enterprise-stress.pickle"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shared.exists():
+            return pickle.loads(shared.read_bytes())  # type: ignore[no-any-return]
+        result = compute()
+        shared.write_bytes(pickle.dumps(result))
+        return result
 
 
 class Remembered:
