@@ -1,13 +1,22 @@
-"""Shared fixtures: the shipped catalog, tiny hand-made catalogs, and the golden-file switch."""
+"""Shared fixtures: the shipped catalog, tiny hand-made catalogs, the golden-file switch, and the
+expensive sweeps run once per session (the enterprise stress test; the startup memo's analyses)."""
 
 from __future__ import annotations
 
+import os
+import pickle
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from placement.inputs.loading import load_catalog
+try:
+    import fcntl
+except ImportError:  # not on Windows: each test process then computes what it shares on its own
+    fcntl = None  # type: ignore[assignment]
+
+from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Option, Portfolio
 from placement.inputs.shipped import model_table
 
@@ -30,6 +39,82 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog(ROOT / "catalogs" / "aws.yaml")
+
+
+@pytest.fixture(scope="session")
+def enterprise_stress(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
+    """The enterprise example under every stress shock, from scratch and with commitments kept
+    (dozens of solves, minutes): (portfolio, catalog, base outcome, results), read by the memo's
+    golden test and by the hand-edited-catalog check in tests/test_scenarios.py. Under
+    pytest-xdist the first process to need it computes it and the other reads its pickle (the
+    run's temporary folder is shared by its processes; a lock keeps the second waiting)."""
+    from placement.analyses.scenarios import stress
+    from placement.engine.optimizer import SolveSettings
+
+    def compute() -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
+        catalog = load_catalog(None)
+        portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+        base, results = stress(portfolio, catalog, "enterprise", SolveSettings())
+        return portfolio, catalog, base, results
+
+    if "PYTEST_XDIST_WORKER" not in os.environ or fcntl is None:
+        return compute()
+    shared = tmp_path_factory.getbasetemp().parent / "enterprise-stress.pickle"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shared.exists():
+            return pickle.loads(shared.read_bytes())  # type: ignore[no-any-return]
+        result = compute()
+        shared.write_bytes(pickle.dumps(result))
+        return result
+
+
+class Remembered:
+    """A pure function's results, remembered by its arguments (compared with ==, so no hashing)."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.calls: list[tuple[tuple[Any, ...], dict[str, Any], Any]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for seen_args, seen_kwargs, result in self.calls:
+            if seen_args == args and seen_kwargs == kwargs:
+                return result
+        result = self.function(*args, **kwargs)
+        self.calls.append((args, kwargs, result))
+        return result
+
+
+@pytest.fixture(scope="session")
+def _memo_analyses() -> dict[str, Remembered]:
+    from placement.analyses import scenarios, sensitivity
+    from placement.engine import planner
+
+    return {
+        "make_plan": Remembered(planner.make_plan),
+        "shocks_for": Remembered(scenarios.shocks_for),
+        "price_of_portability": Remembered(sensitivity.price_of_portability),
+    }
+
+
+@pytest.fixture
+def memo_analyses_once(
+    _memo_analyses: dict[str, Remembered], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """`placement memo` with its analyses (the plan, every stress shock, the price of portability:
+    a few dozen solves) computed once per session for the same inputs, and the session's result
+    handed back after that. They are pure functions of their inputs (tests/test_determinism.py), so
+    a test of the memo's writing, chart, bill section or interrupts sees exactly what a fresh run
+    would print; the CLI imports them when it runs, so this replaces them where it looks."""
+    from placement.analyses import scenarios, sensitivity
+    from placement.engine import planner
+
+    monkeypatch.setattr(planner, "make_plan", _memo_analyses["make_plan"])
+    monkeypatch.setattr(scenarios, "shocks_for", _memo_analyses["shocks_for"])
+    monkeypatch.setattr(sensitivity, "price_of_portability", _memo_analyses["price_of_portability"])
+    yield
 
 
 SOURCE = {"title": "test source", "address": "tests/conftest.py", "date_read": "2026-11-21"}

@@ -92,6 +92,7 @@ def test_cli_current_refuses_csv_and_reports_bad_bill(tmp_path) -> None:  # type
     assert result.stderr.startswith(f"{bad}:1: not a FOCUS cost-and-usage file: missing column(s)")
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_memo_current_appends_the_section() -> None:
     startup = str(ROOT / "examples" / "startup.yaml")
     result = CliRunner().invoke(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from placement.analyses.scenarios import shocks_for
 from placement.analyses.sensitivity import price_of_portability, vendor_claims
 from placement.cli import app
 from placement.engine.optimizer import SolveSettings
-from placement.engine.planner import make_plan
-from placement.inputs.loading import load_catalog, load_portfolio
+from placement.inputs.models import Catalog, Portfolio
 from placement.render.memo import MemoInputs, render_memo
 from tests.conftest import ROOT
 
@@ -28,21 +27,19 @@ QUESTIONS = [
 
 
 def test_memo_answers_the_six_questions_in_order(
-    update_golden: bool, monkeypatch: pytest.MonkeyPatch
+    update_golden: bool, enterprise_stress: tuple[Portfolio, Catalog, Any, tuple[Any, ...]]
 ) -> None:
-    monkeypatch.chdir(ROOT)
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(Path("examples/enterprise.yaml"), catalog)
-    settings = SolveSettings()
-    plan = make_plan(portfolio, catalog, "examples/enterprise.yaml", settings)
+    # the plan and its shocks as `placement memo` makes them (shocks_for on the base plan, here made
+    # by stress(), the same make_plan with the same inputs), shared with tests/test_scenarios.py
+    portfolio, catalog, base, results = enterprise_stress
     text = render_memo(
         MemoInputs(
             portfolio,
             catalog,
             "enterprise",
-            plan,
-            shocks_for(plan, portfolio, catalog, "enterprise", settings),
-            tuple(price_of_portability(portfolio, catalog, settings)),
+            base.plan,
+            results,
+            tuple(price_of_portability(portfolio, catalog, SolveSettings())),
             tuple(vendor_claims(catalog)),
             None,
         )
@@ -56,6 +53,7 @@ def test_memo_answers_the_six_questions_in_order(
     assert text == golden.read_text()
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_memo_cli_writes_the_chart_beside_it(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "memo.md"
@@ -68,6 +66,7 @@ def test_memo_cli_writes_the_chart_beside_it(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memo.md", "memo.png"]
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_memo_without_matplotlib_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
     out = tmp_path / "memo.md"

@@ -196,6 +196,7 @@ def test_memo_named_png_is_refused(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 @pytest.mark.parametrize("failing_call", [1, 2])
 def test_a_failed_memo_leaves_no_chart(
     failing_call: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -227,6 +228,7 @@ def test_memo_into_a_folder_fails_before_planning(tmp_path: Path, monkeypatch: p
     assert [p.name for p in tmp_path.iterdir()] == ["memo.png"]
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_memo_to_a_device_writes_no_chart(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     node = _device(tmp_path, "null", 3)
@@ -238,6 +240,7 @@ def _interrupt(*args: Any) -> None:
     os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered while the output is being written
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 @pytest.mark.parametrize("command", [["plan", "-f", "csv"], ["memo", "--samples", "0"]])
 @pytest.mark.parametrize("at", ["fsync", "replace"])
 def test_interrupt_while_writing_leaves_nothing_partial(
@@ -263,6 +266,7 @@ def test_interrupt_while_writing_leaves_nothing_partial(
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]  # no temporary file, no chart
 
 
+@pytest.mark.usefixtures("memo_analyses_once")
 def test_interrupt_during_the_renames_is_held_until_they_are_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

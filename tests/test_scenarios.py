@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from placement.cli import app
 from placement.engine.optimizer import SolveSettings
 from placement.engine.planner import make_plan
 from placement.inputs.loading import load_catalog, load_portfolio, load_scenario
-from placement.inputs.models import Change, Scenario
+from placement.inputs.models import Catalog, Change, Portfolio, Scenario
 from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
 
 ENTERPRISE = ROOT / "examples" / "enterprise.yaml"
@@ -47,10 +48,11 @@ def test_demand_growth_and_workload_overlay() -> None:
     assert new.workloads[1].runs == 4 and new.workloads[1].tokens == portfolio.workloads[1].tokens
 
 
-def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) -> None:
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(ENTERPRISE, catalog)
-    _, results = stress(portfolio, catalog, "enterprise", SETTINGS)
+def test_stress_matches_a_replan_with_capacity_edited_by_hand(
+    tmp_path: Path, enterprise_stress: tuple[Portfolio, Catalog, Any, tuple[Any, ...]]
+) -> None:
+    # stress(enterprise) once per session (tests/conftest.py): the memo's golden reads it too
+    portfolio, catalog, _, results = enterprise_stress
     shocked = {r.scenario.name: r.comparison for r in results}
     # Edit the catalog file by hand: every Trainium option's capacity to zero.
     lines = (ROOT / "catalogs" / "aws.yaml").read_text().splitlines(keepends=True)
@@ -78,10 +80,16 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(tmp_path: Path) ->
     )
 
 
-def test_stress_shock_list() -> None:
+@pytest.fixture(scope="module")
+def lab_stress() -> tuple[Any, tuple[Any, ...]]:
+    """The frontier-lab example under every shock (the base outcome and the results), once."""
     catalog = load_catalog(None)
     portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
-    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+    return stress(portfolio, catalog, "lab", SETTINGS)
+
+
+def test_stress_shock_list(lab_stress: tuple[Any, tuple[Any, ...]]) -> None:
+    base, results = lab_stress
     assert base.plan is not None
     assert [r.scenario.name for r in results] == [
         "trainium capacity unavailable",
@@ -98,10 +106,10 @@ def test_stress_shock_list() -> None:
         assert r.comparison.delta_usd is not None and r.comparison.delta_usd >= -0.01
 
 
-def test_a_shock_on_an_unused_family_in_a_window_changes_nothing() -> None:
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
-    base, results = stress(portfolio, catalog, "lab", SETTINGS)
+def test_a_shock_on_an_unused_family_in_a_window_changes_nothing(
+    lab_stress: tuple[Any, tuple[Any, ...]],
+) -> None:
+    base, results = lab_stress
     assert base.plan is not None and all(p.family != "inferentia" for p in base.plan.placements)
     [gone] = [r for r in results if r.scenario.name == "inferentia capacity gone in months 4-6"]
     assert gone.comparison.delta_usd == pytest.approx(0.0, abs=0.01)
