@@ -43,17 +43,15 @@ def _report(r: RiskReport) -> None:
         print(
             f"  saving % P10 {r.saving_pct.p10:.1%}  P50 {r.saving_pct.p50:.1%}  P90 {r.saving_pct.p90:.1%}"
         )
-    print(
-        f"  P(beats baseline) {r.p_beats_baseline:.1%}; unserved {r.unserved}; linear share {r.linear_share:.2f}"
-    )
+    beats, r2 = f"{r.p_beats_baseline:.1%}", f"{r.linear_share:.2f}"
+    print(f"  P(beats baseline) {beats}; unserved {r.unserved}; joint R² {r2}")
     if r.regret is not None:
         print(f"  regret mean {_usd(r.regret.mean)}  P90 {_usd(r.regret.p90)}")
-    for d in r.drivers[:6]:
+    for d in r.drivers[:10]:
         print(f"  driver {d.name}: {d.variance_share:.1%} of variance, swing {_usd(d.swing_usd)}")
     for s in r.stability:
-        print(
-            f"  stability {s.workload}: {s.planned} {s.same_option:.0%} (family {s.same_family:.0%}) alt {s.alternative}"
-        )
+        same = f"{s.same_option:.0%} (family {s.same_family:.0%})"
+        print(f"  stability {s.workload}: {s.planned} {same} alt {s.alternative}")
 
 
 def main() -> None:
@@ -116,9 +114,8 @@ def main() -> None:
             args.evaluate,
             runner,
         )
-        print(
-            f"risk-aware plan, {args.scenarios} scenarios ({args.measure}): {time.perf_counter() - start:.1f} s"
-        )
+        took = time.perf_counter() - start
+        print(f"risk-aware plan, {args.scenarios} scenarios ({args.measure}): {took:.1f} s")
         print(f"  deterministic {h.deterministic.first.commits} ports {h.deterministic.first.ports}")
         print(f"  chosen ({h.chosen.label}) {h.chosen.first.commits} ports {h.chosen.first.ports}")
         for c in h.candidates:
