@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from placement.errors import InputError, Problem
 from placement.inputs.evidence import fill_from_fit
 from placement.inputs.loading import Document, catalog_from_document, default_catalog_document, read_yaml
-from placement.inputs.models import Catalog
+from placement.inputs.models import Catalog, Option
 from placement.inputs.prices import PriceBook, PriceFile, PriceQuote
 from placement.inputs.shipped import shipped_fit
 
@@ -147,31 +147,10 @@ def update_catalog(
                 if getattr(option, field) is not None:
                     partial.append((option.id, field))
                 continue
-            key = keys[chosen.file.path]
             used_files.add(chosen.file.path)
-            targets = [field]
-            if field == "capacity_block_usd_per_hour" and not option.on_demand:
-                targets.append("usd_per_hour")  # its reference price is the block rate
-            for target in targets:
-                changes.append(
-                    PriceChange(option.id, target, getattr(option, target), chosen.usd_per_hour, key)
-                )
-                _set(record, target, chosen.usd_per_hour, key)
+            changes += _apply(option, record, field, chosen, keys[chosen.file.path])
     if not changes:
-        types = {o.instance_type for o in catalog.options}
-        elsewhere = sorted({q.region for q in book.quotes if q.instance_type in types})
-        hint = f"; they price its instance types in: {', '.join(elsewhere)}" if elsewhere else ""
-        raise InputError(
-            [
-                Problem(
-                    doc.path,
-                    None,
-                    "region",
-                    f"the price files price no option of catalog {catalog.name!r} in its regions "
-                    f"({', '.join(catalog.regions)}){hint}",
-                )
-            ]
-        )
+        raise _nothing_priced(doc, catalog, book)
     for file in book.files:
         if file.path in used_files:
             sources[keys[file.path]] = _source_entry(file)
@@ -189,6 +168,39 @@ def update_catalog(
         tuple(partial),
         catalog.settings.hours_per_month,
         text,
+    )
+
+
+def _apply(
+    option: Option, record: dict[str, Any], field: str, chosen: PriceQuote, key: str
+) -> list[PriceChange]:
+    """One field of an option set from its quote (a blocks-only option's reference price follows
+    its block rate)."""
+    targets = [field]
+    if field == "capacity_block_usd_per_hour" and not option.on_demand:
+        targets.append("usd_per_hour")
+    changes = []
+    for target in targets:
+        changes.append(PriceChange(option.id, target, getattr(option, target), chosen.usd_per_hour, key))
+        _set(record, target, chosen.usd_per_hour, key)
+    return changes
+
+
+def _nothing_priced(doc: Document, catalog: Catalog, book: PriceBook) -> InputError:
+    """No option of the catalog is priced: say in which regions the files do price its types."""
+    types = {o.instance_type for o in catalog.options}
+    elsewhere = sorted({q.region for q in book.quotes if q.instance_type in types})
+    hint = f"; they price its instance types in: {', '.join(elsewhere)}" if elsewhere else ""
+    return InputError(
+        [
+            Problem(
+                doc.path,
+                None,
+                "region",
+                f"the price files price no option of catalog {catalog.name!r} in its regions "
+                f"({', '.join(catalog.regions)}){hint}",
+            )
+        ]
     )
 
 
