@@ -500,15 +500,18 @@ class _Builder:
     def purchases(self) -> None:
         """Per option: its commitments, then per period its on-demand and block channels and rows."""
         blocks_at_once: dict[int, Row] = defaultdict(list)
+        first = self.first_commitments() if self.first is not None else {}
         for option in self.catalog.options:
             prices = instruments(self.portfolio, option)
             touched = [p.index for p in self.periods if self.held.get((option.id, p.index))]
             if not touched:
                 continue
-            in_force = self.commitments(option, prices, touched)
+            if self.first is not None:
+                in_force = first.get(option.id, defaultdict(list))
+            else:
+                in_force = self.commitments(option, prices, touched)
             for p in touched:
                 self.channels(option, prices, self.periods[p - 1], in_force[p], blocks_at_once)
-        self.first_unused()
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
@@ -518,8 +521,6 @@ class _Builder:
         period, the committed instance-months in force."""
         most = {p: self.most_held(option.id, p) for p in touched}
         in_force: dict[int, Row] = defaultdict(list)
-        if self.first is not None:
-            return self.first_commitments(option, touched)
         for term in (t for t in TERMS if t in prices):
             for period in self.periods:
                 plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
@@ -562,47 +563,24 @@ class _Builder:
         for c in plan.covers:
             in_force[c].append((b, self.periods[c - 1].hours / self.unit))
 
-    def first_unused(self) -> None:
-        """First-stage commitments on options no workload can use in this future: paid, idle."""
-        if self.first is None:
-            return
+    def first_commitments(self) -> dict[str, dict[int, Row]]:
+        """Every commitment of the first stage, fixed to its count or free in number (linked across
+        futures by the caller); returns, per option and period, the committed instance-months in
+        force.  One on an option no workload can use in this future is paid all the same, idle."""
+        assert self.first is not None
+        in_force: dict[str, dict[int, Row]] = defaultdict(lambda: defaultdict(list))
         starts = {p.first: p for p in self.periods}
         for oid, term, month, count in self.first.commits:
             option, period = self.options.get(oid), starts.get(month)
-            if option is None or period is None or (oid, term, period.index) in self.model.commit:
+            if option is None or period is None:
                 continue
             price = option.price(term)  # type: ignore[arg-type]
             plan = timeline.span_commitment(self.portfolio, term, period, self.periods)
             if price is None or plan is None:
                 continue
             fixed = float(count) if self.first.fixed else None
-            self.commit(
-                option,
-                term,
-                period,
-                plan,
-                self.commitment_usd(price, plan),
-                fixed,
-                defaultdict(list),
-                fixed or 0,
-            )
-
-    def first_commitments(self, option: Option, touched: list[int]) -> dict[int, Row]:
-        """The first stage's commitments on an option that carries work (`first_unused` pays for
-        the others): fixed to their count, or free in number (linked across futures by the caller)."""
-        assert self.first is not None
-        in_force: dict[int, Row] = defaultdict(list)
-        starts = {p.first: p for p in self.periods}
-        for oid, term, month, count in self.first.commits:
-            price = option.price(term)  # type: ignore[arg-type]
-            period = starts.get(month)
-            plan = timeline.span_commitment(self.portfolio, term, period, self.periods) if period else None
-            if oid != option.id or price is None or plan is None or period is None:
-                continue
-            fixed = float(count) if self.first.fixed else None
-            self.commit(
-                option, term, period, plan, self.commitment_usd(price, plan), fixed, in_force, fixed or 0
-            )
+            usd = self.commitment_usd(price, plan)
+            self.commit(option, term, period, plan, usd, fixed, in_force[oid], fixed or 0)
         return in_force
 
     def channels(
