@@ -27,7 +27,7 @@ Variables
     s[i,o,p] ∈ [0,1]        share of i's traffic in p served by o;  k[i,o,p] ∈ ℤ whole instances
     b[o,κ,p] ∈ ℤ ≥ 0        instances committed for term κ from the start of p
     e[o,p] ≥ 0              on-demand instance-hours;  v[o,p] ≥ 0 Capacity Block instance-hours
-    B[o,p] ≥ 0              instances booked in Capacity Blocks in p (continuous; reported rounded up)
+    B[o,p] ∈ ℤ ≥ 0          instances booked in Capacity Blocks in p
     y[c,g] ∈ {0,1}          port done (no porting team: usable from period 1), or with a team
     z[c,g,p] ∈ {0,1}        port starts at p; usable from p + d[c,g]: Y[c,g,p] = Σ_{p' ≤ p−d} z[c,g,p']
     a[t,p] ∈ {0,1}          t active in p (only for workloads in an `after` relation)
@@ -122,8 +122,12 @@ class Model:
     capacity: dict[str, tuple[int, ...]] = field(default_factory=dict)  # option → per period
     codebase: dict[str, str] = field(default_factory=dict)  # workload → codebase
     ordered: bool = False  # `after` rows are in the model
+    active: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)  # a[t,p]
+    after: tuple[tuple[str, str], ...] = ()  # (later, first): later starts once first is done
     share_cap: float | None = None  # max_family_share, when there is one
     first_fixed: bool = False  # commitments and ports fixed by a first stage (`FirstStage`)
+    block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
+    spend: dict[tuple[str, str], float] = field(default_factory=dict)  # U of a pair taking all of w
 
 
 @dataclass(frozen=True)
@@ -385,6 +389,7 @@ class _Builder:
             self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
         self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
         self.used[option.family].append((x, total * option.usd_per_hour))
+        self.model.spend[(wname, oid)] = total * option.usd_per_hour
 
     def inference(self, wname: str, oid: str, est: Estimate, assign: dict[tuple[str, int], Row]) -> None:
         w, option = self.workloads[wname], self.options[oid]
@@ -405,6 +410,8 @@ class _Builder:
             self.held[(oid, p)].append((k, 1.0))
             self.hours[(oid, p)].append((k, period.hours / self.unit))
             self.used[option.family].append((s, need * option.usd_per_hour * period.hours))
+            spend = self.model.spend.get((wname, oid), 0.0)
+            self.model.spend[(wname, oid)] = spend + need * option.usd_per_hour * period.hours
             self.port_link(w, option, p, s, 1.0)
 
     def port_link(self, w: Workload, option: Option, p: int, var: pulp.LpVariable, scale: float) -> None:
@@ -513,6 +520,7 @@ class _Builder:
             for p in touched:
                 self.channels(option, prices, self.periods[p - 1], in_force[p], blocks_at_once)
         account = timeline.block_term(self.catalog, "capacity_block_account_instances")
+        self.model.block_account = float(account)
         for p, row in sorted(blocks_at_once.items()):
             self.row(row, "<=", account, f"block_account[{p}]")
 
@@ -604,7 +612,7 @@ class _Builder:
             self.region[option.region].append((e, prices["on-demand"] * self.unit))
         if "capacity-block" in prices:
             v = self.var(f"v_{_safe(option.id)}")
-            held = self.var(f"B_{_safe(option.id)}")  # whole when reported (rounded up)
+            held = self.var(f"B_{_safe(option.id)}", cat=pulp.LpInteger)
             self.model.block_hours[cell], self.model.block_instances[cell] = v, held
             spot.append((v, -1.0))
             self.objective.append((v, prices["capacity-block"] * self.unit))
@@ -676,8 +684,9 @@ class _Builder:
         """A training workload with `after` starts only once the named ones are done."""
         pairs = [(w.name, first) for w in self.portfolio.workloads for first in w.after]
         self.model.ordered = bool(pairs)
+        self.model.after = tuple(pairs)
         involved = sorted({name for pair in pairs for name in pair})
-        active: dict[tuple[str, int], pulp.LpVariable] = {}
+        active = self.model.active
         for name in involved:
             for period in self.periods:
                 a = self.var(f"a_{_safe(name)}", up=1, cat=pulp.LpBinary)

@@ -6,8 +6,9 @@ spread over the periods of its window with capacity left.  Ports the workloads n
 inference held all period is committed where the best single commitment from the start pays,
 the rest bought on demand (or in Capacity Blocks where the option is sold only that way).  The
 values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
-a region cap) is not handed over.  It starts no port that takes calendar time, and none is built
-with run order or a family-share policy.
+a region cap) is not handed over.  A run that comes `after` others is placed after them, in the
+periods after their last.  It starts no port that takes calendar time, and none is built with a
+family-share policy.
 """
 
 from __future__ import annotations
@@ -24,30 +25,18 @@ TOL = 1e-6
 
 def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None.  `first`: the option each workload
-    tries first (where a plan without commitments put it); otherwise its cheapest alone."""
-    if model.share_cap is not None or model.ordered:
-        return None  # a share policy, run order: leave the search to HiGHS
+    tries first (where another plan put it); otherwise its cheapest alone.  Under a family-share
+    policy only with `first` (a plan that meets it: `within_policy`)."""
+    if model.share_cap is not None and first is None:
+        return None  # a share policy with nothing that meets it: leave the search to HiGHS
     values: dict[str, float] = {}
-    capacity = {
-        (oid, p + 1): float(cap) for oid, caps in model.capacity.items() for p, cap in enumerate(caps)
-    }
     used: dict[tuple[str, int], float] = defaultdict(float)  # instances held
     hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
-    by_workload: dict[str, list[str]] = defaultdict(list)
-    for wname, oid in model.pairs:
-        port = (model.codebase[wname], model.pairs[(wname, oid)].family)
-        if not model.port_months.get(port) and not (model.first_fixed and _fixed_at(model.y.get(port), 0)):
-            by_workload[wname].append(oid)  # no port on a calendar (or one ruled out): none started
-    order = sorted(by_workload, key=lambda w: -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]))
-    for wname in order:
-        options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
-        if first is not None and first.get(wname) in options:
-            options = [first[wname]] + [o for o in options if o != first[wname]]
-        if (wname, options[0]) in model.x:
-            if not _training(model, wname, options, capacity, used, hours, values):
-                return None
-        elif not _inference(model, wname, options, capacity, used, hours, values):
-            return None
+    busy = _place(model, first, used, hours, values)
+    if busy is None:
+        return None
+    for (name, p), a in model.active.items():  # run order: the periods each run is active in
+        values[a.name] = 1.0 if p in busy.get(name, ()) else 0.0
     _ports(model, values)
     if model.first_fixed:  # ports decided already: as decided
         for var in (*model.y.values(), *model.z.values()):
@@ -56,6 +45,116 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
         return None
     values = {name: max(0.0, value) for name, value in values.items()}
     return values if _feasible(model, values) else None
+
+
+def _place(
+    model: Model,
+    first: dict[str, str] | None,
+    used: dict[tuple[str, int], float],
+    hours: dict[tuple[str, int], float],
+    values: dict[str, float],
+) -> dict[str, list[int]] | None:
+    """Each workload on its first option with room, largest first and runs after those they follow;
+    returns the periods each training workload holds instances in, or None if one finds no room."""
+    capacity = _Room(model, used)
+    by_workload: dict[str, list[str]] = defaultdict(list)
+    for wname, oid in model.pairs:
+        port = (model.codebase[wname], model.pairs[(wname, oid)].family)
+        if not model.port_months.get(port) and not (model.first_fixed and _fixed_at(model.y.get(port), 0)):
+            by_workload[wname].append(oid)  # no port on a calendar (or one ruled out): none started
+    follows: dict[str, list[str]] = defaultdict(list)  # training workload → the runs it comes after
+    for later, done in model.after:
+        follows[later].append(done)
+    depth = _depths(follows)
+    order = sorted(
+        by_workload,
+        key=lambda w: (depth.get(w, 0), -max(model.pairs[(w, o)].compute_usd for o in by_workload[w])),
+    )
+    runs: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
+    for key in model.h:  # training workload → option → its (t, o, period) keys, in period order
+        runs[key[0]][key[1]].append(key)
+    busy: dict[str, list[int]] = {}
+    for wname in order:
+        options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
+        if first is not None and first.get(wname) in options:
+            options = [first[wname]] + [o for o in options if o != first[wname]]
+        if (wname, options[0]) not in model.x:
+            if not _inference(model, wname, options, capacity, used, hours, values):
+                return None
+            continue
+        if any(done not in busy for done in follows[wname]):
+            return None  # a run it comes after was not placed
+        after = max((p for done in follows[wname] for p in busy[done]), default=0)
+        periods = _training(model, wname, options, runs[wname], after, capacity, used, hours, values)
+        if periods is None:
+            return None
+        busy[wname] = periods
+    return busy
+
+
+class _Room:
+    """Instances left per option and period: its capacity calendar, and for an option sold only
+    in Capacity Blocks the account's cap on instances across blocks at once."""
+
+    def __init__(self, model: Model, used: dict[tuple[str, int], float]) -> None:
+        self.capacity = {
+            (oid, p + 1): float(cap) for oid, caps in model.capacity.items() for p, cap in enumerate(caps)
+        }
+        self.used = used
+        self.blocks_only = {key for key in model.block_hours if key not in model.on_demand}
+        self.account = model.block_account
+        self.in_blocks: dict[int, float] = defaultdict(float)
+
+    def free(self, oid: str, p: int) -> float:
+        left = self.capacity.get((oid, p), 0.0) - self.used[(oid, p)]
+        if (oid, p) in self.blocks_only:
+            left = min(left, self.account - self.in_blocks[p])
+        return left
+
+    def take(self, oid: str, p: int, count: float) -> None:
+        self.used[(oid, p)] += count
+        if (oid, p) in self.blocks_only:
+            self.in_blocks[p] += count
+
+
+def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | None:
+    """Each workload's option moved, whole workloads at a time, until no family carries more than
+    the policy's share of the spend it counts (U, priced on demand): while a family is over its
+    share, the workload in it that moves out for the least extra cost per dollar of U taken away
+    goes to its cheapest option in another family.  None if that runs out of moves."""
+    cap = model.share_cap
+    if cap is None:
+        return dict(options)
+    alternatives: dict[str, list[str]] = defaultdict(list)
+    for wname, oid in model.pairs:
+        if (wname, oid) in model.spend and not model.port_months.get(
+            (model.codebase[wname], model.pairs[(wname, oid)].family)
+        ):
+            alternatives[wname].append(oid)
+    choice = {w: o for w, o in options.items() if (w, o) in model.spend}
+    for _ in range(len(choice) + 1):
+        used: dict[str, float] = defaultdict(float)
+        for wname, oid in choice.items():
+            used[model.pairs[(wname, oid)].family] += model.spend[(wname, oid)]
+        total = sum(used.values())
+        family, excess = max(used.items(), key=lambda item: (item[1] - cap * total, item[0]))
+        if excess <= cap * total * (1 + 1e-9):
+            return choice
+        moves = []
+        for wname, oid in choice.items():
+            est = model.pairs[(wname, oid)]
+            if est.family != family or model.spend[(wname, oid)] <= 0:
+                continue
+            for other in alternatives[wname]:
+                alt = model.pairs[(wname, other)]
+                if alt.family != family:
+                    extra = (alt.compute_usd - est.compute_usd) / model.spend[(wname, oid)]
+                    moves.append((extra, wname, other))
+        if not moves:
+            return None
+        _, wname, other = min(moves)
+        choice[wname] = other
+    return None
 
 
 def _fixed_at(var: pulp.LpVariable | None, value: float) -> bool:
@@ -74,8 +173,12 @@ def _buy(
     for (_, oid, p), k in model.k.items():
         steady[(oid, p)] += values.get(k.name, 0.0) * model.periods[p - 1].months
     in_force = _commitments(model, steady, values)
+    bursts: dict[tuple[str, int], float] = defaultdict(float)  # training hours: never committed
+    for (_, oid, p), h in model.h.items():
+        bursts[(oid, p)] += values.get(h.name, 0.0)
     for key, e in model.on_demand.items():
-        values[e.name] = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
+        rest = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
+        values[e.name] = max(rest, bursts[key])
     for key, v in model.block_hours.items():
         if key not in model.on_demand:
             values[v.name] = hours[key]
@@ -87,7 +190,7 @@ def _inference(
     model: Model,
     wname: str,
     options: list[str],
-    capacity: dict[tuple[str, int], float],
+    capacity: _Room,
     used: dict[tuple[str, int], float],
     hours: dict[tuple[str, int], float],
     values: dict[str, float],
@@ -101,10 +204,10 @@ def _inference(
             if (wname, oid, p) not in model.k:
                 continue
             need = whole(model.pairs[(wname, oid)].instances_needed * factor)
-            if used[(oid, p)] + need <= capacity.get((oid, p), 0.0) + TOL:
+            if need <= capacity.free(oid, p) + TOL:
                 values[model.s[(wname, oid, p)].name] = 1.0
                 values[model.k[(wname, oid, p)].name] = float(need)
-                used[(oid, p)] += need
+                capacity.take(oid, p, need)
                 hours[(oid, p)] += need * period.months
                 break
         else:
@@ -116,14 +219,18 @@ def _training(
     model: Model,
     wname: str,
     options: list[str],
-    capacity: dict[tuple[str, int], float],
+    periods: dict[str, list[tuple[str, str, int]]],
+    after: int,
+    capacity: _Room,
     used: dict[tuple[str, int], float],
     hours: dict[tuple[str, int], float],
     values: dict[str, float],
-) -> bool:
+) -> list[int] | None:
+    """The first option (in `options` order) that can do all the runs' hours inside the window,
+    in periods after `after`, with capacity left; returns the periods it holds instances in."""
     for oid in options:
         est = model.pairs[(wname, oid)]
-        keys = [key for key in model.h if key[:2] == (wname, oid)]
+        keys = [key for key in periods[oid] if key[2] > after]
         left = model.run_units[(wname, oid)]
         plan: list[tuple[tuple[str, str, int], float, int]] = []
         for key in keys:
@@ -133,7 +240,7 @@ def _training(
             months = model.periods[p - 1].months
             n = est.instances_at_once
             top = int(model.r[key].upBound or 0)
-            free = int((capacity.get((oid, p), 0.0) - used[(oid, p)] + TOL) // n) if n else 0
+            free = int((capacity.free(oid, p) + TOL) // n) if n else 0
             runs = min(top, free)
             if runs <= 0:
                 continue
@@ -147,10 +254,10 @@ def _training(
         for key, take, runs in plan:
             values[model.h[key].name] = take
             values[model.r[key].name] = float(runs)
-            used[(oid, key[2])] += runs * est.instances_at_once
+            capacity.take(oid, key[2], runs * est.instances_at_once)
             hours[(oid, key[2])] += take
-        return True
-    return False
+        return [key[2] for key, _, _ in plan]
+    return None
 
 
 def _commitments(
@@ -191,21 +298,28 @@ def _commitments(
     return in_force
 
 
+def _depths(follows: dict[str, list[str]]) -> dict[str, int]:
+    """How many runs come before each in the `after` order (a run after nothing: 0)."""
+    depth: dict[str, int] = {}
+
+    def of(name: str) -> int:  # the inputs refuse a cycle (models.Portfolio)
+        if name not in depth:
+            depth[name] = 1 + max((of(done) for done in follows.get(name, ())), default=-1)
+        return depth[name]
+
+    for name in list(follows):
+        of(name)
+    return depth
+
+
 def _ports(model: Model, values: dict[str, float]) -> None:
     """Pay for the ports the greedy plan uses."""
-    for (wname, oid), est in model.pairs.items():
-        key = (model.codebase[wname], est.family)
-        if key not in model.y:
-            continue
-        x = model.x.get((wname, oid))
-        on = (
-            values.get(x.name, 0.0) > 0
-            if x is not None
-            else any(
-                values.get(s.name, 0.0) > 0 for (w, o, _), s in model.s.items() if (w, o) == (wname, oid)
-            )
-        )
-        if on:
+    on: set[tuple[str, str]] = {pair for pair, x in model.x.items() if values.get(x.name, 0.0) > 0} | {
+        (w, o) for (w, o, _), s in model.s.items() if values.get(s.name, 0.0) > 0
+    }
+    for wname, oid in on:
+        key = (model.codebase[wname], model.pairs[(wname, oid)].family)
+        if key in model.y:
             values[model.y[key].name] = 1.0
 
 
