@@ -128,6 +128,7 @@ class Model:
     first_fixed: bool = False  # commitments and ports fixed by a first stage (`FirstStage`)
     block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
     spend: dict[tuple[str, str], float] = field(default_factory=dict)  # U of a pair taking all of w
+    used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
 
 
 @dataclass(frozen=True)
@@ -659,6 +660,7 @@ class _Builder:
         for family in sorted(self.used):
             total = self.var(f"U_{family}")
             spend[family] = total
+            self.model.used[family] = (total, self.used[family])
             self.row([(total, 1.0), *((v, -c) for v, c in self.used[family])], "=", 0, f"used[{family}]")
         for family in sorted(spend):
             row = [(u, (1 - share) if g == family else -share) for g, u in spend.items()]

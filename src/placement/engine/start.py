@@ -37,6 +37,8 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
         return None
     for (name, p), a in model.active.items():  # run order: the periods each run is active in
         values[a.name] = 1.0 if p in busy.get(name, ()) else 0.0
+    for total, terms in model.used.values():  # a share policy's U[g]
+        values[total.name] = sum(c * values.get(v.name, 0.0) for v, c in terms)
     _ports(model, values)
     if model.first_fixed:  # ports decided already: as decided
         for var in (*model.y.values(), *model.z.values()):

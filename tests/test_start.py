@@ -1,0 +1,118 @@
+"""The solver's first plan (engine/start.py) and the read-back of Capacity Blocks: a start must be
+feasible for the model it is handed to, keep run order and a family-share cap, and a plan read
+back must never book more in blocks than it holds or than the account allows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulp
+
+from placement.engine import optimizer as O
+from placement.engine.costing import estimates
+from placement.engine.start import greedy_start, within_policy
+from placement.inputs.loading import load_catalog, load_portfolio
+from placement.inputs.models import Catalog, Portfolio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _model(portfolio: Portfolio, catalog: Catalog, pruned: bool = True) -> O.Model:
+    ests = estimates(portfolio, catalog)
+    pairs = O.feasible_pairs(portfolio, ests, catalog)
+    if pruned:
+        pairs = O.prune(portfolio, catalog, pairs, O.port_costs(portfolio, catalog))
+    return O.build(portfolio, catalog, pairs)
+
+
+def _violations(model: O.Model, values: dict[str, float]) -> list[str]:
+    out = []
+    for row in model.problem.constraints():
+        value = sum(c * values.get(v.name, 0.0) for v, c in row.items()) + row.constant
+        slack = 1e-6 * (1 + abs(row.constant))
+        if (
+            (row.sense == pulp.LpConstraintLE and value > slack)
+            or (row.sense == pulp.LpConstraintGE and value < -slack)
+            or (row.sense == pulp.LpConstraintEQ and abs(value) > slack)
+        ):
+            out.append(row.name)
+    return out
+
+
+def test_the_greedy_start_keeps_run_order() -> None:
+    """frontier-lab: the RL fine-tune runs `after` the dense 70B pre-train.  The start used to be
+    refused for any portfolio with run order; now it places the pre-train first and the fine-tune
+    only in periods after the pre-train's last."""
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "frontier-lab.yaml", catalog)
+    model = _model(portfolio, catalog)
+    assert model.after == (("rl-finetune-70b", "dense-70b"),)
+    values = greedy_start(model)
+    assert values is not None
+    assert _violations(model, values) == []
+
+    def periods(name: str) -> set[int]:
+        return {key[2] for key, r in model.r.items() if key[0] == name and values.get(r.name, 0.0) > 0}
+
+    first, later = periods("dense-70b"), periods("rl-finetune-70b")
+    assert first and later and max(first) < min(later)
+    active = {p for (name, p), a in model.active.items() if name == "rl-finetune-70b" and values[a.name] == 1}
+    assert active == later
+
+
+def test_a_family_share_cap_is_met_by_the_repaired_start() -> None:
+    """Enterprise (ports without a team: done in month 1) with at most 75% of spend on one family:
+    the policy-free plan puts 93% on GPUs; the repair moves whole GPU workloads out until the cap
+    holds, and the greedy start built on it satisfies every row of the policed model, the share
+    rows included."""
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+    portfolio = portfolio.model_copy(update={"porting": type(portfolio.porting)()})
+    free_model = _model(portfolio, catalog)
+    free = O.solve(free_model, O.SolveSettings(gap=1e-3), greedy_start(free_model))
+    capped = portfolio.model_copy(
+        update={"policy": portfolio.policy.model_copy(update={"max_family_share": 0.75})}
+    )
+    model = _model(capped, catalog, pruned=False)
+    options = O.main_options(free)
+    spend = {f: 0.0 for f in ("gpu", "trainium", "inferentia")}
+    for w, o in options.items():
+        spend[model.pairs[(w, o)].family] += model.spend[(w, o)]
+    assert max(spend.values()) > 0.75 * sum(spend.values())  # the free plan breaks the cap
+    choice = within_policy(model, options)
+    assert choice is not None
+    spend = {f: 0.0 for f in spend}
+    for w, o in choice.items():
+        spend[model.pairs[(w, o)].family] += model.spend[(w, o)]
+    assert max(spend.values()) <= 0.75 * sum(spend.values()) + 1e-6
+    moved = {w for w in choice if choice[w] != options[w]}
+    assert moved and all(model.pairs[(w, options[w])].family == "gpu" for w in moved)
+    values = greedy_start(model, choice)
+    assert values is not None
+    assert _violations(model, values) == []
+
+
+def test_blocks_read_back_are_never_more_than_held_nor_the_account_cap() -> None:
+    """The plan read back books in Capacity Blocks no more instances than it holds on the option,
+    no more hours than those instances give in the period, and no more than the account's cap
+    across blocks at once (the model's B is whole, so rounding cannot push the sum over)."""
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+    model = _model(portfolio, catalog)
+    assert all(v.cat == pulp.LpInteger for v in model.block_instances.values())
+    solution = O.solve(model, O.SolveSettings(gap=1e-3), greedy_start(model))
+    held: dict[tuple[str, int], int] = {}
+    for (_, o, p), n in solution.instances.items():
+        held[(o, p)] = held.get((o, p), 0) + n
+    for (w, o, p), runs in solution.runs_at_once.items():
+        held[(o, p)] = held.get((o, p), 0) + runs * model.pairs[(w, o)].instances_at_once
+    booked_any = False
+    for key, count in solution.block_instances.items():
+        hours = solution.block_hours[key]
+        assert count <= held.get(key, 0)
+        assert hours <= count * model.periods[key[1] - 1].hours + 1e-6
+        booked_any |= count > 0
+    assert booked_any  # the example does book blocks (p4d in us-east-2 is sold only that way)
+    for p in {key[1] for key in solution.block_instances}:
+        total = sum(n for (_, q), n in solution.block_instances.items() if q == p)
+        assert total <= model.block_account
