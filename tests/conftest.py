@@ -50,6 +50,7 @@ def enterprise_stress(
     golden test and by the hand-edited-catalog check in tests/test_scenarios.py. Under
     pytest-xdist the first process to need it computes it and the other reads its pickle (the
     run's temporary folder is shared by its processes; a lock keeps the second waiting)."""
+    from placement.analyses.fanout import LocalPool
     from placement.analyses.scenarios import stress
     from placement.engine.optimizer import SolveSettings
 
@@ -59,7 +60,11 @@ def enterprise_stress(
         # every solve here reaches its optimum (the slowest, "inference demand ×2 from month 7",
         # in about 30 s on a quiet core); a generous limit keeps a loaded machine from stopping one
         # early at a different plan, which would change the memo's golden
-        base, results = stress(portfolio, catalog, "enterprise", SolveSettings(time_limit_s=300))
+        # (two local workers: the shocks are independent, the result is the same on any runner
+        # (tests/test_fanout.py), and this fixture is the suite's longest path)
+        base, results = stress(
+            portfolio, catalog, "enterprise", SolveSettings(time_limit_s=300), LocalPool(2)
+        )
         return portfolio, catalog, base, results
 
     if "PYTEST_XDIST_WORKER" not in os.environ or fcntl is None:
