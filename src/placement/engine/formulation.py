@@ -121,13 +121,11 @@ class Model:
     run_units: dict[tuple[str, str], float] = field(default_factory=dict)  # E / unit per training pair
     capacity: dict[str, tuple[int, ...]] = field(default_factory=dict)  # option → per period
     codebase: dict[str, str] = field(default_factory=dict)  # workload → codebase
-    ordered: bool = False  # `after` rows are in the model
     active: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)  # a[t,p]
     after: tuple[tuple[str, str], ...] = ()  # (later, first): later starts once first is done
     share_cap: float | None = None  # max_family_share, when there is one
     first_fixed: bool = False  # commitments and ports fixed by a first stage (`FirstStage`)
     block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
-    spend: dict[tuple[str, str], float] = field(default_factory=dict)  # U of a pair taking all of w
     used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
 
 
@@ -390,7 +388,6 @@ class _Builder:
             self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
         self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
         self.used[option.family].append((x, total * option.usd_per_hour))
-        self.model.spend[(wname, oid)] = total * option.usd_per_hour
 
     def inference(self, wname: str, oid: str, est: Estimate, assign: dict[tuple[str, int], Row]) -> None:
         w, option = self.workloads[wname], self.options[oid]
@@ -411,8 +408,6 @@ class _Builder:
             self.held[(oid, p)].append((k, 1.0))
             self.hours[(oid, p)].append((k, period.hours / self.unit))
             self.used[option.family].append((s, need * option.usd_per_hour * period.hours))
-            spend = self.model.spend.get((wname, oid), 0.0)
-            self.model.spend[(wname, oid)] = spend + need * option.usd_per_hour * period.hours
             self.port_link(w, option, p, s, 1.0)
 
     def port_link(self, w: Workload, option: Option, p: int, var: pulp.LpVariable, scale: float) -> None:
@@ -685,7 +680,6 @@ class _Builder:
     def after_rows(self) -> None:
         """A training workload with `after` starts only once the named ones are done."""
         pairs = [(w.name, first) for w in self.portfolio.workloads for first in w.after]
-        self.model.ordered = bool(pairs)
         self.model.after = tuple(pairs)
         involved = sorted({name for pair in pairs for name in pair})
         active = self.model.active

@@ -7,8 +7,8 @@ inference held all period is committed where the best single commitment from the
 the rest bought on demand (or in Capacity Blocks where the option is sold only that way).  The
 values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
 a region cap) is not handed over.  A run that comes `after` others is placed after them, in the
-periods after their last.  It starts no port that takes calendar time, and none is built with a
-family-share policy.
+periods after their last.  It starts no port that takes calendar time; under a family-share
+policy it is built only from a placement that meets it (`within_policy`).
 """
 
 from __future__ import annotations
@@ -127,17 +127,18 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
     cap = model.share_cap
     if cap is None:
         return dict(options)
+    spend = _spend(model)
     alternatives: dict[str, list[str]] = defaultdict(list)
     for wname, oid in model.pairs:
-        if (wname, oid) in model.spend and not model.port_months.get(
+        if (wname, oid) in spend and not model.port_months.get(
             (model.codebase[wname], model.pairs[(wname, oid)].family)
         ):
             alternatives[wname].append(oid)
-    choice = {w: o for w, o in options.items() if (w, o) in model.spend}
+    choice = {w: o for w, o in options.items() if (w, o) in spend}
     for _ in range(len(choice) + 1):
         used: dict[str, float] = defaultdict(float)
         for wname, oid in choice.items():
-            used[model.pairs[(wname, oid)].family] += model.spend[(wname, oid)]
+            used[model.pairs[(wname, oid)].family] += spend[(wname, oid)]
         total = sum(used.values())
         family, excess = max(used.items(), key=lambda item: (item[1] - cap * total, item[0]))
         if excess <= cap * total * (1 + 1e-9):
@@ -145,18 +146,30 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
         moves = []
         for wname, oid in choice.items():
             est = model.pairs[(wname, oid)]
-            if est.family != family or model.spend[(wname, oid)] <= 0:
+            if est.family != family or spend[(wname, oid)] <= 0:
                 continue
             for other in alternatives[wname]:
                 alt = model.pairs[(wname, other)]
                 if alt.family != family:
-                    extra = (alt.compute_usd - est.compute_usd) / model.spend[(wname, oid)]
+                    extra = (alt.compute_usd - est.compute_usd) / spend[(wname, oid)]
                     moves.append((extra, wname, other))
         if not moves:
             return None
         _, wname, other = min(moves)
         choice[wname] = other
     return None
+
+
+def _spend(model: Model) -> dict[tuple[str, str], float]:
+    """What each pair adds to its family's U (the share policy's rows) when it takes all of its
+    workload: a training pair's coefficient on x, an inference pair's on s summed over periods."""
+    coefficient = {v.name: c for _, terms in model.used.values() for v, c in terms}
+    spend: dict[tuple[str, str], float] = defaultdict(float)
+    for pair, x in model.x.items():
+        spend[pair] += coefficient.get(x.name, 0.0)
+    for (wname, oid, _), s in model.s.items():
+        spend[(wname, oid)] += coefficient.get(s.name, 0.0)
+    return dict(spend)
 
 
 def _fixed_at(var: pulp.LpVariable | None, value: float) -> bool:
