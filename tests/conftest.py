@@ -16,6 +16,7 @@ try:
 except ImportError:  # not on Windows: each test process then computes what it shares on its own
     fcntl = None  # type: ignore[assignment]
 
+from placement.engine.optimizer import SolveSettings
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Option, Portfolio
 from placement.inputs.shipped import model_table
@@ -41,6 +42,13 @@ def catalog() -> Catalog:
     return load_catalog(ROOT / "catalogs" / "aws.yaml")
 
 
+# The enterprise stress test's solves stop at a 0.5% proven gap, not at a time limit: a stop on the
+# gap is the same on any machine, so the memo's golden is too.  (At the default gap, "inference
+# demand ×2 from month 7" re-planned with the commitments kept is still at 0.2% after 5 minutes;
+# it reaches 0.5% in about 30 s.)
+STRESS_SETTINGS = SolveSettings(gap=0.005, time_limit_s=300)
+
+
 @pytest.fixture(scope="session")
 def enterprise_stress(
     tmp_path_factory: pytest.TempPathFactory,
@@ -52,19 +60,13 @@ def enterprise_stress(
     run's temporary folder is shared by its processes; a lock keeps the second waiting)."""
     from placement.analyses.fanout import LocalPool
     from placement.analyses.scenarios import stress
-    from placement.engine.optimizer import SolveSettings
 
     def compute() -> tuple[Portfolio, Catalog, Any, tuple[Any, ...]]:
         catalog = load_catalog(None)
         portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
-        # every solve here reaches its optimum (the slowest, "inference demand ×2 from month 7",
-        # in about 30 s on a quiet core); a generous limit keeps a loaded machine from stopping one
-        # early at a different plan, which would change the memo's golden
-        # (two local workers: the shocks are independent, the result is the same on any runner
-        # (tests/test_fanout.py), and this fixture is the suite's longest path)
-        base, results = stress(
-            portfolio, catalog, "enterprise", SolveSettings(time_limit_s=300), LocalPool(2)
-        )
+        # two local workers: the shocks are independent, the result is the same on any runner
+        # (tests/test_fanout.py), and this fixture is the suite's longest path
+        base, results = stress(portfolio, catalog, "enterprise", STRESS_SETTINGS, LocalPool(2))
         return portfolio, catalog, base, results
 
     if "PYTEST_XDIST_WORKER" not in os.environ or fcntl is None:

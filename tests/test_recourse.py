@@ -60,7 +60,13 @@ def _fake(calls: list[tuple[str, tuple[Purchase, ...]]]) -> Any:
     real = make_plan
 
     def fake(
-        portfolio: Any, catalog: Any, name: str, settings: Any = None, ests: Any = None, bought: Any = ()
+        portfolio: Any,
+        catalog: Any,
+        name: str,
+        settings: Any = None,
+        ests: Any = None,
+        bought: Any = (),
+        prefer: Any = None,
     ) -> Plan:
         plan = real(portfolio, catalog, name, settings, ests)
         calls.append((name, tuple(bought)))

@@ -14,7 +14,7 @@ from placement.engine.optimizer import SolveSettings
 from placement.engine.planner import make_plan
 from placement.inputs.loading import load_catalog, load_portfolio, load_scenario
 from placement.inputs.models import Catalog, Change, Portfolio, Scenario
-from tests.conftest import ROOT, inference, make_catalog, make_portfolio, option, training
+from tests.conftest import ROOT, STRESS_SETTINGS, inference, make_catalog, make_portfolio, option, training
 
 ENTERPRISE = ROOT / "examples" / "enterprise.yaml"
 SETTINGS = SolveSettings()
@@ -70,13 +70,13 @@ def test_stress_matches_a_replan_with_capacity_edited_by_hand(
     text = "".join(lines)
     edited = tmp_path / "no-trainium.yaml"
     edited.write_text(text)
-    by_hand = make_plan(portfolio, load_catalog(edited), "enterprise")
+    by_hand = make_plan(portfolio, load_catalog(edited), "enterprise", STRESS_SETTINGS)
     result = shocked["trainium capacity unavailable"].new.plan
     assert result is not None
     assert result.total_usd == pytest.approx(by_hand.total_usd, abs=0.01)
     assert all(p.family != "trainium" for p in result.placements)
     assert shocked["trainium capacity unavailable"].delta_usd == pytest.approx(
-        by_hand.total_usd - make_plan(portfolio, catalog, "enterprise").total_usd, abs=0.01
+        by_hand.total_usd - make_plan(portfolio, catalog, "enterprise", STRESS_SETTINGS).total_usd, abs=0.01
     )
 
 

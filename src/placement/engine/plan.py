@@ -260,3 +260,12 @@ class Plan:
     @property
     def savings_usd(self) -> float:
         return self.baseline.total_usd - self.total_usd
+
+    def main_options(self) -> dict[str, str]:
+        """Each workload's option: the one carrying the largest share of it (the first by id on a
+        tie), as `optimizer.main_options` reads a solution; a start for re-planning near inputs."""
+        main: dict[str, Placement] = {}
+        for p in sorted(self.placements, key=lambda p: (p.workload, p.option)):
+            if p.workload not in main or p.share > main[p.workload].share:
+                main[p.workload] = p
+        return {w: p.option for w, p in main.items()}

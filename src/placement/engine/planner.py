@@ -47,10 +47,12 @@ def make_plan(
     settings: SolveSettings | None = None,
     ests: dict[tuple[str, str], Estimate] | None = None,
     bought: tuple[Bought, ...] = (),
+    prefer: dict[str, str] | None = None,
 ) -> Plan:
     """The optimal plan. `ests` may pass estimates already computed for these inputs (a superset
     is fine: pairs of workloads not in the portfolio are never placed).  `bought`: commitments and
-    Capacity Blocks already paid for (a base plan's, or a bill's), used first and in the total."""
+    Capacity Blocks already paid for (a base plan's, or a bill's), used first and in the total.
+    `prefer`: each workload's option in a plan for nearly these inputs, the solver's start."""
     settings = settings or SolveSettings()
     ests = ests if ests is not None else estimates(portfolio, catalog)
     unplaceable = [
@@ -58,7 +60,7 @@ def make_plan(
     ]
     if unplaceable:
         raise explain_infeasible(portfolio, catalog, ests, settings)
-    model, solution = optimize(portfolio, catalog, ests, settings, bought)
+    model, solution = optimize(portfolio, catalog, ests, settings, bought, prefer)
     if solution.status == "infeasible":
         raise explain_infeasible(portfolio, catalog, ests, settings, bought)
     variables, integers, constraints = model_size(model)
