@@ -243,3 +243,26 @@ def test_keeping_the_base_plans_own_blocks_under_no_shock_reproduces_it() -> Non
     blocks = tuple(p for p in base.purchases if p.instrument == "capacity-block")
     assert blocks  # the lab books blocks
     assert make_plan(portfolio, catalog, "lab", bought=blocks).total_usd == pytest.approx(base.total_usd)
+
+
+def test_kept_replans_start_from_the_base_plans_placement() -> None:
+    # 2,000 tokens/s per instance (tests/conftest.py): 1.314e10 tokens a month need 2.5 instances.
+    # "a" ($10/h) has room for 1 of them, so "b" ($20/h) carries the other 1.5 on 2 instances:
+    # b carries most of it, and that is where a re-plan with commitments kept starts it.
+    catalog = make_catalog([option("a", capacity_instances=1), option("b", usd_per_hour=20.0)])
+    portfolio = make_portfolio([inference("i", tokens_per_month=1.314e10)])
+    plan = make_plan(portfolio, catalog, "x", SETTINGS)
+    assert {p.option: p.instances for p in plan.placements} == {"a": 1, "b": 2}
+    assert plan.main_options() == {"i": "b"}
+    calls: list[tuple[Any, ...]] = []
+
+    class Recorder:
+        def run(self, tasks: list[Task], progress: Any = None) -> list[Any]:
+            calls.extend(t.args for t in tasks)
+            return [t.fn(*t.args) for t in tasks]
+
+    signed = dataclasses.replace(COMMITMENT, option="b", instances=1)
+    base = dataclasses.replace(plan, periods=PERIODS, purchases=(signed,))
+    scenarios.shocks_for(base, portfolio, catalog, "x", SETTINGS, Recorder())
+    kept = [args for args in calls if len(args) > 5]
+    assert kept and all(args[5] == (signed,) and args[6] == {"i": "b"} for args in kept)
