@@ -34,22 +34,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from placement.analyses.fanout import IN_PROCESS, Progress, Runner, Task
-from placement.analyses.futures import UncertainInput, uncertain_inputs
+from placement.analyses.futures import UncertainInput
 from placement.analyses.risk import (
     Sample,
     Spread,
     cvar,
     drawn_future,
     evaluate,
-    risk_settings,
     sample_future,
+    sample_futures,
     spread,
 )
 from placement.engine.formulation import FirstStage, build
 from placement.engine.optimizer import SolveSettings
 from placement.engine.plan import Plan
 from placement.engine.stochastic import (
-    first_stage,
     recourse,
     shape,
     solve_stochastic,
@@ -232,13 +231,9 @@ def hedge(
     progress: Progress | None = None,
 ) -> HedgeReport:
     """The risk-aware first stage over `scenarios` futures (see the module docstring)."""
-    inputs = uncertain_inputs(portfolio, catalog)
-    det = first_stage(plan, portfolio)
-    settings = risk_settings(settings)
-    tasks = [
-        Task(sample_future, (portfolio, catalog, inputs, det, seed, i, settings)) for i in range(scenarios)
-    ]
-    sample: list[Sample] = runner.run(tasks, progress)
+    inputs, det, settings, sample = sample_futures(
+        plan, portfolio, catalog, scenarios, seed, settings, runner, progress
+    )
     servable = tuple(i for i, r in enumerate(sample) if r.scratch_usd is not None)
     kept = [sample[i] for i in servable]
     sweep = _Sweep(portfolio, catalog, inputs, seed, servable, settings, runner, progress, measure, alpha)

@@ -222,14 +222,30 @@ def assess(
     progress: Progress | None = None,
 ) -> RiskReport:
     """The plan over `samples` futures (independent tasks on `runner`)."""
+    inputs, first, _, rows = sample_futures(
+        plan, portfolio, catalog, samples, seed, settings, runner, progress
+    )
+    return summarise(plan, catalog, inputs, first, seed, rows)
+
+
+def sample_futures(
+    plan: Plan,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    count: int,
+    seed: int,
+    settings: SolveSettings,
+    runner: Runner = IN_PROCESS,
+    progress: Progress | None = None,
+) -> tuple[tuple[UncertainInput, ...], FirstStage, SolveSettings, list[Sample]]:
+    """The plan's first stage over futures 0..count-1 of `seed` (one `sample_future` task each):
+    (the uncertain inputs, the first stage, the settings every future is solved with, the rows)."""
     inputs = uncertain_inputs(portfolio, catalog)
     first = first_stage(plan, portfolio)
     settings = risk_settings(settings)
-    tasks = [
-        Task(sample_future, (portfolio, catalog, inputs, first, seed, i, settings)) for i in range(samples)
-    ]
-    rows: list[Sample] = runner.run(tasks, progress)
-    return summarise(plan, catalog, inputs, first, seed, rows)
+    args = (portfolio, catalog, inputs, first, seed)
+    tasks = [Task(sample_future, (*args, i, settings)) for i in range(count)]
+    return inputs, first, settings, runner.run(tasks, progress)
 
 
 def risk_settings(settings: SolveSettings) -> SolveSettings:
