@@ -49,7 +49,9 @@ def test_a_bar_with_counts_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_sweeps_draw_no_bar_in_a_pipe_and_leave_no_process_behind() -> None:
-    command = [sys.executable, "-m", "placement", "stress", str(ROOT / "examples" / "startup.yaml")]
+    # a two-workload portfolio: a few seconds of sweep on two workers (the startup example's took a minute)
+    small = ROOT / "tests" / "fixtures" / "portfolios" / "small-sweep.yaml"
+    command = [sys.executable, "-m", "placement", "stress", str(small)]
     process = subprocess.Popen(
         [*command, "--workers", "2"],
         stdout=subprocess.PIPE,
