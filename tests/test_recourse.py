@@ -266,3 +266,21 @@ def test_kept_replans_start_from_the_base_plans_placement() -> None:
     scenarios.shocks_for(base, portfolio, catalog, "x", SETTINGS, Recorder())
     kept = [args for args in calls if len(args) > 5]
     assert kept and all(args[5] == (signed,) and args[6] == {"i": "b"} for args in kept)
+
+
+def test_a_negative_cost_of_signing_first_says_the_scratch_plan_stopped_short() -> None:
+    from placement.analyses.scenarios import RecourseFigures
+    from placement.render.compare_report import recourse_row
+
+    # kept $1,000 below from scratch: the kept plan is one the plan from scratch could buy too
+    below = RecourseFigures("shock", 101_000.0, 100_000.0, 730.0, 1_460.0, 1)
+    assert recourse_row(below) == [
+        "shock",
+        "$101,000",
+        "$100,000",
+        "-$1,000 (from scratch stopped within its gap)",
+        "$1,460 (730 h)",
+    ]
+    above = RecourseFigures("shock", 100_000.0, 102_500.0, 0.0, 0.0, 1)
+    assert recourse_row(above)[3] == "+$2,500"
+    assert recourse_row(RecourseFigures("shock", None, 1.0, 0.0, 0.0, 1))[1:4] == ["no plan", "$1", "-"]

@@ -283,6 +283,19 @@ def _money(value: float | None) -> str:
     return "no plan" if value is None else usd(value)
 
 
+def recourse_row(f: RecourseFigures) -> list[str]:
+    """One shock's committed-recourse row (shock, from scratch, commitments kept, signing first
+    costs, stranded commitments).  The plan with the commitments kept is one the plan from scratch
+    could also buy, so signing first costs nothing below zero: a negative figure means the plan
+    from scratch stopped short of its optimum, inside its proven gap, and the cell says so."""
+    first = f.signing_first_usd
+    cell = "-" if first is None else usd_signed(first)
+    if first is not None and round(first) < 0:
+        cell += " (from scratch stopped within its gap)"
+    stranded = f"{usd(f.stranded_usd)} ({f.stranded_hours:,.0f} h)"
+    return [f.shock, _money(f.scratch_usd), _money(f.kept_usd), cell, stranded]
+
+
 def _recourse_lines(results: tuple[StressResult, ...], fmt: str) -> list[str]:
     if not any(r.recourse is not None for r in results):
         return [
@@ -290,16 +303,7 @@ def _recourse_lines(results: tuple[StressResult, ...], fmt: str) -> list[str]:
             "every shock the plan from scratch is the recourse.",
             "",
         ]
-    rows = [
-        [
-            f.shock,
-            _money(f.scratch_usd),
-            _money(f.kept_usd),
-            "-" if f.signing_first_usd is None else usd_signed(f.signing_first_usd),
-            f"{usd(f.stranded_usd)} ({f.stranded_hours:,.0f} h)",
-        ]
-        for f in committed_recourse(results)
-    ]
+    rows = [recourse_row(f) for f in committed_recourse(results)]
     return [
         table(
             rows,

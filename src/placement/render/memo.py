@@ -17,6 +17,7 @@ from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
 from placement.render import risk_report, schedule
+from placement.render.compare_report import recourse_row
 from placement.render.report import (
     CALIBRATION_HEADERS,
     RESERVATION_HEADERS,
@@ -318,16 +319,7 @@ def _recourse(m: MemoInputs) -> list[str]:
             "The base plan signs no commitment, so a shock costs what re-planning from scratch costs.",
             "",
         ]
-    rows = [
-        [
-            f.shock,
-            "no plan" if f.scratch_usd is None else usd(f.scratch_usd),
-            "no plan" if f.kept_usd is None else usd(f.kept_usd),
-            "-" if f.signing_first_usd is None else usd_signed(f.signing_first_usd),
-            f"{usd(f.stranded_usd)} ({f.stranded_hours:,.0f} h)",
-        ]
-        for f in figures
-    ]
+    rows = [recourse_row(f) for f in figures]
     return [
         "With the base plan's commitments already signed (committed recourse), each shock costs:",
         "",
