@@ -200,3 +200,23 @@ def test_time_phased_optimum_equals_brute_force(seed: int) -> None:
     portfolio = make_portfolio(services, horizon_months=3, purchase={"beyond_horizon": "horizon-only"})
     plan = make_plan(portfolio, catalog, "case")
     assert plan.compute_usd == pytest.approx(brute_force(by_month, caps, od, term), rel=1e-9)
+
+
+def test_a_run_of_seconds_still_holds_an_instance_and_passes_the_check() -> None:
+    import json
+
+    from placement.engine.verify import verify
+    from placement.render.report import render_json
+
+    # 1,000 tokens of a 1B model (6e9 FLOP each) at 50 TFLOP/s: 0.12 s, 3.3e-5 instance-hours,
+    # 4.6e-8 instance-months (below the solver's 1e-6 tolerance in the run's hours row).  Before
+    # the fix the plan chose the option but held no instance in any month, and failed its check.
+    catalog = make_catalog([option("a")])
+    portfolio = make_portfolio([training("tiny", tokens=1000)], horizon_months=3)
+    plan = make_plan(portfolio, catalog, "x")
+    (run,) = plan.runs
+    assert run.months and {m.instances for m in run.months} == {1}
+    assert sum(m.instance_hours for m in run.months) == pytest.approx(6e12 / 5e13 / 3600, rel=1e-6)
+    assert plan.placements[0].instances == 1
+    assert plan.compute_usd < 0.01  # $0.0003 of on-demand time, under the solver's tolerance
+    assert verify(json.loads(render_json(plan)), portfolio, catalog) == []

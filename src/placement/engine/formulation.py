@@ -39,6 +39,8 @@ Constraints
     assign          Σ_o x[t,o] = 1;   Σ_o s[i,o,p] = 1 for every p with f[i,p] > 0
     hours[t,o]      Σ_{p∈W} (h[t,o,p] + hours[p]·n·j[t,o,p]) = E[t,o]·x[t,o]   (all inside the window)
     pace[t,o,p]     h ≤ hours[p]·n·r (a run holds its n instances while it runs);  r + j ≤ R'·x
+    held[t,o]       Σ_{p∈W} (r + j) ≥ x: a chosen run holds instances in some period (without it, a
+                    run of seconds, E below the solver's tolerance, could hold none anywhere)
     throughput      k[i,o,p] ≥ q·f·s as the convex hull of its whole-instance points, and the
                     cover cuts Σ_o k/(q·f) ≥ 1 rounded (see `_throughput_rows`, `_cover_rows`)
     capacity[o,p]   Σ_i k[i,o,p] + Σ_t n·(r + j)[t,o,p] ≤ cap[o,p]
@@ -347,6 +349,7 @@ class _Builder:
         first, last = self.model.windows[wname]
         n = est.instances_at_once
         spread: Row = []
+        holding: Row = []  # every run-count variable of the pair
         for period in self.periods[first - 1 : last]:
             p = period.index
             # more runs at once than it takes to use all E hours inside this period never helps
@@ -362,6 +365,7 @@ class _Builder:
             self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
             spread += [(h, 1.0)]
             held: Row = [(r, float(n))]
+            holding.append((r, 1.0))
             steady = min(top, int(total / (period.hours * n) + 1e-9))
             if steady > 0:  # runs busy the whole period: their instances can be committed
                 j = self.var("j", up=steady, cat=pulp.LpInteger)
@@ -369,6 +373,7 @@ class _Builder:
                 self.row([(j, 1.0), (r, 1.0), (x, -float(top))], "<=", 0, f"steady[{wname}@{oid}#{p}]")
                 spread.append((j, months * n))
                 held.append((j, float(n)))
+                holding.append((j, 1.0))
                 self.hours[(oid, p)].append((j, months * n))
             self.held[(oid, p)] += held
             self.hours[(oid, p)].append((h, 1.0))
@@ -387,6 +392,11 @@ class _Builder:
             spread.append((slack, 1.0))
             self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
         self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
+        if holding or not self.elastic:
+            # a chosen run holds its instances in some period: a run of seconds (a 0.15B model on
+            # a 64-chip UltraServer: 5e-7 instance-months) is below the solver's tolerance in
+            # the hours row, which alone let such a run hold nothing anywhere
+            self.row([*holding, (x, -1.0)], ">=", 0, f"held[{wname}@{oid}]")
         self.used[option.family].append((x, total * option.usd_per_hour))
 
     def inference(self, wname: str, oid: str, est: Estimate, assign: dict[tuple[str, int], Row]) -> None:

@@ -416,14 +416,15 @@ def read_solution(model: Model, status: str, gap: float, objective: float) -> So
             )
         else:
             ported.setdefault((codebase, family), 0)
-    runs = {key: _runs_at_once(model, key) for key in model.r if training[key[:2]]}
+    hours = _training_hours(model, training)
+    runs = {key: _runs_at_once(model, key, hours[key]) for key in model.r if training[key[:2]]}
     block_hours, block_instances = _blocks(model, runs, instances)
     return Solution(
         status=status,
         gap=gap,
         objective=objective,
         training=training,
-        run_hours={key: _run_hours(model, key) for key in model.h if training[key[:2]]},
+        run_hours=hours,
         runs_at_once=runs,
         shares=shares,
         instances=instances,
@@ -460,15 +461,16 @@ def _blocks(
     return hours, booked
 
 
-def _runs_at_once(model: Model, key: tuple[str, str, int]) -> int:
+def _runs_at_once(model: Model, key: tuple[str, str, int], hours: float) -> int:
     """Runs held at once in a period: those busy all period, plus as many as the burst hours need
-    at the run's pace (the solver may leave a run held with no hours within its gap)."""
+    at the run's pace (the solver may leave a run held with no hours within its gap).  `hours`:
+    the period's hours as read back (`_training_hours`)."""
     steady = _whole(model.j[key]) if key in model.j else 0
-    burst = _val(model.h[key])
-    if burst * model.unit < 1e-3:
+    n = model.pairs[key[:2]].instances_at_once
+    burst = hours - steady * n * model.periods[key[2] - 1].hours
+    if burst <= 0:
         return steady
-    pace = model.periods[key[2] - 1].months * model.pairs[key[:2]].instances_at_once
-    return steady + min(_whole(model.r[key]), whole(burst / pace))
+    return steady + min(_whole(model.r[key]), whole(burst / (model.periods[key[2] - 1].hours * n)))
 
 
 def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
@@ -479,6 +481,32 @@ def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
     if key in model.j:
         est = model.pairs[key[:2]]
         hours += _whole(model.j[key]) * est.instances_at_once * model.periods[key[2] - 1].hours
+    return hours
+
+
+def _training_hours(model: Model, training: dict[tuple[str, str], bool]) -> dict[tuple[str, str, int], float]:
+    """Each chosen run's hours per period (`_run_hours`), made to add up to all its runs' hours:
+    what the solver's tolerance left out (all of it, for a run of seconds) goes to the first
+    periods that hold its runs, within their pace (n instances per run held, all period)."""
+    by_pair: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for key in model.h:
+        if training[key[:2]]:
+            by_pair[key[:2]].append(key)
+    hours = {}
+    for pair, keys in by_pair.items():
+        read = {key: _run_hours(model, key) for key in keys}
+        total = model.run_units[pair] * model.unit
+        short = total - sum(read.values())
+        n = model.pairs[pair].instances_at_once
+        for key in sorted(keys, key=lambda k: k[2]):
+            if short <= 1e-9 * total:
+                break
+            steady = _whole(model.j[key]) if key in model.j else 0
+            room = (_whole(model.r[key]) + steady) * n * model.periods[key[2] - 1].hours - read[key]
+            add = min(short, max(0.0, room))
+            read[key] += add
+            short -= add
+        hours.update(read)
     return hours
 
 

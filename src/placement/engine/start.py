@@ -249,7 +249,7 @@ def _training(
         left = model.run_units[(wname, oid)]
         plan: list[tuple[tuple[str, str, int], float, int]] = []
         for key in keys:
-            if left <= TOL:
+            if plan and left <= TOL:  # a run of seconds still holds an instance in some period
                 break
             p = key[2]
             months = model.periods[p - 1].months
