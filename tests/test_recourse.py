@@ -284,3 +284,12 @@ def test_a_negative_cost_of_signing_first_says_the_scratch_plan_stopped_short() 
     above = RecourseFigures("shock", 100_000.0, 102_500.0, 0.0, 0.0, 1)
     assert recourse_row(above)[3] == "+$2,500"
     assert recourse_row(RecourseFigures("shock", None, 1.0, 0.0, 0.0, 1))[1:4] == ["no plan", "$1", "-"]
+
+
+def test_dollars_that_round_to_zero_print_as_zero() -> None:
+    from placement.render.text import usd, usd_signed
+
+    # a regret of -$0.30 (solver tolerance) printed "$-0" in the risk report
+    values = (-0.3, -0.5, -0.6, 0.0, 0.49, 1_234.4)
+    assert [usd(x) for x in values] == ["$0", "$0", "-$1", "$0", "$0", "$1,234"]
+    assert [usd_signed(x) for x in (-0.3, 0.3, 2.0, -2.0)] == ["$0", "$0", "+$2", "-$2"]

@@ -392,7 +392,7 @@ class _Builder:
             spread.append((slack, 1.0))
             self.objective.append((slack, self.penalty_per_hour(option) * self.unit))
         self.row(spread, "=", 0, f"hours[{wname}@{oid}]")
-        if holding or not self.elastic:
+        if not self.elastic:  # (the diagnosis lets window slack carry a run's hours instead)
             # a chosen run holds its instances in some period: a run of seconds (a 0.15B model on
             # a 64-chip UltraServer: 5e-7 instance-months) is below the solver's tolerance in
             # the hours row, which alone let such a run hold nothing anywhere

@@ -92,8 +92,8 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[Any], tablefmt: str, 
 
 
 def usd(x: float) -> str:
-    """Whole dollars: $1,235, -$40."""
-    return f"-${-x:,.0f}" if x < -0.5 else f"${x:,.0f}"
+    """Whole dollars: $1,235, -$40, and $0 for anything that rounds to it (never "$-0")."""
+    return f"-${-x:,.0f}" if x < -0.5 else f"${max(x, 0.0):,.0f}"
 
 
 def usd_signed(x: float) -> str:
