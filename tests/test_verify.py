@@ -303,3 +303,19 @@ def test_verify_cli_rejects_a_nan_in_a_saved_plan(
     # the loader refuses the literal as bad input; verify() itself also rejects a NaN handed to it
     assert (code, out) == (2, "")
     assert err.startswith(f"{bad}") and "NaN" in err
+
+
+def test_a_purchase_priced_on_hours_written_to_four_decimals_passes(
+    enterprise: tuple[dict[str, Any], Any, Any],
+) -> None:
+    # instance_hours is written to 4 decimals, usd to 2: price × hours may then be off by a cent
+    # plus price × 0.00005 (at the $193/h of a Trn3 UltraServer: $0.0097) without any error
+    data, portfolio, catalog = enterprise
+    i, row = next((i, p) for i, p in enumerate(data["purchases"]) if p["instrument"] == "on-demand")
+    price = catalog.option(row["option"]).usd_per_hour
+    assert price > 100  # the enterprise plan buys Trn3 UltraServer time on demand
+    for offset, caught in ((0.012, False), (0.01 + price * 5e-5 + 0.005, True)):
+        tampered = json.loads(json.dumps(data))
+        tampered["purchases"][i]["usd"] = price * row["instance_hours"] + offset
+        problems = [p for p in verify(tampered, portfolio, catalog) if p.startswith(f"purchases[{i}]")]
+        assert bool(problems) == caught, (offset, problems)

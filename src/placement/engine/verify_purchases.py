@@ -164,7 +164,9 @@ class Purchases:
         if isinstance(bought, bool) or not isinstance(bought, int | float):
             self.rules.append("instance_hours missing")
             return {}
-        expected = {"usd": (price * bought, CENT), "usd_beyond_horizon": (0.0, 0.0)}
+        # instance_hours is written to 4 decimals: at $193/h (a Trn3 UltraServer) that rounding
+        # alone moves price × hours by up to $0.0097, so a cent is not enough on its own
+        expected = {"usd": (price * bought, CENT + price * 5e-5), "usd_beyond_horizon": (0.0, 0.0)}
         if span is None or span < 1 or p + span - 1 > len(c.periods):
             self.rules.append(f"periods {row.get('periods')!r} do not fit in the horizon")
             return expected
