@@ -349,7 +349,7 @@ class _Builder:
         first, last = self.model.windows[wname]
         n = est.instances_at_once
         spread: Row = []
-        holding: Row = []  # every run-count variable of the pair
+        holding: Row = []  # every run-count variable of the pair (r and j), coefficient 1
         for period in self.periods[first - 1 : last]:
             p = period.index
             # more runs at once than it takes to use all E hours inside this period never helps
@@ -365,7 +365,6 @@ class _Builder:
             self.row([(r, 1.0), (x, -float(top))], "<=", 0, f"runs[{wname}@{oid}#{p}]")
             spread += [(h, 1.0)]
             held: Row = [(r, float(n))]
-            holding.append((r, 1.0))
             steady = min(top, int(total / (period.hours * n) + 1e-9))
             if steady > 0:  # runs busy the whole period: their instances can be committed
                 j = self.var("j", up=steady, cat=pulp.LpInteger)
@@ -373,9 +372,9 @@ class _Builder:
                 self.row([(j, 1.0), (r, 1.0), (x, -float(top))], "<=", 0, f"steady[{wname}@{oid}#{p}]")
                 spread.append((j, months * n))
                 held.append((j, float(n)))
-                holding.append((j, 1.0))
                 self.hours[(oid, p)].append((j, months * n))
             self.held[(oid, p)] += held
+            holding += [(var, 1.0) for var, _ in held]
             self.hours[(oid, p)].append((h, 1.0))
             self.burst[(oid, p)].append((h, 1.0))
             for var, _ in held:

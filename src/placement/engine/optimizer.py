@@ -465,7 +465,7 @@ def _runs_at_once(model: Model, key: tuple[str, str, int], hours: float) -> int:
     """Runs held at once in a period: those busy all period, plus as many as the burst hours need
     at the run's pace (the solver may leave a run held with no hours within its gap).  `hours`:
     the period's hours as read back (`_training_hours`)."""
-    steady = _whole(model.j[key]) if key in model.j else 0
+    steady = _steady(model, key)
     n = model.pairs[key[:2]].instances_at_once
     burst = hours - steady * n * model.periods[key[2] - 1].hours
     if burst <= 0:
@@ -478,10 +478,13 @@ def _run_hours(model: Model, key: tuple[str, str, int]) -> float:
     thousandth of an hour is solver noise (the pace row lets it sit where no run is held)."""
     hours = _val(model.h[key]) * model.unit
     hours = 0.0 if hours < 1e-3 else hours
-    if key in model.j:
-        est = model.pairs[key[:2]]
-        hours += _whole(model.j[key]) * est.instances_at_once * model.periods[key[2] - 1].hours
-    return hours
+    n = model.pairs[key[:2]].instances_at_once
+    return hours + _steady(model, key) * n * model.periods[key[2] - 1].hours
+
+
+def _steady(model: Model, key: tuple[str, str, int]) -> int:
+    """Runs of a training pair busy for the whole of a period (j; 0 where the period has none)."""
+    return _whole(model.j[key]) if key in model.j else 0
 
 
 def _training_hours(model: Model, training: dict[tuple[str, str], bool]) -> dict[tuple[str, str, int], float]:
@@ -501,7 +504,7 @@ def _training_hours(model: Model, training: dict[tuple[str, str], bool]) -> dict
         for key in sorted(keys, key=lambda k: k[2]):
             if short <= 1e-9 * total:
                 break
-            steady = _whole(model.j[key]) if key in model.j else 0
+            steady = _steady(model, key)
             room = (_whole(model.r[key]) + steady) * n * model.periods[key[2] - 1].hours - read[key]
             add = min(short, max(0.0, room))
             read[key] += add
