@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 
 from placement.engine.planner import make_plan
+from placement.engine.verify import verify
 from placement.errors import InfeasibleError
+from placement.render.report import render_json
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 HPM = 730.0
@@ -220,3 +223,33 @@ def test_a_run_of_seconds_still_holds_an_instance_and_passes_the_check() -> None
     assert plan.placements[0].instances == 1
     assert plan.compute_usd < 0.01  # $0.0003 of on-demand time, under the solver's tolerance
     assert verify(json.loads(render_json(plan)), portfolio, catalog) == []
+
+
+def test_a_run_of_part_of_a_month_is_bought_on_demand_beside_an_idle_commitment() -> None:
+    """svc needs 1 instance in months 1-10: the 1-year commitment pays (10 · $10 > 12 · $6).  ft,
+    200 instance-hours on 2 instances at once (5-day deadline: 200 / 120 h = 1.67 → 2), runs in
+    month 11 or 12, where the committed instance is idle.  A run held for part of a month is a
+    burst: the model buys it on demand, never on the commitment (formulation.py, burst row), so
+    the on-demand line holds 2 instances at once for 200 h, not held − committed = 1, and the
+    plan passes its own check."""
+    catalog = make_catalog([committed()])
+    measured = {"A": {"tokens_per_second": 1000}}
+    portfolio = make_portfolio(
+        [
+            inference("svc", tokens_per_month=ONE_INSTANCE, end_month=10),
+            training("ft", tokens=200 * 3600 * 1000, deadline_days=5, earliest_month=11, measured=measured),
+        ]
+    )
+    plan = make_plan(portfolio, catalog, "case")
+    assert [(p.period, p.instances) for p in plan.purchases if p.instrument == "1-year"] == [(1, 1)]
+    (burst,) = [p for p in plan.purchases if p.instrument == "on-demand"]
+    assert burst.period in (11, 12)
+    assert (burst.instances, burst.instance_hours) == (2, pytest.approx(200.0))
+    assert plan.compute_usd == pytest.approx(6.0 * HPM * 12 + 10.0 * 200)
+    data = json.loads(render_json(plan))
+    assert verify(data, portfolio, catalog) == []
+    data["purchases"][1]["instances"] = 1  # what held − committed would say
+    assert verify(data, portfolio, catalog) == [
+        f"purchases[1] (on-demand A from period {burst.period}): instances 1, the most held on demand at "
+        "once (runs not busy all month, and what commitments leave uncovered) is 2"
+    ]

@@ -12,20 +12,22 @@ Workloads (horizon 3 months, a porting team of 2):
   5 whole instances, on gpu.
 - pre: training, measured 1,000 tokens/s, 3.6e9 tokens → 1,000 instance-hours; a 25-day deadline
   (600 h) → 1.67 → 2 instances at once; month 1 only; on gpu.
-- ft: training, 7.2e9 tokens → 2,000 instance-hours, 45 days (1,080 h) → 1.85 → 2 at once;
-  months 2-3, after pre; on trn, which needs lab's port to trainium: 4 weeks / (2 engineers ·
-  730/168 weeks a month) = 0.46 → 1 month: started in M1, ready in M2.
+- ft: training, 1.0512e10 tokens → 2,920 instance-hours, 61 days (1,464 h) → 1.99 → 2 at once;
+  months 2-3, held all of both months (2 · 1,460 h), after pre; on trn, which needs lab's port
+  to trainium: 4 weeks / (2 engineers · 730/168 weeks a month) = 0.46 → 1 month: started in M1,
+  ready in M2.
 
 Purchases:
 - gpu on demand: M1 2 · 730 + 1,000 = 2,460 h ($24,600); M2 3 · 730 = 2,190 h ($21,900); M3 5 ·
   730 = 3,650 h ($36,500): $83,000.
 - trn: 1 instance for 1 year from M2: covers M2, M3 ($5 · 730 = $3,650 a month) and 10 months past
   the horizon, charged in full: $5 · (1,460 + 7,300) = $43,800, of which $36,500 is unused
-  commitment (no month carries it); M2's other 270 h of ft in a Capacity Block of 1 instance
-  ($6 · 270 = $1,620); M3's other 270 h on demand ($8 · 270 = $2,160).  trn: $47,580 bought,
-  months $5,270 + $5,810 = $11,080, all carried by ft (its commitment hours are all used).
-Compute $130,580 = placements $94,080 + unused $36,500; migration (lab to trainium) $4,000; total
-$134,580.
+  commitment (no month carries it); ft's other instance, M2 in a Capacity Block of 1 instance
+  ($6 · 730 = $4,380), M3 on demand ($8 · 730 = $5,840).  ft holds its instances all month, so
+  the commitment may carry it (a run held for part of a month is a burst, bought on demand or in
+  blocks only).  trn: $54,020 bought, months $8,030 + $9,490 = $17,520, all carried by ft.
+Compute $137,020 = placements $100,520 + unused $36,500; migration (lab to trainium) $4,000; total
+$141,020.
 """
 
 from __future__ import annotations
@@ -86,8 +88,8 @@ def inputs() -> tuple[Portfolio, Catalog]:
             training(
                 "ft",
                 codebase="lab",
-                tokens=7.2e9,
-                deadline_days=45,
+                tokens=1.0512e10,
+                deadline_days=61,
                 earliest_month=2,
                 after=["pre"],
                 measured=MEASURED,
@@ -120,15 +122,15 @@ def plan() -> Plan:
         return Purchase(period, option, "test", "on-demand", instances, 1, hours, hours * price, 0.0, "")
 
     # used spend before rounding: chat 1.9 · (1 + 1.5 + 2.25) · $10 · 730 = $65,882.50; pre
-    # 1,000 h · $10 = $10,000; ft 2,000 h · $8 = $16,000 → gpu 75,882.5 / 91,882.5, trainium 16,000 / 91,882.5
-    used = 91_882.5
+    # 1,000 h · $10 = $10,000; ft 2,920 h · $8 = $23,360 → gpu 75,882.5 / 99,242.5, trainium 23,360 / 99,242.5
+    used = 99_242.5
     return Plan(
         portfolio="time.yaml",
         catalog="test",
         horizon_months=3,
         hours_per_month=HOURS,
         max_family_share=None,
-        compute_usd=130_580.0,
+        compute_usd=137_020.0,
         migration_usd=4_000.0,
         workloads=(
             # chat: $73,000 over 9.9864e9 · 4.75 = 4.74354e10 tokens; runner-up trn alone:
@@ -156,29 +158,29 @@ def plan() -> Plan:
                 0.0,
                 RunnerUp("trn", -2_000.0, ""),
             ),
-            # ft: trn's months, $11,080; runner-up gpu: 2,000 h · $10 = $20,000
+            # ft: trn's months, $17,520; runner-up gpu: 2,920 h · $10 = $29,200
             WorkloadResult(
                 "ft",
                 "training",
                 "lab",
-                (Placement("ft", "trn", "trainium", "training", 1.0, 2, 11_080.0, "measured", "test"),),
-                11_080.0,
+                (Placement("ft", "trn", "trainium", "training", 1.0, 2, 17_520.0, "measured", "test"),),
+                17_520.0,
                 None,
-                11_080.0,
+                17_520.0,
                 4.0,
-                RunnerUp("gpu", 8_920.0, ""),
+                RunnerUp("gpu", 11_680.0, ""),
             ),
         ),
         migrations=(MigrationCharge("lab", "trainium", 4.0, 4_000.0, ("pytorch",)),),
         # each option's tightest month: gpu M3 (5 of 10), trn M2 (2 of 4)
         capacity=(CapacityUse("gpu", "gpu", 5, 10), CapacityUse("trn", "trainium", 2, 4)),
         families=(
-            FamilySpend("trainium", 47_580.0, 4_000.0, 47_580 / 130_580, 16_000 / used),
+            FamilySpend("trainium", 54_020.0, 4_000.0, 54_020 / 137_020, 23_360 / used),
             FamilySpend("inferentia", 0.0, 0.0, 0.0, 0.0),
-            FamilySpend("gpu", 83_000.0, 0.0, 83_000 / 130_580, 75_882.5 / used),
+            FamilySpend("gpu", 83_000.0, 0.0, 83_000 / 137_020, 75_882.5 / used),
         ),
-        # all on gpu on demand: chat $73,000, pre $10,000, ft $20,000; no GPU port
-        baseline=Baseline(103_000.0, 0.0, (("chat", "gpu"), ("pre", "gpu"), ("ft", "gpu")), ()),
+        # all on gpu on demand: chat $73,000, pre $10,000, ft $29,200; no GPU port
+        baseline=Baseline(112_200.0, 0.0, (("chat", "gpu"), ("pre", "gpu"), ("ft", "gpu")), ()),
         solver=SolverReport("by hand", "optimal", 0.0, 0.0, 60.0, 1, 1, 1),
         estimates=(),
         measured=(("pre", "gpu"), ("ft", "trn")),
@@ -189,8 +191,8 @@ def plan() -> Plan:
             on_demand(2, "gpu", 3, 2_190.0, 10.0),
             on_demand(3, "gpu", 5, 3_650.0, 10.0),
             Purchase(2, "trn", "test", "1-year", 1, 2, 1_460.0, 43_800.0, 0.0, "term ends month 13"),
-            Purchase(2, "trn", "test", "capacity-block", 1, 1, 270.0, 1_620.0, 0.0, ""),
-            on_demand(3, "trn", 1, 270.0, 8.0),
+            Purchase(2, "trn", "test", "capacity-block", 1, 1, 730.0, 4_380.0, 0.0, ""),
+            on_demand(3, "trn", 1, 730.0, 8.0),
         ),
         monthly=(
             _use(
@@ -212,13 +214,13 @@ def plan() -> Plan:
                 2,
                 4,
                 training_instances=2,
-                training_hours=1_000.0,
+                training_hours=1_460.0,
                 committed_instances=1,
                 committed_hours=HOURS,
                 committed_hours_used=HOURS,
                 block_instances=1,
-                block_hours=270.0,
-                usd=3_650.0 + 1_620.0,
+                block_hours=730.0,
+                usd=3_650.0 + 4_380.0,
             ),
             _use(
                 "trn",
@@ -226,20 +228,20 @@ def plan() -> Plan:
                 3,
                 6,
                 training_instances=2,
-                training_hours=1_000.0,
+                training_hours=1_460.0,
                 committed_instances=1,
                 committed_hours=HOURS,
                 committed_hours_used=HOURS,
-                on_demand_hours=270.0,
-                usd=3_650.0 + 2_160.0,
+                on_demand_hours=730.0,
+                usd=3_650.0 + 5_840.0,
             ),
         ),
         runs=(
             RunSchedule("pre", "gpu", 1, 1, (RunMonth(1, 1_000.0, 2),)),
-            RunSchedule("ft", "trn", 2, 3, (RunMonth(2, 1_000.0, 2), RunMonth(3, 1_000.0, 2))),
+            RunSchedule("ft", "trn", 2, 3, (RunMonth(2, 1_460.0, 2), RunMonth(3, 1_460.0, 2))),
         ),
         ports=(PortSchedule("lab", "trainium", 4.0, 2, 1, 2),),
-        region_usd=(("test", 130_580.0),),
+        region_usd=(("test", 137_020.0),),
         **(
             {"unused_commitment_usd": UNUSED_USD}
             if "unused_commitment_usd" in Plan.__dataclass_fields__

@@ -86,6 +86,19 @@ class RunMonth:
     instances: int  # held at once in the period
 
 
+def bursting(instances: int, instance_hours: float, month_hours: float) -> int:
+    """Instances a training workload holds in a month for less than all of it: its runs there are
+    bursts, bought on demand or in blocks even beside idle committed instances (the model never
+    puts a burst on a commitment: engine/formulation.py, burst row).  Held all month: 0."""
+    return instances if instance_hours < instances * month_hours - 0.01 else 0
+
+
+def on_demand_at_once(held: int, bursting: int, committed: int) -> int:
+    """Instances bought on demand (or in blocks) at once in a month: the bursts, and what the
+    instances held all month need beyond the commitments in force."""
+    return bursting + max(0, held - bursting - committed)
+
+
 @dataclass(frozen=True)
 class RunSchedule:
     """Where and when a training workload's runs happen."""

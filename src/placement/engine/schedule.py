@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from placement.engine import timeline
 from placement.engine.formulation import IN_FORCE, TERMS, Model
 from placement.engine.optimizer import Solution
-from placement.engine.plan import MonthUse, Period, PortSchedule, Purchase, RunMonth, RunSchedule
+from placement.engine.plan import (
+    MonthUse,
+    Period,
+    PortSchedule,
+    Purchase,
+    RunMonth,
+    RunSchedule,
+    bursting,
+    on_demand_at_once,
+)
 from placement.inputs.models import Catalog, Option, Portfolio
 
 HOURS_PER_DAY = 24.0
@@ -46,6 +55,7 @@ class _Month:
 
     inference: int = 0
     training: int = 0
+    bursting: int = 0  # of training: instances held for less than the whole month (plan.bursting)
     training_hours: float = 0.0
     hours_by_workload: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     committed: int = 0
@@ -182,6 +192,7 @@ class _Layout:
                 for m in self.in_span(span):
                     cell = self.cells[(oid, m.index)]
                     cell.training += held
+                    cell.bursting += bursting(held, hours * m.hours / span.hours, m.hours)
                     cell.training_hours += hours * m.hours / span.hours
                     cell.hours_by_workload[wname] += hours * m.hours / span.hours
         for key, hours in solution.on_demand_hours.items():
@@ -260,10 +271,8 @@ class _Layout:
             option, span = self.options[oid], self.model.periods[p - 1]
             months = self.in_span(span)
             at_once = max(
-                self.cells[(oid, m.index)].inference
-                + self.cells[(oid, m.index)].training
-                - self.cells[(oid, m.index)].committed
-                for m in months
+                on_demand_at_once(cell.inference + cell.training, cell.bursting, cell.committed)
+                for cell in (self.cells[(oid, m.index)] for m in months)
             )
             out.append(
                 Purchase(

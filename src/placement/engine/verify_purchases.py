@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 from placement.engine import timeline
+from placement.engine.plan import on_demand_at_once
 from placement.engine.verify_common import CENT, differs
 from placement.engine.verify_time import HOURS, Key, TimeCheck, number, rows, text, whole
 from placement.inputs.models import Option
@@ -291,9 +292,13 @@ class Purchases:
                     f"{where}: instance_hours {bought:,.2f}, the monthly {field} give {hours:,.2f}"
                 )
             if instrument == "on-demand":
-                most = max(0, *(c.held(k) - int(c.num(k, "committed_instances")) for k in keys))
+                in_force = {k: int(c.num(k, "committed_instances")) for k in keys}
+                most = max(0, *(on_demand_at_once(c.held(k), c.train_bursting[k], in_force[k]) for k in keys))
                 if count != most:
-                    problems.append(f"{where}: instances {count}, the most held beyond commitments is {most}")
+                    problems.append(
+                        f"{where}: instances {count}, the most held on demand at once (runs not busy all "
+                        f"month, and what commitments leave uncovered) is {most}"
+                    )
         return problems
 
     def _uncovered(self, option_id: str) -> list[str]:

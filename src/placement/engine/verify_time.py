@@ -22,6 +22,7 @@ from typing import Any
 
 from placement.engine import timeline
 from placement.engine.costing import Estimate, port_weeks
+from placement.engine.plan import bursting
 from placement.engine.verify_common import Tally, differs
 from placement.inputs.models import Catalog, Option, Portfolio, Workload
 
@@ -89,6 +90,7 @@ class TimeCheck:
         self.workloads = {w.name: w for w in portfolio.workloads}
         self.month: dict[Key, dict[str, Any]] = {}
         self.train_instances: dict[Key, int] = defaultdict(int)
+        self.train_bursting: dict[Key, int] = defaultdict(int)  # of those, held less than all month
         self.train_hours: dict[Key, float] = defaultdict(float)
         self.run_hours: dict[tuple[str, str, int], float] = defaultdict(float)
         self.active: dict[str, list[int]] = {}
@@ -314,6 +316,7 @@ class TimeCheck:
                 f"is ready in {self.label[ready]}"
             )
         self.train_instances[(option.id, p)] += held
+        self.train_bursting[(option.id, p)] += bursting(held, used, self.hours[p])
         self.train_hours[(option.id, p)] += used
         self.run_hours[(w.name, option.id, p)] += used
         return problems
