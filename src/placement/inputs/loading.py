@@ -251,6 +251,8 @@ def parse_yaml(raw: bytes, name: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         mark_line = mark.line + 1 if mark is not None else None
+        if "nesting depth" in str(exc.problem):  # libyaml ≥ 0.2.6 refuses deep nesting while scanning
+            raise _fail(name, f"nesting too deep (limit {MAX_DEPTH} levels)", mark_line) from None
         raise _fail(name, f"YAML syntax error: {exc.problem or exc.context}", mark_line) from None
     except yaml.YAMLError as exc:
         raise _fail(name, f"YAML error: {exc}") from None
