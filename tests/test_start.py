@@ -117,3 +117,32 @@ def test_blocks_read_back_are_never_more_than_held_nor_the_account_cap() -> None
     for p in {key[1] for key in solution.block_instances}:
         total = sum(n for (_, q), n in solution.block_instances.items() if q == p)
         assert total <= model.block_account
+
+
+def test_a_run_of_seconds_is_started_only_where_it_holds_an_instance() -> None:
+    """A run of 1.8 instance-seconds (7e-7 instance-months: within the start's tolerance of done
+    before any period) whose cheapest option A has no room left: svc, placed first (it costs
+    more), holds A's one instance.  The start used to choose A for the run with no period held, and
+    the model's held row then refused the whole start (the diverse 1,000-workload benchmark ran
+    37 s without an incumbent).  It now takes B, where the run holds an instance."""
+    from tests.conftest import inference, make_catalog, make_portfolio, option, training
+
+    catalog = make_catalog(
+        [option("A", usd_per_hour=1.0, capacity_instances=1), option("B", usd_per_hour=2.0)]
+    )
+    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
+    portfolio = make_portfolio(
+        [
+            inference("svc", tokens_per_month=1990 * 730 * 3600),  # 0.995 instance on either
+            training("tiny", tokens=1800, measured=measured),
+        ],
+        horizon_months=1,
+        purchase={"allow": ["on-demand"]},
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    values = greedy_start(model)
+    assert values is not None
+    assert _violations(model, values) == []
+    assert {key for key, k in model.k.items() if values.get(k.name) == 1.0} == {("svc", "A", 1)}
+    assert {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0} == {"B"}
+    assert [values.get(r.name) for (_, o, _), r in model.r.items() if o == "B"] == [1.0]

@@ -260,11 +260,11 @@ def _training(
             if runs <= 0:
                 continue
             take = min(left, months * n * runs)
-            runs = min(runs, whole(take / (months * n)))
+            runs = min(runs, max(1, whole(take / (months * n))))  # a run of seconds too holds one
             plan.append((key, take, runs))
             left -= take
-        if left > TOL * max(1.0, model.run_units[(wname, oid)]):
-            continue
+        if not plan or left > TOL * max(1.0, model.run_units[(wname, oid)]):
+            continue  # (a run of seconds, within TOL, with no period of room: still not placed)
         values[model.x[(wname, oid)].name] = 1.0
         for key, take, runs in plan:
             values[model.h[key].name] = take
