@@ -146,3 +146,53 @@ def test_a_run_of_seconds_is_started_only_where_it_holds_an_instance() -> None:
     assert {key for key, k in model.k.items() if values.get(k.name) == 1.0} == {("svc", "A", 1)}
     assert {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0} == {"B"}
     assert [values.get(r.name) for (_, o, _), r in model.r.items() if o == "B"] == [1.0]
+
+
+def test_a_start_guided_onto_the_later_twin_is_swapped_to_the_earlier() -> None:
+    """A and B are one instance type sold alike in two regions: the model asks the earlier in the
+    catalog (A) to hold at least as many instance-months as B (twin rows).  A start guided by a plan
+    that used B (as another solve may, at the same cost) used to break that row and be refused
+    whole; it is now the same plan with A and B swapped."""
+    from tests.conftest import inference, make_catalog, make_portfolio, option
+
+    catalog = make_catalog([option("A", region="r1"), option("B", region="r2")])
+    portfolio = make_portfolio(
+        [inference("svc", tokens_per_month=1990 * 730 * 3600 * 3)], purchase={"allow": ["on-demand"]}
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    assert model.twins == [("A", "B")]
+    values = greedy_start(model, {"svc": "B"})
+    assert values is not None
+    assert _violations(model, values) == []
+    held = {key[1]: values.get(k.name, 0.0) for key, k in model.k.items()}
+    assert held == {"A": 3.0, "B": 0.0}
+
+
+def test_when_largest_first_leaves_a_workload_no_room_the_start_places_the_scarce_first() -> None:
+    """A (2 instances, $1/h, region r1) and B ($2/h, r2).  big trains 700 instance-hours at 2 at
+    once (15-day deadline: 700 / 360 h = 1.94 → 2) and costs most, so largest-first gives it A's 2
+    instances; svc is pinned to r1 and needs 1 instance of A, left with no room: the start used to
+    give up.  Placing the workloads with the fewest options first, svc takes A and big goes to B."""
+    from tests.conftest import inference, make_catalog, make_portfolio, option, training
+
+    catalog = make_catalog(
+        [
+            option("A", region="r1", usd_per_hour=1.0, capacity_instances=2),
+            option("B", region="r2", usd_per_hour=2.0),
+        ]
+    )
+    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
+    portfolio = make_portfolio(
+        [
+            training("big", tokens=1000 * 3600 * 700, deadline_days=15, measured=measured),
+            inference("svc", tokens_per_month=1990 * 730 * 3600, regions=["r1"]),
+        ],
+        horizon_months=1,
+        purchase={"allow": ["on-demand"]},
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    values = greedy_start(model)
+    assert values is not None
+    assert _violations(model, values) == []
+    assert {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0} == {"B"}
+    assert {key[1] for key, k in model.k.items() if values.get(k.name, 0.0) > 0} == {"A"}

@@ -128,6 +128,7 @@ class Model:
     share_cap: float | None = None  # max_family_share, when there is one
     first_fixed: bool = False  # commitments and ports fixed by a first stage (`FirstStage`)
     block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
+    twins: list[tuple[str, ...]] = field(default_factory=list)  # option ids, catalog order (twin rows)
     used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
 
 
@@ -719,6 +720,8 @@ class _Builder:
                 continue
             groups[_twin_key(option, self.capacity[option.id])].append(option)
         for twins in groups.values():
+            if len(twins) > 1:
+                self.model.twins.append(tuple(o.id for o in twins))
             for first, second in zip(twins, twins[1:], strict=False):
                 row = [
                     (v, c * period.months)

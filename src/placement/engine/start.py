@@ -13,7 +13,10 @@ policy it is built only from a placement that meets it (`within_policy`).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 import pulp
 
@@ -29,10 +32,13 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
     policy only with `first` (a plan that meets it: `within_policy`)."""
     if model.share_cap is not None and first is None:
         return None  # a share policy with nothing that meets it: leave the search to HiGHS
-    values: dict[str, float] = {}
-    used: dict[tuple[str, int], float] = defaultdict(float)  # instances held
-    hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
-    busy = _place(model, first, used, hours, values)
+    for scarce_first in (False, True):  # largest first; if one finds no room, fewest options first
+        values: dict[str, float] = {}
+        used: dict[tuple[str, int], float] = defaultdict(float)  # instances held
+        hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
+        busy = _place(model, first, used, hours, values, scarce_first)
+        if busy is not None:
+            break
     if busy is None:
         return None
     for (name, p), a in model.active.items():  # run order: the periods each run is active in
@@ -45,8 +51,44 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
             values[var.name] = float(var.lowBound)
     if not _buy(model, used, hours, values):
         return None
-    values = {name: max(0.0, value) for name, value in values.items()}
+    values = _twins_in_order(model, {name: max(0.0, value) for name, value in values.items()})
     return values if _feasible(model, values) else None
+
+
+def _twins_in_order(model: Model, values: dict[str, float]) -> dict[str, float]:
+    """The same plan with interchangeable options (the model's twin rows: one instance type sold
+    alike in two regions) swapped so that the earlier in the catalog holds the most
+    instance-months, as those rows ask; a start guided by another plan can fill them either way."""
+    if not model.twins:
+        return values
+    months = {p.index: p.months for p in model.periods}
+    held: dict[str, float] = defaultdict(float)
+    for (_, oid, p), k in model.k.items():
+        held[oid] += values.get(k.name, 0.0) * months[p]
+    for key, r in model.r.items():
+        n = model.pairs[key[:2]].instances_at_once
+        j = model.j.get(key)
+        busy = values.get(r.name, 0.0) + (values.get(j.name, 0.0) if j is not None else 0.0)
+        held[key[1]] += n * busy * months[key[2]]
+    rename: dict[str, str] = {}
+    for group in model.twins:
+        ranked = sorted(group, key=lambda o: -held[o])  # stable: ties keep catalog order
+        rename.update({old: new for old, new in zip(ranked, group, strict=True) if old != new})
+    if not rename:
+        return values
+    swapped = dict(values)
+    tables: list[tuple[Mapping[Any, pulp.LpVariable], int]] = [
+        *((t, 1) for t in (model.x, model.h, model.r, model.j, model.s, model.k)),  # (w, option, …)
+        *((t, 0) for t in (model.commit, model.on_demand, model.block_hours, model.block_instances)),
+    ]
+    moved = [(table, at, key, var) for table, at in tables for key, var in table.items() if key[at] in rename]
+    for _, _, _, var in moved:
+        swapped[var.name] = 0.0
+    for table, at, key, var in moved:  # a value with no twin variable to go to is lost: refused
+        twin = table.get((*key[:at], rename[key[at]], *key[at + 1 :]))
+        if twin is not None:
+            swapped[twin.name] = values.get(var.name, 0.0)
+    return swapped
 
 
 def _place(
@@ -55,9 +97,11 @@ def _place(
     used: dict[tuple[str, int], float],
     hours: dict[tuple[str, int], float],
     values: dict[str, float],
+    scarce_first: bool = False,
 ) -> dict[str, list[int]] | None:
-    """Each workload on its first option with room, largest first and runs after those they follow;
-    returns the periods each training workload holds instances in, or None if one finds no room."""
+    """Each workload on its first option with room, largest first (`scarce_first`: those with
+    the fewest options first) and runs after those they follow; returns the periods each training
+    workload holds instances in, or None if one finds no room."""
     capacity = _Room(model, used)
     by_workload: dict[str, list[str]] = defaultdict(list)
     for wname, oid in model.pairs:
@@ -70,7 +114,11 @@ def _place(
     depth = _depths(follows)
     order = sorted(
         by_workload,
-        key=lambda w: (depth.get(w, 0), -max(model.pairs[(w, o)].compute_usd for o in by_workload[w])),
+        key=lambda w: (
+            depth.get(w, 0),
+            len(by_workload[w]) if scarce_first else 0,
+            -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]),
+        ),
     )
     runs: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
     for key in model.h:  # training workload → option → its (t, o, period) keys, in period order
@@ -123,7 +171,8 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
     """Each workload's option moved, whole workloads at a time, until no family carries more than
     the policy's share of the spend it counts (U, priced on demand): while a family is over its
     share, the workload in it that moves out for the least extra cost per dollar of U taken away
-    goes to its cheapest option in another family.  None if that runs out of moves."""
+    goes to its cheapest option in another family that still has room for it (`_Seats`).  None
+    if that runs out of moves."""
     cap = model.share_cap
     if cap is None:
         return dict(options)
@@ -135,6 +184,7 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
         ):
             alternatives[wname].append(oid)
     choice = {w: o for w, o in options.items() if (w, o) in spend}
+    seats = _Seats(model, choice)
     for _ in range(len(choice) + 1):
         used: dict[str, float] = defaultdict(float)
         for wname, oid in choice.items():
@@ -150,14 +200,51 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
                 continue
             for other in alternatives[wname]:
                 alt = model.pairs[(wname, other)]
-                if alt.family != family:
+                if alt.family != family and seats.fits(wname, other):
                     extra = (alt.compute_usd - est.compute_usd) / spend[(wname, oid)]
                     moves.append((extra, wname, other))
         if not moves:
             return None
         _, wname, other = min(moves)
+        seats.move(wname, choice[wname], other)
         choice[wname] = other
     return None
+
+
+class _Seats:
+    """Room left per option for whole workloads, as the repair moves them: each option's capacity
+    in its tightest period, and for options sold only in Capacity Blocks the account's cap across
+    blocks.  A workload takes what it holds at its peak: an inference service its whole instances
+    in its largest month, a training workload one run's.  (Approximate, on the safe side: the
+    start places them month by month and still checks every row.)"""
+
+    def __init__(self, model: Model, choice: dict[str, str]) -> None:
+        self.model = model
+        self.room = {oid: float(min(caps)) for oid, caps in model.capacity.items()}
+        self.blocks_only = {oid for oid, p in model.block_hours if (oid, p) not in model.on_demand}
+        self.account = model.block_account
+        for wname, oid in choice.items():
+            self._take(wname, oid, 1.0)
+
+    def load(self, wname: str, oid: str) -> float:
+        est = self.model.pairs[(wname, oid)]
+        if (wname, oid) in self.model.x:
+            return float(est.instances_at_once)
+        return float(whole(est.instances_needed * max(self.model.demand[wname], default=1.0)))
+
+    def fits(self, wname: str, oid: str) -> bool:
+        need = self.load(wname, oid)
+        return need <= self.room[oid] and (oid not in self.blocks_only or need <= self.account)
+
+    def move(self, wname: str, old: str, new: str) -> None:
+        self._take(wname, old, -1.0)
+        self._take(wname, new, 1.0)
+
+    def _take(self, wname: str, oid: str, sign: float) -> None:
+        need = sign * self.load(wname, oid)
+        self.room[oid] -= need
+        if oid in self.blocks_only:
+            self.account -= need
 
 
 def _spend(model: Model) -> dict[tuple[str, str], float]:
@@ -340,8 +427,10 @@ def _ports(model: Model, values: dict[str, float]) -> None:
 
 def _feasible(model: Model, values: dict[str, float]) -> bool:
     for row in model.problem.constraints():
-        value = sum(c * values.get(v.name, 0.0) for v, c in row.items()) + row.constant
-        slack = 1e-6 * (1 + abs(row.constant))
+        terms = [c * values.get(v.name, 0.0) for v, c in row.items()]
+        value = math.fsum(terms) + row.constant
+        # rounding in a sum of terms of 1e9 (a share policy's spend rows) is not infeasibility
+        slack = 1e-6 * (1 + abs(row.constant)) + 1e-12 * math.fsum(abs(t) for t in terms)
         if row.sense == pulp.LpConstraintLE and value > slack:
             return False
         if row.sense == pulp.LpConstraintGE and value < -slack:
