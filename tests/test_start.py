@@ -5,6 +5,7 @@ back must never book more in blocks than it holds or than the account allows."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulp
 
@@ -13,6 +14,7 @@ from placement.engine.costing import estimates
 from placement.engine.start import _spend, greedy_start, within_policy
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Portfolio
+from tests.conftest import inference, make_catalog, make_portfolio, option, training
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,32 +121,39 @@ def test_blocks_read_back_are_never_more_than_held_nor_the_account_cap() -> None
         assert total <= model.block_account
 
 
+MEASURED = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
+ONE_INSTANCE = 1990 * 730 * 3600  # 0.995 of an instance of A or B, a month
+
+
+def _started(
+    options: list[dict[str, Any]], workloads: list[dict[str, Any]], first: dict[str, str] | None = None
+) -> tuple[O.Model, dict[str, float]]:
+    """The greedy start for a one-month plan bought on demand, checked against every row."""
+    portfolio = make_portfolio(workloads, horizon_months=1, purchase={"allow": ["on-demand"]})
+    model = _model(portfolio, make_catalog(options), pruned=False)
+    values = greedy_start(model, first)
+    assert values is not None
+    assert _violations(model, values) == []
+    return model, values
+
+
+def _on(model: O.Model, values: dict[str, float]) -> tuple[set[str], set[str]]:
+    """The options training runs and inference instances are on."""
+    runs = {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0}
+    return runs, {key[1] for key, k in model.k.items() if values.get(k.name, 0.0) > 0}
+
+
 def test_a_run_of_seconds_is_started_only_where_it_holds_an_instance() -> None:
     """A run of 1.8 instance-seconds (7e-7 instance-months: within the start's tolerance of done
     before any period) whose cheapest option A has no room left: svc, placed first (it costs
     more), holds A's one instance.  The start used to choose A for the run with no period held, and
     the model's held row then refused the whole start (the diverse 1,000-workload benchmark ran
     37 s without an incumbent).  It now takes B, where the run holds an instance."""
-    from tests.conftest import inference, make_catalog, make_portfolio, option, training
-
-    catalog = make_catalog(
-        [option("A", usd_per_hour=1.0, capacity_instances=1), option("B", usd_per_hour=2.0)]
+    model, values = _started(
+        [option("A", usd_per_hour=1.0, capacity_instances=1), option("B", usd_per_hour=2.0)],
+        [inference("svc", tokens_per_month=ONE_INSTANCE), training("tiny", tokens=1800, measured=MEASURED)],
     )
-    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
-    portfolio = make_portfolio(
-        [
-            inference("svc", tokens_per_month=1990 * 730 * 3600),  # 0.995 instance on either
-            training("tiny", tokens=1800, measured=measured),
-        ],
-        horizon_months=1,
-        purchase={"allow": ["on-demand"]},
-    )
-    model = _model(portfolio, catalog, pruned=False)
-    values = greedy_start(model)
-    assert values is not None
-    assert _violations(model, values) == []
-    assert {key for key, k in model.k.items() if values.get(k.name) == 1.0} == {("svc", "A", 1)}
-    assert {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0} == {"B"}
+    assert _on(model, values) == ({"B"}, {"A"})
     assert [values.get(r.name) for (_, o, _), r in model.r.items() if o == "B"] == [1.0]
 
 
@@ -153,19 +162,13 @@ def test_a_start_guided_onto_the_later_twin_is_swapped_to_the_earlier() -> None:
     catalog (A) to hold at least as many instance-months as B (twin rows).  A start guided by a plan
     that used B (as another solve may, at the same cost) used to break that row and be refused
     whole; it is now the same plan with A and B swapped."""
-    from tests.conftest import inference, make_catalog, make_portfolio, option
-
-    catalog = make_catalog([option("A", region="r1"), option("B", region="r2")])
-    portfolio = make_portfolio(
-        [inference("svc", tokens_per_month=1990 * 730 * 3600 * 3)], purchase={"allow": ["on-demand"]}
+    model, values = _started(
+        [option("A", region="r1"), option("B", region="r2")],
+        [inference("svc", tokens_per_month=3 * ONE_INSTANCE)],
+        {"svc": "B"},
     )
-    model = _model(portfolio, catalog, pruned=False)
     assert model.twins == [("A", "B")]
-    values = greedy_start(model, {"svc": "B"})
-    assert values is not None
-    assert _violations(model, values) == []
-    held = {key[1]: values.get(k.name, 0.0) for key, k in model.k.items()}
-    assert held == {"A": 3.0, "B": 0.0}
+    assert {key[1]: values.get(k.name, 0.0) for key, k in model.k.items()} == {"A": 3.0, "B": 0.0}
 
 
 def test_when_largest_first_leaves_a_workload_no_room_the_start_places_the_scarce_first() -> None:
@@ -173,26 +176,14 @@ def test_when_largest_first_leaves_a_workload_no_room_the_start_places_the_scarc
     once (15-day deadline: 700 / 360 h = 1.94 → 2) and costs most, so largest-first gives it A's 2
     instances; svc is pinned to r1 and needs 1 instance of A, left with no room: the start used to
     give up.  Placing the workloads with the fewest options first, svc takes A and big goes to B."""
-    from tests.conftest import inference, make_catalog, make_portfolio, option, training
-
-    catalog = make_catalog(
+    model, values = _started(
         [
             option("A", region="r1", usd_per_hour=1.0, capacity_instances=2),
             option("B", region="r2", usd_per_hour=2.0),
-        ]
-    )
-    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
-    portfolio = make_portfolio(
-        [
-            training("big", tokens=1000 * 3600 * 700, deadline_days=15, measured=measured),
-            inference("svc", tokens_per_month=1990 * 730 * 3600, regions=["r1"]),
         ],
-        horizon_months=1,
-        purchase={"allow": ["on-demand"]},
+        [
+            training("big", tokens=1000 * 3600 * 700, deadline_days=15, measured=MEASURED),
+            inference("svc", tokens_per_month=ONE_INSTANCE, regions=["r1"]),
+        ],
     )
-    model = _model(portfolio, catalog, pruned=False)
-    values = greedy_start(model)
-    assert values is not None
-    assert _violations(model, values) == []
-    assert {o for (_, o), x in model.x.items() if values.get(x.name) == 1.0} == {"B"}
-    assert {key[1] for key, k in model.k.items() if values.get(k.name, 0.0) > 0} == {"A"}
+    assert _on(model, values) == ({"B"}, {"A"})
