@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from placement.engine.costing import estimates
+from placement.engine.optimizer import SolveSettings, optimize, read_solution
 from placement.engine.planner import make_plan
 from placement.engine.verify import verify
 from placement.errors import InfeasibleError
@@ -253,3 +255,26 @@ def test_a_run_of_part_of_a_month_is_bought_on_demand_beside_an_idle_commitment(
         f"purchases[1] (on-demand A from period {burst.period}): instances 1, the most held on demand at "
         "once (runs not busy all month, and what commitments leave uncovered) is 2"
     ]
+
+
+def test_on_demand_hours_nothing_uses_are_trimmed_when_read_back() -> None:
+    """The same portfolio: the solver's plan buys 200 on-demand hours in ft's month and none
+    elsewhere.  A plan within the gap may buy more (the model's rows are ≤ what is bought); with
+    1,000 hours added to every month's on-demand variable, the read-back still gives 200 there
+    (the burst row's need: 200 h of bursts, no blocks; the bought row's is 200 − 730 committed < 0)
+    and 0 in the months the commitment carries svc, so the plan never pays for idle hours."""
+    catalog = make_catalog([committed()])
+    measured = {"A": {"tokens_per_second": 1000}}
+    portfolio = make_portfolio(
+        [
+            inference("svc", tokens_per_month=ONE_INSTANCE, end_month=10),
+            training("ft", tokens=200 * 3600 * 1000, deadline_days=5, earliest_month=11, measured=measured),
+        ]
+    )
+    model, solution = optimize(portfolio, catalog, estimates(portfolio, catalog), SolveSettings(gap=1e-6))
+    bought = {key: hours for key, hours in solution.on_demand_hours.items() if hours > 1e-6}
+    assert list(bought.values()) == [pytest.approx(200.0)]
+    for e in model.on_demand.values():
+        e.varValue = (e.varValue or 0.0) + 1000.0 / model.unit
+    again = read_solution(model, solution.status, solution.gap, solution.objective)
+    assert {key: hours for key, hours in again.on_demand_hours.items() if hours > 1e-6} == bought
