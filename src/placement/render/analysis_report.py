@@ -7,7 +7,7 @@ from typing import Any
 
 from placement.analyses.sensitivity import Sensitivity
 from placement.engine.plan import SCHEMA_VERSION
-from placement.render.text import json_visible, pct, table, usd, usd_signed, visible
+from placement.render.text import json_visible, pct, pct_signed, table, usd, usd_signed, visible
 
 
 def _money_or(value: float | None, none: str) -> str:
@@ -19,7 +19,7 @@ def _break_even_cell(price: float | None, current: float, limit: float) -> str:
         return f"no flip up to ${limit:,.2f}" if limit > current else "no flip down to $0"
     if abs(price - current) < 0.01:
         return f"${price:,.2f} (a tie: any change flips it)"
-    return f"${price:,.2f} ({(price - current) / current:+.1%})"
+    return f"${price:,.2f} ({pct_signed((price - current) / current)})"
 
 
 def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:

@@ -21,27 +21,28 @@ from placement.analyses.scenarios import (
 )
 from placement.engine.plan import SCHEMA_VERSION, Plan
 from placement.render.report import plan_dict
-from placement.render.text import CsvWriter, json_visible, pct, table, usd, usd_signed, visible
+from placement.render.text import CsvWriter, json_visible, pct, pct_signed, table, usd, usd_signed, visible
 
 
-def _change(base: float, new: float) -> str:
+def change(base: float, new: float) -> str:
+    """The difference in dollars and, against a base that is not $0, in percent."""
     if abs(base) < 0.5:
         return usd_signed(new - base)
-    return f"{usd_signed(new - base)} ({(new - base) / base:+.1%})"
+    return f"{usd_signed(new - base)} ({pct_signed((new - base) / base)})"
 
 
 def _total_rows(c: Comparison) -> list[list[str]]:
     b, n = c.base.plan, c.new.plan
     assert b is not None and n is not None
     rows = [
-        ["total", usd(b.total_usd), usd(n.total_usd), _change(b.total_usd, n.total_usd)],
-        ["compute", usd(b.compute_usd), usd(n.compute_usd), _change(b.compute_usd, n.compute_usd)],
-        ["migration", usd(b.migration_usd), usd(n.migration_usd), _change(b.migration_usd, n.migration_usd)],
+        ["total", usd(b.total_usd), usd(n.total_usd), change(b.total_usd, n.total_usd)],
+        ["compute", usd(b.compute_usd), usd(n.compute_usd), change(b.compute_usd, n.compute_usd)],
+        ["migration", usd(b.migration_usd), usd(n.migration_usd), change(b.migration_usd, n.migration_usd)],
     ]
-    rows += [[f"  {g}", usd(x), usd(y), _change(x, y)] for g, x, y in c.families]
+    rows += [[f"  {g}", usd(x), usd(y), change(x, y)] for g, x, y in c.families]
     if b.committed_beyond_usd > 0.5 or n.committed_beyond_usd > 0.5:  # horizon-only commitments
         x, y = b.committed_beyond_usd, n.committed_beyond_usd
-        rows.append(["committed after the horizon (not in total)", usd(x), usd(y), _change(x, y)])
+        rows.append(["committed after the horizon (not in total)", usd(x), usd(y), change(x, y)])
     return rows
 
 
@@ -229,7 +230,7 @@ def _stress_summary_rows(base: Outcome, results: tuple[StressResult, ...]) -> li
             [
                 r.scenario.name,
                 usd(c.new.plan.total_usd),
-                _change(base.plan.total_usd, c.new.plan.total_usd),
+                change(base.plan.total_usd, c.new.plan.total_usd),
                 str(moved),
                 ", ".join(lost) or "none",
             ]

@@ -17,7 +17,7 @@ from placement.engine.optimizer import codebases
 from placement.engine.plan import Plan
 from placement.inputs.models import Catalog, Family, Portfolio
 from placement.render import risk_report, schedule
-from placement.render.compare_report import recourse_row
+from placement.render.compare_report import change, recourse_row
 from placement.render.report import (
     CALIBRATION_HEADERS,
     RESERVATION_HEADERS,
@@ -237,7 +237,7 @@ def _question_6(m: MemoInputs) -> list[str]:
             [
                 r.scenario.name,
                 usd(c.new.plan.total_usd),
-                f"{usd_signed(c.new.plan.total_usd - base)} ({(c.new.plan.total_usd - base) / base:+.1%})",
+                change(base, c.new.plan.total_usd),
                 str(sum(1 for ch in c.changes if ch.marker == "~")),
                 ", ".join(lost) or "none",
             ]

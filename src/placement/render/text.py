@@ -104,6 +104,11 @@ def pct(x: float) -> str:
     return f"{x * 100:.1f}%"
 
 
+def pct_signed(x: float) -> str:
+    """+1.2%, -3.4%, and +0.0% for anything that rounds to it (never "-0.0%")."""
+    return f"{x:+.1%}" if abs(x) >= 0.0005 else "+0.0%"
+
+
 class CsvWriter:
     """`csv.writer` whose every cell passes through `csv_cell`."""
 
