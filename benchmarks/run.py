@@ -267,6 +267,7 @@ def one_size(
     time_axis: bool = False,
 ) -> dict[str, Any]:
     start = time.perf_counter()
+    from placement.engine import timeline
     from placement.engine.costing import estimates
     from placement.engine.optimizer import SolveSettings, model_size, optimize
     from placement.engine.planner import assemble, make_plan  # noqa: F401
@@ -280,9 +281,15 @@ def one_size(
     if catalog_kind == "synthetic40":
         base = synthetic_catalog(base, 40, seed)
     scale = max(1, count // 4) if generator == "tuned" else max(1, count // 6)
+    settings = base.settings.model_dump()
+    if count > 1000:  # one account's Capacity Block quota per 1,000 workloads (AWS: 256 instances)
+        account = timeline.block_term(base, "capacity_block_account_instances") * count // 1000
+        settings["capacity_block_account_instances"] = account
+        settings["notes"] = {**settings["notes"], "capacity_block_account_instances": "benchmark"}
     catalog = Catalog.model_validate(
         {
             **base.model_dump(),
+            "settings": settings,
             "options": [
                 {**o.model_dump(), "capacity_instances": o.capacity_instances * scale} for o in base.options
             ],
