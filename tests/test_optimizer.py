@@ -307,3 +307,16 @@ def test_a_policy_the_cheapest_plan_meets_keeps_the_policy_models_optimum() -> N
             broken += 1
     assert met >= 5 and broken >= 5, (met, broken)
     print(met, broken)  # both paths of `optimize` ran
+
+
+def test_a_solve_stopped_before_its_first_bound_reports_a_100_percent_gap() -> None:
+    """HiGHS stopped (time limit) with the start as its plan and no bound yet: gap ∞, bound −∞.
+    Every cost in the model is ≥ 0, so $0 bounds the optimum: the plan's proven gap is 100%, a
+    finite figure the JSON and the verifier accept (∞ made the CLI's own check fail: an internal
+    error on a 1,000-workload portfolio with --time-limit 10).  HiGHS's own figures pass through."""
+    from placement.engine.optimizer import proven
+
+    assert proven(1_000.0, math.inf, -math.inf, "time_limit") == (1.0, 0.0)
+    assert proven(1_000.0, math.inf, 250.0, "time_limit") == (0.75, 250.0)
+    assert proven(1_000.0, 0.02, 980.0, "time_limit") == (0.02, 980.0)
+    assert proven(1_000.0, 0.0, -math.inf, "optimal") == (0.0, 1_000.0)

@@ -228,8 +228,9 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
         self.start = start
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
-        values = [0.0] * len(lp.variables())
-        for v in lp.variables():
+        variables = lp.variables()  # PuLP sorts them on each call: 0.2 s at 50,000
+        values = [0.0] * len(variables)
+        for v in variables:
             values[v.index] = self.start.get(v.name, 0.0)
         given = highspy.HighsSolution()
         given.col_value = values
@@ -272,17 +273,28 @@ def run_highs(problem: pulp.LpProblem, settings: SolveSettings, start: dict[str,
         )
     if status not in {"optimal", "infeasible", *_STOPPED_EARLY}:
         raise SolverError(f"the solver ended with status {status!r}; no plan is reported")
-    gap = 0.0
-    integers = any(v.cat != pulp.LpContinuous for v in problem.variables())
-    if has_solution and integers:
-        gap = float(info.mip_gap)
-        if not math.isfinite(gap) or gap < 0:
-            gap = 0.0 if status == "optimal" else math.inf
     objective = float(info.objective_function_value) if has_solution else float("nan")
-    bound = float(info.mip_dual_bound) if integers else objective
+    if not any(v.cat != pulp.LpContinuous for v in problem.variables()):
+        return Run(status, 0.0, objective, objective)
+    if not has_solution:  # infeasible: no gap; the bound as HiGHS has it
+        bound = float(info.mip_dual_bound)
+        return Run(status, 0.0, objective, bound if math.isfinite(bound) else objective)
+    gap, bound = proven(objective, float(info.mip_gap), float(info.mip_dual_bound), status)
+    return Run(status, gap, objective, bound)
+
+
+def proven(objective: float, gap: float, bound: float, status: str) -> tuple[float, float]:
+    """The proven relative gap and lower bound of a plan of cost `objective`, from HiGHS's figures.
+    A solve stopped before its first bound (a short --time-limit on a large portfolio) reports an
+    infinite gap; every cost in the model is ≥ 0, so $0 is a bound and the gap is 100%, not ∞."""
+    if not math.isfinite(gap) or gap < 0:
+        gap = 0.0 if status == "optimal" else math.inf
     if not math.isfinite(bound):
         bound = objective * (1 - gap) if math.isfinite(gap) else float("-inf")
-    return Run(status, gap, objective, bound)
+    if not math.isfinite(gap):
+        bound = max(bound, 0.0)
+        gap = (objective - bound) / objective if objective > 0 else 0.0
+    return gap, bound
 
 
 def feasible_pairs(
