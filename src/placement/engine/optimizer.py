@@ -497,8 +497,10 @@ def _on_demand(
     for key, hours in run_hours.items():
         # runs busy all period, as the hours show (the solver may leave one in h, not j): like the
         # schedule (plan.bursting), they may be carried by commitments; the rest are bursts
-        n, span = model.pairs[key[:2]].instances_at_once, model.periods[key[2] - 1].hours
-        busy = min(runs.get(key, 0), math.floor(hours / (n * span) + 1e-9)) if n else 0
+        # within plan.bursting's 0.01 h a month of all month, as the schedule counts it
+        n, period = model.pairs[key[:2]].instances_at_once, model.periods[key[2] - 1]
+        span = period.hours
+        busy = min(runs.get(key, 0), math.floor((hours + 0.01 * period.months) / (n * span))) if n else 0
         whole_period = max(_steady(model, key), busy) * n * span
         steady[(key[1], key[2])] += whole_period
         burst[(key[1], key[2])] += max(0.0, hours - whole_period)
