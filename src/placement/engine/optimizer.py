@@ -321,36 +321,40 @@ def optimize(
     (`prune` applies) and has no dense share rows, and its optimum bounds the policy's from below.
     When its plan meets the policy (on the canonical shares the report shows), that plan is
     optimal under the policy too, within the same proven gap; otherwise the full model is solved
-    in the time left.
+    in the time left.  `settings.time_limit_s` bounds all of it: model builds, starts and solves.
     """
+    began = time.monotonic()
+
+    def left(share_of_limit: float = 1.0) -> SolveSettings:  # never below a second
+        return SolveSettings(
+            settings.gap, max(1.0, settings.time_limit_s * share_of_limit - (time.monotonic() - began))
+        )
+
     pairs = feasible_pairs(portfolio, ests, catalog)
     costs = port_costs(portfolio, catalog)
     share = portfolio.policy.max_family_share
     if share is not None and share < 1:
         policy = portfolio.policy.model_copy(update={"max_family_share": None})
         free = portfolio.model_copy(update={"policy": policy})
-        start = time.monotonic()
         model = build(free, catalog, prune(free, catalog, pairs, costs, bought), bought=bought)
         # half the limit: a plan that breaks the policy must leave the policed solve time to run
-        solution = solve(model, SolveSettings(settings.gap, settings.time_limit_s / 2), greedy_start(model))
+        solution = solve(model, left(0.5), greedy_start(model))
         if solution.status == "infeasible":
             return model, solution
         used = used_spend(model, solution)
         total = sum(used.values())
         if all(spend <= share * total + 1e-9 * total for spend in used.values()):
             return model, solution
-        left = max(1.0, settings.time_limit_s - (time.monotonic() - start))  # one limit for both
         full = build(portfolio, catalog, pairs, bought=bought)
         within = within_policy(full, main_options(solution))
         begin = greedy_start(full, within) if within is not None else None
-        policed = solve(full, SolveSettings(settings.gap, left), begin)
+        policed = solve(full, left(), begin)
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
     if prefer is not None:
-        return model, solve(model, settings, greedy_start(model, prefer) or greedy_start(model))
-    first, spent = _start(portfolio, catalog, pairs, costs, bought, model, settings)
-    rest = SolveSettings(settings.gap, max(1.0, settings.time_limit_s - spent))  # one limit for both
-    return model, solve(model, rest, first)
+        return model, solve(model, left(), greedy_start(model, prefer) or greedy_start(model))
+    first = _start(portfolio, catalog, pairs, costs, bought, model, settings)
+    return model, solve(model, left(), first)
 
 
 def _start(
@@ -361,18 +365,17 @@ def _start(
     bought: tuple[Purchase, ...],
     model: Model,
     settings: SolveSettings,
-) -> tuple[dict[str, float] | None, float]:
-    """A first plan for the full model, and the seconds spent finding it.  With commitments
+) -> dict[str, float] | None:
+    """A first plan for the full model.  With commitments
     allowed, the plan without them (on demand and Capacity Blocks only: no integer purchases, so
     much quicker) is solved first, in a fifth of the time limit, and each workload starts on the
     option it chose there; the greedy start then buys its commitments.  Without commitments, or
     when that finds no room, the greedy start alone.  (The plan without commitments costs
     0.4-0.8 s on each example; on the enterprise example's "inference demand ×2 from month 7" it
     is the difference between the optimum in 30 s and a 0.17% gap at the 60 s limit.)"""
-    began = time.monotonic()
     spot = tuple(i for i in portfolio.purchase.allow if i not in ("1-year", "3-year"))
     if not spot or spot == portfolio.purchase.allow:
-        return greedy_start(model), time.monotonic() - began
+        return greedy_start(model)
     simple = portfolio.model_copy(update={"purchase": portfolio.purchase.model_copy(update={"allow": spot})})
     quick = build(simple, catalog, prune(simple, catalog, pairs, costs, bought), bought=bought)
     try:
@@ -380,9 +383,9 @@ def _start(
             quick, SolveSettings(max(settings.gap, 1e-4), settings.time_limit_s / 5), greedy_start(quick)
         )
     except SolverError:
-        return greedy_start(model), time.monotonic() - began
+        return greedy_start(model)
     guided = greedy_start(model, main_options(first)) if first.status != "infeasible" else None
-    return guided or greedy_start(model), time.monotonic() - began
+    return guided or greedy_start(model)
 
 
 def main_options(solution: Solution) -> dict[str, str]:
