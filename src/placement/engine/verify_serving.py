@@ -76,19 +76,24 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
         q = tally.estimates[(w.name, option.id)].instances_needed
         where = f"{w.name} on {option.id}: instances {r['instances']}"
         fewer = m.slack(f"{where}, fewer than it must hold in some month for its share", 1.0, 0.5)
+        mine = []  # this placement's (workload, option, month) keys: each helper reads only these
         for p, f in demand[w.name].items():
             key = (w.name, option.id, p)
             if key not in cells.get((option.id, p), ()):
                 continue
+            mine.append(key)
             s[key] = m.var(up=1.0)
             # alone on the option that month: its count is the month's, whole already (no integer needed)
             k[key] = m.var(cat=pulp.LpContinuous if len(cells[(option.id, p)]) == 1 else pulp.LpInteger)
             m.add(k[key] - q * f * s[key] >= -TOL * max(1.0, q * f))
             m.add(k[key] - fewer <= r["instances"])
             used[option.family].append((s[key], q * f * option.usd_per_hour * check.hours[p]))
-        _attained(m, check, r, cells, k)
-        _share(m, check, r, demand[w.name], s)
-        _compute(m, check, bought, r, k)
+        _attained(m, check, r, cells, {key: k[key] for key in mine})
+        _share(m, check, r, demand[w.name], {key: s[key] for key in mine})
+        _compute(m, check, bought, r, {key: k[key] for key in mine})
+    shares: dict[tuple[str, int], list[pulp.LpVariable]] = defaultdict(list)  # one pass, not one a month
+    for (name, _, p), v in s.items():
+        shares[(name, p)].append(v)
     for name, factors in demand.items():
         for p, f in factors.items():
             if f > 0:
@@ -97,7 +102,7 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
                     "(ports ready) cannot serve its demand",
                     10.0,
                 )
-                m.add(pulp.lpSum(v for key, v in s.items() if key[0] == name and key[2] == p) + short == 1)
+                m.add(pulp.lpSum(shares[(name, p)]) + short == 1)
     for cell in bought.keys():
         held = check.num(cell, "inference_instances")
         terms = [k[key] for key in cells.get(cell, ())]
@@ -163,8 +168,8 @@ def _attained(
     k: dict[tuple[str, str, int], pulp.LpVariable],
 ) -> None:
     """The placement's instances are the most held in some month (alone on the option in a month,
-    its count is the month's; shared, a binary picks the month)."""
-    mine = [key for key in k if key[:2] == (r["workload"], r["option"])]
+    its count is the month's; shared, a binary picks the month).  `k`: this placement's only."""
+    mine = list(k)
     if r["instances"] <= 0 or any(
         len(cells[(o, p)]) == 1 and check.num((o, p), "inference_instances") == r["instances"]
         for _, o, p in mine
@@ -187,16 +192,13 @@ def _share(
     factors: dict[int, float],
     s: dict[tuple[str, str, int], pulp.LpVariable],
 ) -> None:
-    """share = the placement's part of the workload's traffic over the horizon."""
+    """share = the placement's part of the workload's traffic over the horizon (`s`: this
+    placement's only)."""
     weight = {p: f * check.periods[p - 1].months for p, f in factors.items()}
     total = sum(weight.values())
     if total <= 0:
         return
-    served = pulp.lpSum(
-        v * weight[p] / total
-        for (name, option, p), v in s.items()
-        if (name, option) == (r["workload"], r["option"])
-    )
+    served = pulp.lpSum(v * weight[p] / total for (_, _, p), v in s.items())
     message = (
         f"{r['workload']} on {r['option']}: share {r['share']} is not its part of the traffic in any split"
     )
@@ -212,12 +214,9 @@ def _compute(
     r: dict[str, Any],
     k: dict[tuple[str, str, int], pulp.LpVariable],
 ) -> None:
-    """compute_usd is the instance-hours' part of the option's monthly charges the workloads carry."""
-    parts = [
-        (count, bought.carried((option, p)) * check.hours[p])
-        for (name, option, p), count in k.items()
-        if (name, option) == (r["workload"], r["option"])
-    ]
+    """compute_usd is the instance-hours' part of the option's monthly charges the workloads carry
+    (`k`: this placement's only)."""
+    parts = [(count, bought.carried((option, p)) * check.hours[p]) for (_, option, p), count in k.items()]
     part = pulp.LpAffineExpression(parts)
     where = f"{r['workload']} on {r['option']}: compute_usd {r['compute_usd']:,.2f}"
     weight = 1e-6  # dollars weigh less than instances: a wrong count is blamed on the count
