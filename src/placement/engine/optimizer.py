@@ -498,9 +498,8 @@ def _on_demand(
     for (_, oid, p), count in instances.items():
         steady[(oid, p)] += count * model.periods[p - 1].hours
     for key, hours in run_hours.items():
-        # runs busy all period, as the hours show (the solver may leave one in h, not j): like the
-        # schedule (plan.bursting), they may be carried by commitments; the rest are bursts
-        # within plan.bursting's 0.01 h a month of all month, as the schedule counts it
+        # runs busy all period as the hours show it, within plan.bursting's 0.01 h a month (the
+        # solver may leave one in h, not j), may be carried by commitments; the rest are bursts
         n, period = model.pairs[key[:2]].instances_at_once, model.periods[key[2] - 1]
         span = period.hours
         busy = min(runs.get(key, 0), math.floor((hours + 0.01 * period.months) / (n * span))) if n else 0

@@ -142,6 +142,11 @@ def _place(
     return busy
 
 
+def _blocks_only(model: Model) -> set[tuple[str, int]]:
+    """Option-periods sold only in Capacity Blocks (the account's cap across blocks applies)."""
+    return {key for key in model.block_hours if key not in model.on_demand}
+
+
 class _Room:
     """Instances left per option and period: its capacity calendar, and for an option sold only
     in Capacity Blocks the account's cap on instances across blocks at once."""
@@ -151,7 +156,7 @@ class _Room:
             (oid, p + 1): float(cap) for oid, caps in model.capacity.items() for p, cap in enumerate(caps)
         }
         self.used = used
-        self.blocks_only = {key for key in model.block_hours if key not in model.on_demand}
+        self.blocks_only = _blocks_only(model)
         self.account = model.block_account
         self.in_blocks: dict[int, float] = defaultdict(float)
 
@@ -221,7 +226,7 @@ class _Seats:
     def __init__(self, model: Model, choice: dict[str, str]) -> None:
         self.model = model
         self.room = {oid: float(min(caps)) for oid, caps in model.capacity.items()}
-        self.blocks_only = {oid for oid, p in model.block_hours if (oid, p) not in model.on_demand}
+        self.blocks_only = {oid for oid, _ in _blocks_only(model)}
         self.account = model.block_account
         for wname, oid in choice.items():
             self._take(wname, oid, 1.0)
