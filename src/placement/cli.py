@@ -202,7 +202,8 @@ OutOpt = Annotated[
     typer.Option("--out", "-o", help="Write to this file (atomically; see README 'Output files')."),
 ]
 TimeLimitOpt = Annotated[
-    float, typer.Option("--time-limit", min=0.1, help="Solver time limit per plan, seconds.")
+    float,
+    typer.Option("--time-limit", min=0.1, help="Time limit per plan for building and solving it, seconds."),
 ]
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.5, help="Relative MIP gap per plan.")]
 WorkersOpt = Annotated[
@@ -295,7 +296,10 @@ def plan(
         typer.Option(
             "--time-limit",
             min=0.1,
-            help="Solver time limit, seconds; the plan states the gap proven when it stops.",
+            help=(
+                "Time limit for building and solving the models, seconds; "
+                "the plan states the gap proven when it stops."
+            ),
         ),
     ] = 60.0,
     gap: Annotated[
