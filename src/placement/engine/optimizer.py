@@ -12,14 +12,14 @@ import dataclasses
 import math
 import time
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
 import highspy
 import pulp
 
-from placement.engine import timeline
+from placement.engine import improve, timeline
 from placement.engine.costing import Estimate, whole
 from placement.engine.formulation import (
     Model,
@@ -46,6 +46,14 @@ TOL = 1e-6
 # cheap) plan for one shock on 1 and on 2 workers (16 against 13 workloads moved); with one thread the
 # output is the same to the byte, and the examples solve as fast (3.4 / 1.9 / 1.7 s either way).
 HIGHS_OPTIONS: dict[str, object] = {"mip_allow_restart": False, "threads": 1}
+# Fix-and-optimize (engine/improve.py) on models with at least this many integer variables, given a
+# first plan: HiGHS stops after its root node, or after HAND_OVER of the time limit once it has a
+# plan of its own (its root cut loop can run past a minute), and a plan still above the asked gap
+# is improved a few codebases at a time in the rest of the limit.  At this size a node's LP takes
+# seconds (1,000 diverse workloads × 12 months: 5 nodes in 180 s); smaller models keep HiGHS's
+# branch-and-bound, which closes their gaps (benchmarks/README.md).
+IMPROVE_MIN_INTEGERS = 10_000
+HAND_OVER = 0.6
 
 
 @dataclass(frozen=True)
@@ -221,11 +229,15 @@ _STOPPED_EARLY = {"time_limit", "iteration_limit", "interrupted", "solution_limi
 
 
 class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
-    """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs."""
+    """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs.
+    `hand_over` (seconds): HiGHS stops once its root node is done, or once this long has passed
+    and it has found a plan cheaper than the start, whichever comes first (fix-and-optimize takes
+    over from there: `run_highs`)."""
 
-    def __init__(self, start: dict[str, float], **options: object) -> None:
+    def __init__(self, start: dict[str, float], hand_over: float | None = None, **options: object) -> None:
         super().__init__(**options)
         self.start = start
+        self.hand_over = hand_over
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         variables = lp.variables()  # PuLP sorts them on each call: 0.2 s at 50,000
@@ -236,13 +248,33 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
         given.col_value = values
         given.value_valid = True
         lp.solverModel.setSolution(given)
+        if self.hand_over is not None:
+            # as HiGHS counts it: PuLP does not hand HiGHS the objective's constant
+            cost = sum(c * self.start.get(v.name, 0.0) for v, c in lp.objective.items())
+            check = _hand_over(self.hand_over, cost)
+            lp.solverModel.cbMipInterrupt.subscribe(check)
+            lp.solverModel.run()
+            lp.solverModel.cbMipInterrupt.unsubscribe(check)  # fix-and-optimize's rounds run to their end
+            return
         lp.solverModel.run()
+
+
+def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
+    def check(event: highspy.highs.HighsCallbackEvent) -> None:
+        out = event.data_out
+        own_plan = out.mip_primal_bound < start_cost - 1e-9 * abs(start_cost)
+        if out.mip_node_count >= 1 or (own_plan and out.running_time >= after_s):
+            event.interrupt()
+
+    return check
 
 
 def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None = None) -> Solution:
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
-    feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent."""
-    run = run_highs(model.problem, settings, start)
+    feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
+    model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase."""
+    large = start is not None and model_size(model)[1] >= IMPROVE_MIN_INTEGERS
+    run = run_highs(model.problem, settings, start, improve.groups(model) if large else ())
     return read_solution(model, run.status, run.gap, run.objective)
 
 
@@ -250,17 +282,26 @@ def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None 
 class Run:
     """What HiGHS reports of one solve."""
 
-    status: str  # "optimal", "infeasible", or a stop ("time_limit", ...) with a plan found
+    status: str  # "optimal", "infeasible", or a stop ("time_limit", "stalled", ...) with a plan found
     gap: float  # proven relative gap (0 for a problem without integers)
     objective: float  # nan without a plan
     bound: float  # the proven lower bound on the objective
 
 
-def run_highs(problem: pulp.LpProblem, settings: SolveSettings, start: dict[str, float] | None = None) -> Run:
-    """Solve a PuLP problem with HiGHS and read its status, gap, objective and bound."""
+def run_highs(
+    problem: pulp.LpProblem,
+    settings: SolveSettings,
+    start: dict[str, float] | None = None,
+    groups: Sequence[Sequence[str]] = (),
+) -> Run:
+    """Solve a PuLP problem with HiGHS and read its status, gap, objective and bound.  With
+    `groups` (variable names per codebase) and a `start`, HiGHS hands over (`_StartedHiGHS`) and a
+    plan still above the asked gap goes to fix-and-optimize for the rest (`engine/improve.py`)."""
+    began = time.monotonic()
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     try:
-        problem.solve(_StartedHiGHS(start, **options) if start else pulp.HiGHS(**options))
+        hand_over = settings.time_limit_s * HAND_OVER if groups else None
+        problem.solve(_StartedHiGHS(start, hand_over, **options) if start else pulp.HiGHS(**options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
         raise SolverError(f"the solver failed: {type(exc).__name__}: {exc}") from None
     highs = problem.solverModel
@@ -280,7 +321,37 @@ def run_highs(problem: pulp.LpProblem, settings: SolveSettings, start: dict[str,
         bound = float(info.mip_dual_bound)
         return Run(status, 0.0, objective, bound if math.isfinite(bound) else objective)
     gap, bound = proven(objective, float(info.mip_gap), float(info.mip_dual_bound), status)
+    if groups and start and gap > settings.gap:
+        return _improved(
+            problem, Run(status, gap, objective, bound), groups, settings.gap, began + settings.time_limit_s
+        )
     return Run(status, gap, objective, bound)
+
+
+def _improved(
+    problem: pulp.LpProblem, run: Run, groups: Sequence[Sequence[str]], asked: float, deadline: float
+) -> Run:
+    """The plan HiGHS stopped on, improved by fix-and-optimize until `deadline`; the variables
+    hold the better plan, and the gap is against the bound HiGHS proved."""
+    variables = problem.variables()
+    column = {v.name: v.index for v in variables}
+    highs = problem.solverModel
+    outcome = improve.improve(
+        highs,
+        [[column[name] for name in names] for names in groups],
+        list(highs.getSolution().col_value),
+        run.objective,
+        run.bound,
+        asked,
+        deadline,
+    )
+    stop = "stalled" if outcome.stalled else "time_limit"
+    if outcome.objective >= run.objective:
+        return dataclasses.replace(run, status=stop)
+    for v in variables:
+        v.varValue = outcome.values[v.index]
+    gap = max(0.0, (outcome.objective - run.bound) / outcome.objective) if outcome.objective > 0 else 0.0
+    return Run("optimal" if gap <= asked else stop, gap, outcome.objective, run.bound)
 
 
 def proven(objective: float, gap: float, bound: float, status: str) -> tuple[float, float]:

@@ -1,0 +1,187 @@
+"""Fix-and-optimize (engine/improve.py): hand-worked small models, checked against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import pulp
+import pytest
+
+from placement.engine import improve
+from placement.engine.optimizer import Run, _hand_over, _improved, _StartedHiGHS
+
+
+def _pooled() -> tuple[pulp.LpProblem, dict[str, pulp.LpVariable], pulp.LpVariable]:
+    """Four workloads in two codebases (A: a1, a2; B: b1, b2).  Each runs on demand at its own price
+    (5, 2, 4, 1 $) or on a committed instance at $3, commitments pooled across both codebases:
+    cost = 3·m + Σ price·d, x + d = 1, m ≥ Σ x (no constant term: PuLP does not hand HiGHS one).
+    By hand: only a1 (5 > 3) and b1 (4 > 3) are worth committing, so the optimum is
+    3·2 + 2 + 1 = $9; everything on demand costs $12."""
+    price = {"a1": 5.0, "a2": 2.0, "b1": 4.0, "b2": 1.0}
+    problem = pulp.LpProblem("pooled", pulp.LpMinimize)
+    x = {n: problem.add_variable(f"x_{n}", 0, 1, pulp.LpBinary) for n in price}
+    d = {n: problem.add_variable(f"d_{n}", 0, 1, pulp.LpBinary) for n in price}
+    m = problem.add_variable("m", 0, 10, pulp.LpInteger)
+    problem += 3 * m + pulp.lpSum(p * d[n] for n, p in price.items())
+    problem += m >= pulp.lpSum(x.values())
+    for n in price:
+        problem += x[n] + d[n] == 1
+    return problem, x, m
+
+
+def _capacity() -> tuple[pulp.LpProblem, dict[str, pulp.LpVariable]]:
+    """Six workloads, A: a1-a3 saving $9, $8, $2 on the cheap option, B: b1-b3 saving $7, $6, $1; $10
+    each otherwise; the cheap option holds 4.  The optimum takes the four largest savings
+    (9 + 8 + 7 + 6): 60 − 30 = $30."""
+    saving = {"a1": 9.0, "a2": 8.0, "a3": 2.0, "b1": 7.0, "b2": 6.0, "b3": 1.0}
+    problem = pulp.LpProblem("capacity", pulp.LpMinimize)
+    x = {n: problem.add_variable(f"x_{n}", 0, 1, pulp.LpBinary) for n in saving}
+    d = {n: problem.add_variable(f"d_{n}", 0, 1, pulp.LpBinary) for n in saving}
+    problem += pulp.lpSum((10 - s) * x[n] + 10 * d[n] for n, s in saving.items())
+    problem += pulp.lpSum(x.values()) <= 4
+    for n in saving:
+        problem += x[n] + d[n] == 1
+    return problem, x
+
+
+def _brute(problem: pulp.LpProblem, x: dict[str, pulp.LpVariable], extra: int = 0) -> float:
+    """The cheapest feasible assignment by enumeration (`extra`: the pooled model's m = Σ x)."""
+    best = math.inf
+    for bits in itertools.product((0, 1), repeat=len(x)):
+        values = {v.name: float(b) for v, b in zip(x.values(), bits, strict=True)}
+        values |= {"d" + v.name[1:]: 1.0 - b for v, b in zip(x.values(), bits, strict=True)}
+        if extra:
+            values["m"] = float(sum(bits))
+        cost = sum(c * values[v.name] for v, c in problem.objective.items())
+        for v in problem.variables():
+            v.varValue = values[v.name]
+        if problem.valid():
+            best = min(best, cost)
+    return best
+
+
+def _highs(problem: pulp.LpProblem) -> tuple[object, dict[str, int]]:
+    solver = pulp.HiGHS(msg=False)
+    solver.createAndConfigureSolver(problem)
+    solver.buildSolverModel(problem)
+    return problem.solverModel, {v.name: v.index for v in problem.variables()}
+
+
+def _start(column: dict[str, int], values: dict[str, float]) -> list[float]:
+    """A plan by column: everything on demand (d = 1) unless `values` says otherwise."""
+    start = [1.0 if name.startswith("d_") else 0.0 for name in sorted(column, key=column.get)]
+    for name, value in values.items():
+        start[column[name]] = value
+    return start
+
+
+def _codebases(column: dict[str, int], *names: list[str]) -> list[list[int]]:
+    return [[column[f"{v}_{n}"] for n in group for v in ("x", "d")] for group in names]
+
+
+def test_pooled_commitments_reach_the_brute_force_optimum() -> None:
+    problem, x, _ = _pooled()
+    assert _brute(problem, x, extra=1) == 9.0
+    highs, column = _highs(problem)
+    groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
+    out = improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
+    assert out.objective == pytest.approx(9.0)
+    chosen = {n for n in ("a1", "a2", "b1", "b2") if round(out.values[column[f"x_{n}"]]) == 1}
+    assert chosen == {"a1", "b1"}
+    assert round(out.values[column["m"]]) == 2
+    # pass 1 frees A (a1 committed: $10), then B (b1: $9); pass 2 finds nothing, and one codebase is
+    # already half of two, so the search ends there
+    assert (out.rounds, out.improved, out.stalled) == (4, 2, True)
+
+
+def test_stops_once_within_the_gap_of_the_bound() -> None:
+    problem, _, _ = _pooled()
+    highs, column = _highs(problem)
+    groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
+    out = improve.improve(highs, groups, _start(column, {}), 12.0, 9.0, 1e-6, time.monotonic() + 60)
+    assert (out.objective, out.rounds, out.stalled) == (pytest.approx(9.0), 2, False)
+    # already within 25% of the bound: no round at all
+    out = improve.improve(highs, groups, _start(column, {}), 12.0, 9.0, 0.25, time.monotonic() + 60)
+    assert (out.objective, out.rounds) == (12.0, 0)
+
+
+def test_no_round_past_the_deadline_and_bounds_restored() -> None:
+    problem, _, _ = _pooled()
+    highs, column = _highs(problem)
+    before = (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_))
+    groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
+    late = improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic())
+    assert (late.objective, late.rounds) == (12.0, 0)
+    improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
+    assert (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_)) == before
+
+
+def test_a_local_optimum_is_reported_as_stalled_not_optimal() -> None:
+    """Codebase by codebase cannot trade a slot of A's for one of B's: A, freed first, takes three
+    of the four cheap slots (savings 9, 8, 2), B the last (7): $34 against the optimum's $30.  The
+    search says it stalled; the proven gap (against HiGHS's bound) is what the buyer sees."""
+    problem, x = _capacity()
+    assert _brute(problem, x) == 30.0
+    highs, column = _highs(problem)
+    groups = _codebases(column, ["a1", "a2", "a3"], ["b1", "b2", "b3"])
+    out = improve.improve(highs, groups, _start(column, {}), 60.0, -math.inf, 1e-6, time.monotonic() + 60)
+    assert out.objective == pytest.approx(34.0)
+    assert out.stalled
+
+
+def test_the_optimizer_reads_back_the_improved_plan_and_its_gap() -> None:
+    """`_improved`: HiGHS stopped on the all-on-demand plan ($12) with a bound of $9; fix-and-optimize
+    finds the $9 plan, so the variables hold it and the gap is 0 (optimal)."""
+    problem, x, m = _pooled()
+    for v in x.values():  # HiGHS's plan: everything on demand
+        v.upBound = 0
+    problem.solve(pulp.HiGHS(msg=False))
+    highs = problem.solverModel
+    highs.changeColsBounds(4, [v.index for v in x.values()], [0.0] * 4, [1.0] * 4)
+    names = [[f"{v}_{n}" for n in group for v in ("x", "d")] for group in (["a1", "a2"], ["b1", "b2"])]
+    run = _improved(problem, Run("interrupted", 0.25, 12.0, 9.0), names, 1e-6, time.monotonic() + 60)
+    assert run == Run("optimal", 0.0, pytest.approx(9.0), 9.0)
+    assert [round(x[n].varValue) for n in ("a1", "a2", "b1", "b2")] == [1, 0, 1, 0]
+    assert round(m.varValue) == 2
+    # with a bound it cannot reach, the stop says why
+    run = _improved(problem, Run("interrupted", 0.25, 12.0, 8.0), names, 1e-6, time.monotonic() + 60)
+    assert run.status == "stalled" and run.gap == pytest.approx(1 / 9)
+
+
+class _Event:
+    """The parts of a HiGHS callback event `_hand_over` reads."""
+
+    def __init__(self, nodes: int, primal: float, seconds: float) -> None:
+        self.data_out = type(
+            "Out", (), {"mip_node_count": nodes, "mip_primal_bound": primal, "running_time": seconds}
+        )
+        self.stopped = False
+
+    def interrupt(self) -> None:
+        self.stopped = True
+
+
+@pytest.mark.parametrize(
+    ("nodes", "primal", "seconds", "stops"),
+    [
+        (0, 12.0, 50.0, False),  # still in the root, with only the start: HiGHS keeps going
+        (0, 11.0, 5.0, False),  # its own plan, but before the hand-over time
+        (0, 11.0, 30.0, True),  # its own plan, past the hand-over time
+        (1, 12.0, 1.0, True),  # the root node done
+    ],
+)
+def test_hand_over_rule(nodes: int, primal: float, seconds: float, stops: bool) -> None:
+    event = _Event(nodes, primal, seconds)
+    _hand_over(30.0, 12.0)(event)  # type: ignore[arg-type]
+    assert event.stopped == stops
+
+
+def test_the_hand_over_check_is_removed_after_the_search() -> None:
+    """Left subscribed, it would stop every fix-and-optimize round at its root node."""
+    problem, x, _ = _pooled()
+    start = {f"d_{n}": 1.0 for n in x}
+    problem.solve(_StartedHiGHS(start, 0.0, msg=False))
+    assert problem.solverModel.cbMipInterrupt.callbacks == []
+    assert pulp.value(problem.objective) == pytest.approx(9.0)
