@@ -234,8 +234,10 @@ def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
 
 
 def runnable_portfolio(count: int, seed: int, catalog: Any, time_axis: bool = False) -> Any:
-    """The first `count` diverse workloads that at least one option can run (a 405B model with a
-    2-day deadline may fit nowhere; a buyer would not list it)."""
+    """The first `count` diverse workloads that at least one option sold all year can run (a 405B
+    model with a 2-day deadline may fit nowhere, and a service that only Trn3 can serve has nowhere
+    to run before Trn3 arrives in month 3; a buyer would list neither)."""
+    from placement.engine import timeline
     from placement.engine.costing import estimate
     from placement.inputs.models import Portfolio
 
@@ -244,10 +246,11 @@ def runnable_portfolio(count: int, seed: int, catalog: Any, time_axis: bool = Fa
     if time_axis:
         raw = with_time_axis(raw, seed)
     probe = Portfolio.model_validate(raw)
+    all_year = [o for o in catalog.options if min(timeline.capacity(probe, o)) > 0]
     kept = [
         w
         for w, spec in zip(probe.workloads, raw["workloads"], strict=True)
-        if any(estimate(probe, w, o, catalog).ok for o in catalog.options)
+        if any(estimate(probe, w, o, catalog).ok for o in all_year)
     ]
     keep = {w.name for w in kept[:count]}
     raw["workloads"] = [spec for spec in raw["workloads"] if spec["name"] in keep]
