@@ -86,13 +86,13 @@ def test_pooled_commitments_reach_the_brute_force_optimum() -> None:
     assert _brute(problem, x, extra=1) == 9.0
     highs, column = _highs(problem)
     groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
-    out = improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
+    out = improve.improve(highs, [groups], _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
     assert out.objective == pytest.approx(9.0)
     chosen = {n for n in ("a1", "a2", "b1", "b2") if round(out.values[column[f"x_{n}"]]) == 1}
     assert chosen == {"a1", "b1"}
     assert round(out.values[column["m"]]) == 2
     # pass 1 frees A (a1 committed: $10), then B (b1: $9); pass 2 finds nothing, and one codebase is
-    # already half of two, so the search ends there
+    # already half of two, so the family (the only one) has stalled
     assert (out.rounds, out.improved, out.stalled) == (4, 2, True)
 
 
@@ -100,10 +100,10 @@ def test_stops_once_within_the_gap_of_the_bound() -> None:
     problem, _, _ = _pooled()
     highs, column = _highs(problem)
     groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
-    out = improve.improve(highs, groups, _start(column, {}), 12.0, 9.0, 1e-6, time.monotonic() + 60)
+    out = improve.improve(highs, [groups], _start(column, {}), 12.0, 9.0, 1e-6, time.monotonic() + 60)
     assert (out.objective, out.rounds, out.stalled) == (pytest.approx(9.0), 2, False)
     # already within 25% of the bound: no round at all
-    out = improve.improve(highs, groups, _start(column, {}), 12.0, 9.0, 0.25, time.monotonic() + 60)
+    out = improve.improve(highs, [groups], _start(column, {}), 12.0, 9.0, 0.25, time.monotonic() + 60)
     assert (out.objective, out.rounds) == (12.0, 0)
 
 
@@ -112,9 +112,9 @@ def test_no_round_past_the_deadline_and_bounds_restored() -> None:
     highs, column = _highs(problem)
     before = (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_))
     groups = _codebases(column, ["a1", "a2"], ["b1", "b2"])
-    late = improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic())
+    late = improve.improve(highs, [groups], _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic())
     assert (late.objective, late.rounds) == (12.0, 0)
-    improve.improve(highs, groups, _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
+    improve.improve(highs, [groups], _start(column, {}), 12.0, -math.inf, 1e-6, time.monotonic() + 60)
     assert (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_)) == before
 
 
@@ -126,8 +126,26 @@ def test_a_local_optimum_is_reported_as_stalled_not_optimal() -> None:
     assert _brute(problem, x) == 30.0
     highs, column = _highs(problem)
     groups = _codebases(column, ["a1", "a2", "a3"], ["b1", "b2", "b3"])
-    out = improve.improve(highs, groups, _start(column, {}), 60.0, -math.inf, 1e-6, time.monotonic() + 60)
+    out = improve.improve(highs, [groups], _start(column, {}), 60.0, -math.inf, 1e-6, time.monotonic() + 60)
     assert out.objective == pytest.approx(34.0)
+    assert out.stalled
+
+
+def test_a_second_family_cuts_across_the_first() -> None:
+    """The same model with a second way to cut it (as months cut across codebases): units
+    {a3, b2, b3} and {a1, a2, b1}.  Once codebases stall at $34 (a1, a2, a3, b1 cheap), freeing
+    {a3, b2, b3} with a1, a2, b1 fixed leaves one cheap slot, which b2 (saving 6) takes from a3
+    (saving 2): $30, the brute-force optimum; then neither family finds anything."""
+    problem, x = _capacity()
+    highs, column = _highs(problem)
+    codebases = _codebases(column, ["a1", "a2", "a3"], ["b1", "b2", "b3"])
+    across = _codebases(column, ["a3", "b2", "b3"], ["a1", "a2", "b1"])
+    out = improve.improve(
+        highs, [codebases, across], _start(column, {}), 60.0, -math.inf, 1e-6, time.monotonic() + 60
+    )
+    assert out.objective == pytest.approx(_brute(problem, x)) == pytest.approx(30.0)
+    chosen = {n for n in x if round(out.values[column[f"x_{n}"]]) == 1}
+    assert chosen == {"a1", "a2", "b1", "b2"}
     assert out.stalled
 
 
@@ -140,7 +158,7 @@ def test_the_optimizer_reads_back_the_improved_plan_and_its_gap() -> None:
     problem.solve(pulp.HiGHS(msg=False))
     highs = problem.solverModel
     highs.changeColsBounds(4, [v.index for v in x.values()], [0.0] * 4, [1.0] * 4)
-    names = [[f"{v}_{n}" for n in group for v in ("x", "d")] for group in (["a1", "a2"], ["b1", "b2"])]
+    names = [[[f"{v}_{n}" for n in group for v in ("x", "d")] for group in (["a1", "a2"], ["b1", "b2"])]]
     run = _improved(problem, Run("interrupted", 0.25, 12.0, 9.0), names, 1e-6, time.monotonic() + 60)
     assert run == Run("optimal", 0.0, pytest.approx(9.0), 9.0)
     assert [round(x[n].varValue) for n in ("a1", "a2", "b1", "b2")] == [1, 0, 1, 0]

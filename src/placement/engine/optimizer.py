@@ -292,11 +292,12 @@ def run_highs(
     problem: pulp.LpProblem,
     settings: SolveSettings,
     start: dict[str, float] | None = None,
-    groups: Sequence[Sequence[str]] = (),
+    groups: Sequence[Sequence[Sequence[str]]] = (),
 ) -> Run:
     """Solve a PuLP problem with HiGHS and read its status, gap, objective and bound.  With
-    `groups` (variable names per codebase) and a `start`, HiGHS hands over (`_StartedHiGHS`) and a
-    plan still above the asked gap goes to fix-and-optimize for the rest (`engine/improve.py`)."""
+    `groups` (neighbourhood families of variable names: `improve.groups`) and a `start`, HiGHS
+    hands over (`_StartedHiGHS`) and a plan still above the asked gap goes to fix-and-optimize
+    for the rest (`engine/improve.py`)."""
     began = time.monotonic()
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     try:
@@ -329,7 +330,11 @@ def run_highs(
 
 
 def _improved(
-    problem: pulp.LpProblem, run: Run, groups: Sequence[Sequence[str]], asked: float, deadline: float
+    problem: pulp.LpProblem,
+    run: Run,
+    groups: Sequence[Sequence[Sequence[str]]],
+    asked: float,
+    deadline: float,
 ) -> Run:
     """The plan HiGHS stopped on, improved by fix-and-optimize until `deadline`; the variables
     hold the better plan, and the gap is against the bound HiGHS proved."""
@@ -338,7 +343,7 @@ def _improved(
     highs = problem.solverModel
     outcome = improve.improve(
         highs,
-        [[column[name] for name in names] for names in groups],
+        [[[column[name] for name in unit] for unit in family] for family in groups],
         list(highs.getSolution().col_value),
         run.objective,
         run.bound,
