@@ -319,3 +319,14 @@ def test_a_purchase_priced_on_hours_written_to_four_decimals_passes(
         tampered["purchases"][i]["usd"] = price * row["instance_hours"] + offset
         problems = [p for p in verify(tampered, portfolio, catalog) if p.startswith(f"purchases[{i}]")]
         assert bool(problems) == caught, (offset, problems)
+
+
+def test_a_fractional_instance_count_is_noticed(enterprise: tuple[dict[str, Any], Any, Any]) -> None:
+    """Found by the property test above: a placement's instances 1 → 0.5 went unnoticed, since a
+    split with half an instance satisfied the serving program.  A count is a whole number."""
+    plan, portfolio, catalog = enterprise
+    data = json.loads(json.dumps(plan))
+    row = next(r for r in data["placements"] if r["instances"] == 1)
+    row["instances"] = 0.5
+    problems = verify(data, portfolio, catalog)
+    assert f"{row['workload']} on {row['option']}: instances 0.5 is not a whole number" in problems

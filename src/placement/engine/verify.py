@@ -74,7 +74,7 @@ from placement.engine.verify_baseline import baseline, reservations, runner_up, 
 from placement.engine.verify_common import CENT, Costs, Tally, differs, non_finite
 from placement.engine.verify_purchases import Purchases
 from placement.engine.verify_serving import serving_problems
-from placement.engine.verify_time import TimeCheck, periods_problems
+from placement.engine.verify_time import TimeCheck, periods_problems, whole
 from placement.inputs.models import FAMILIES, Catalog, Family, Option, Portfolio, Workload
 
 __all__ = ["non_finite", "verify"]
@@ -107,6 +107,10 @@ def verify(
             problems.append(f"placement of unknown workload {p['workload']!r}")
         elif p["option"] not in options:
             problems.append(f"{p['workload']}: unknown option {p['option']!r}")
+        elif whole(p.get("instances")) is None or p["instances"] < 0:  # 0.5 could pass the serving program
+            problems.append(
+                f"{p['workload']} on {p['option']}: instances {p.get('instances')!r} is not a whole number"
+            )
         else:
             by_workload[p["workload"]].append(p)
     timed = isinstance(data.get("periods"), list) and bool(data["periods"])
