@@ -203,3 +203,17 @@ def test_the_hand_over_check_is_removed_after_the_search() -> None:
     problem.solve(_StartedHiGHS(start, 0.0, msg=False))
     assert problem.solverModel.cbMipInterrupt.callbacks == []
     assert pulp.value(problem.objective) == pytest.approx(9.0)
+
+
+def test_the_model_counts_its_integer_variables_as_model_size_does() -> None:
+    """`Model.integers` decides whether fix-and-optimize runs, without sorting the whole problem."""
+    from placement.engine.costing import estimates
+    from placement.engine.optimizer import build, feasible_pairs, model_size, port_costs, prune
+    from placement.inputs.loading import load_catalog, load_portfolio
+    from tests.conftest import ROOT
+
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+    pairs = feasible_pairs(portfolio, estimates(portfolio, catalog), catalog)
+    model = build(portfolio, catalog, prune(portfolio, catalog, pairs, port_costs(portfolio, catalog)))
+    assert model.integers == model_size(model)[1] == 2055

@@ -130,6 +130,7 @@ class Model:
     block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
     twins: list[tuple[str, ...]] = field(default_factory=list)  # option ids, catalog order (twin rows)
     used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
+    integers: int = 0  # integer variables this model added (model_size counts its whole problem, slowly)
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,8 @@ class _Builder:
         self, prefix: str, low: float = 0, up: float | None = None, cat: str = pulp.LpContinuous
     ) -> pulp.LpVariable:
         self.count += 1
+        if cat != pulp.LpContinuous:
+            self.model.integers += 1
         return self.problem.add_variable(f"{self.tag}{prefix}_{self.count}", low, up, cat)
 
     def row(self, terms: Row, sense: str, rhs: float, name: str) -> None:

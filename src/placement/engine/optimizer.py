@@ -248,15 +248,15 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
         given.col_value = values
         given.value_valid = True
         lp.solverModel.setSolution(given)
-        if self.hand_over is not None:
-            # as HiGHS counts it: PuLP does not hand HiGHS the objective's constant
-            cost = sum(c * self.start.get(v.name, 0.0) for v, c in lp.objective.items())
-            check = _hand_over(self.hand_over, cost)
-            lp.solverModel.cbMipInterrupt.subscribe(check)
+        if self.hand_over is None:
             lp.solverModel.run()
-            lp.solverModel.cbMipInterrupt.unsubscribe(check)  # fix-and-optimize's rounds run to their end
             return
+        # as HiGHS counts it: PuLP does not hand HiGHS the objective's constant
+        cost = sum(c * self.start.get(v.name, 0.0) for v, c in lp.objective.items())
+        check = _hand_over(self.hand_over, cost)
+        lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
+        lp.solverModel.cbMipInterrupt.unsubscribe(check)  # fix-and-optimize's rounds run to their end
 
 
 def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
@@ -273,7 +273,7 @@ def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None 
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
     model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month."""
-    large = start is not None and model_size(model)[1] >= IMPROVE_MIN_INTEGERS
+    large = start is not None and model.integers >= IMPROVE_MIN_INTEGERS
     run = run_highs(model.problem, settings, start, improve.groups(model) if large else ())
     return read_solution(model, run.status, run.gap, run.objective)
 
@@ -456,7 +456,7 @@ def _start(
     limit is better left to fix-and-optimize (60 s limit, seeds 1 / 3 / 5: 3.03 / 10.9 / 1.74%
     proven gap with it, 2.58 / 10.9 / 1.17% without, 2026-12-06)."""
     spot = tuple(i for i in portfolio.purchase.allow if i not in ("1-year", "3-year"))
-    if not spot or spot == portfolio.purchase.allow or model_size(model)[1] >= IMPROVE_MIN_INTEGERS:
+    if not spot or spot == portfolio.purchase.allow or model.integers >= IMPROVE_MIN_INTEGERS:
         return greedy_start(model)
     simple = portfolio.model_copy(update={"purchase": portfolio.purchase.model_copy(update={"allow": spot})})
     quick = build(simple, catalog, prune(simple, catalog, pairs, costs, bought), bought=bought)
