@@ -53,8 +53,9 @@ def test_the_greedy_start_keeps_run_order() -> None:
     assert values is not None
     assert _violations(model, values) == []
 
-    def periods(name: str) -> set[int]:
-        return {key[2] for key, r in model.r.items() if key[0] == name and values.get(r.name, 0.0) > 0}
+    def periods(name: str) -> set[int]:  # where it holds instances: in bursts (r) or all period (j)
+        held = (*model.r.items(), *model.j.items())
+        return {key[2] for key, var in held if key[0] == name and values.get(var.name, 0.0) > 0}
 
     first, later = periods("dense-70b"), periods("rl-finetune-70b")
     assert first and later and max(first) < min(later)
@@ -187,3 +188,76 @@ def test_when_largest_first_leaves_a_workload_no_room_the_start_places_the_scarc
         ],
     )
     assert _on(model, values) == ({"B"}, {"A"})
+
+
+def test_the_start_commits_layer_by_layer_with_the_best_start_month() -> None:
+    """One option, $10/h on demand, $6/h for a 1-year commitment charged only inside the 12-month
+    horizon.  Held all period: 3 instances in months 1-2, 4 in months 3-8, 5 in months 9-12.
+    A month on demand costs $7,300; a commitment from month 1 $52,560, from month 3 $43,800
+    (10 months), from month 9 $17,520 (4 months).  Layers 1-3 carry 12 months: from month 1 saves
+    $35,040 each (from month 3: $29,200).  Layer 4 carries months 3-12: from month 3 saves
+    $29,200, from month 1 only $20,440.  Layer 5 carries months 9-12: from month 9 saves $11,680,
+    any earlier start loses money.  (The start used to buy one term from month 1 only: 4
+    instances, and the fifth on demand: $239,440 against $219,000.)"""
+    portfolio = make_portfolio(
+        [
+            inference("base", tokens_per_month=3 * ONE_INSTANCE),
+            inference("mid", tokens_per_month=ONE_INSTANCE, start_month=3),
+            inference("late", tokens_per_month=ONE_INSTANCE, start_month=9),
+        ],
+        horizon_months=12,
+        purchase={"allow": ["on-demand", "1-year"], "beyond_horizon": "horizon-only"},
+    )
+    model = _model(portfolio, make_catalog([option("A", one_year_usd_per_hour=6.0)]), pruned=False)
+    values = greedy_start(model)
+    assert values is not None and _violations(model, values) == []
+    bought = {
+        model.periods[start - 1].first: values.get(b.name, 0.0)
+        for (_, _, start), b in model.commit.items()
+        if values.get(b.name, 0.0) > 0
+    }
+    assert bought == {1: 3.0, 3: 1.0, 9: 1.0}
+    cost = sum(c * values.get(v.name, 0.0) for v, c in model.problem.objective.items())
+    assert round(cost, 2) == 219_000.0
+
+
+def test_the_start_books_bursts_in_blocks_where_cheaper_within_the_account_cap() -> None:
+    """A run of 2,000 instance-hours with a 30-day deadline holds 3 instances at once (2,000 / 720 h
+    → 3) in a one-month plan.  Capacity Blocks cost $6/h against $10/h on demand, and the account
+    may hold 1 instance across blocks: the start books 1 instance in blocks for the month (730 h,
+    $4,380) and buys the other 1,270 h on demand ($12,700): $17,080, not $20,000 all on demand."""
+    catalog = make_catalog([option("A", capacity_block_usd_per_hour=6.0)])
+    settings = catalog.settings.model_copy(update={"capacity_block_account_instances": 1})
+    catalog = catalog.model_copy(update={"settings": settings})
+    portfolio = make_portfolio(
+        [training("run", tokens=1000 * 3600 * 2000, deadline_days=30, measured=MEASURED)],
+        horizon_months=1,
+        purchase={"allow": ["on-demand", "capacity-block"]},
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    values = greedy_start(model)
+    assert values is not None and _violations(model, values) == []
+    assert values[model.block_instances[("A", 1)].name] == 1.0
+    assert round(values[model.block_hours[("A", 1)].name] * model.unit, 6) == 730.0
+    assert round(values[model.on_demand[("A", 1)].name] * model.unit, 6) == 1270.0
+    cost = sum(c * values.get(v.name, 0.0) for v, c in model.problem.objective.items())
+    assert round(cost, 2) == 17_080.0
+
+
+def test_the_start_ranks_options_by_how_they_are_best_bought() -> None:
+    """A service held all year on one instance: A lists $10/h and sells no commitment; B lists
+    $12/h but commits for a year at $6/h.  At list prices A is cheaper ($87,600 against $105,120),
+    which is where the start used to put it; bought as each is best bought, B costs $52,560."""
+    portfolio = make_portfolio(
+        [inference("svc", tokens_per_month=ONE_INSTANCE)],
+        horizon_months=12,
+        purchase={"allow": ["on-demand", "1-year"]},
+    )
+    catalog = make_catalog(
+        [option("A", region="r1"), option("B", region="r2", usd_per_hour=12.0, one_year_usd_per_hour=6.0)]
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    values = greedy_start(model)
+    assert values is not None and _violations(model, values) == []
+    assert _on(model, values) == (set(), {"B"})
+    assert [values.get(b.name) for b in model.commit.values()] == [1.0]

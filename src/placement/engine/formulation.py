@@ -131,6 +131,7 @@ class Model:
     twins: list[tuple[str, ...]] = field(default_factory=list)  # option ids, catalog order (twin rows)
     used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
     integers: int = 0  # integer variables this model added (model_size counts its whole problem, slowly)
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)  # option → instrument → $/h; "list"
 
 
 @dataclass(frozen=True)
@@ -519,6 +520,7 @@ class _Builder:
         first = self.first_commitments() if self.first is not None else {}
         for option in self.catalog.options:
             prices = instruments(self.portfolio, option)
+            self.model.prices[option.id] = {**prices, "list": option.usd_per_hour}
             touched = [p.index for p in self.periods if self.held.get((option.id, p.index))]
             if not touched:
                 continue

@@ -1,10 +1,14 @@
 """A first feasible plan for the solver, built greedily, so HiGHS starts from a sensible incumbent.
 
-Each workload in turn (largest first) takes, in each period, its cheapest option on demand that
-still has room: an inference service its whole instances, a training workload its runs' hours
-spread over the periods of its window with capacity left.  Ports the workloads need are paid;
-inference held all period is committed where the best single commitment from the start pays,
-the rest bought on demand (or in Capacity Blocks where the option is sold only that way).  The
+Each workload in turn (largest first) takes, in each period, the cheapest option that still has
+room, priced as it would best be bought (`_effective_usd`: a service at the best commitment
+from month 1, on demand or in blocks; a run on demand or in blocks): an inference service its
+whole instances, a training workload its runs' hours spread over the periods of its window with
+capacity left (a run busy a whole period is steady, j, and can be committed).  Ports the
+workloads need are paid.  What is held all period is committed layer by layer, each instance
+with the term and start month that save most against on demand (`_commitments`); bursts and the
+rest go into Capacity Blocks where those are cheaper, within the account's cap across blocks,
+and on demand otherwise (blocks only where the option is sold no other way).  The
 values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
 a region cap) is not handed over.  A run that comes `after` others is placed after them, in the
 periods after their last.  It starts no port that takes calendar time; under a family-share
@@ -125,7 +129,7 @@ def _place(
         runs[key[0]][key[1]].append(key)
     busy: dict[str, list[int]] = {}
     for wname in order:
-        options = sorted(by_workload[wname], key=lambda o: (model.pairs[(wname, o)].compute_usd, o))
+        options = sorted(by_workload[wname], key=lambda o: (_effective_usd(model, wname, o), o))
         if first is not None and first.get(wname) in options:
             options = [first[wname]] + [o for o in options if o != first[wname]]
         if (wname, options[0]) not in model.x:
@@ -140,6 +144,26 @@ def _place(
             return None
         busy[wname] = periods
     return busy
+
+
+def _effective_usd(model: Model, wname: str, oid: str) -> float:
+    """A pair's cost alone at the cheapest way to buy it: a service held all horizon at the best
+    commitment from month 1, on demand or in Capacity Blocks; a training run's hours on demand or
+    in blocks (when one run fits the account's cap across blocks).  Costing prices every pair at
+    the list price, which puts services in blocks sold no other way and leaves commitments out."""
+    est, prices = model.pairs[(wname, oid)], model.prices.get(oid, {})
+    rates = [prices[i] for i in ("on-demand", "capacity-block") if i in prices]
+    if (wname, oid) in model.x:
+        if est.instances_at_once > model.block_account and "on-demand" in prices:
+            rates = [prices["on-demand"]]
+    else:
+        hours = {p.index: p.hours for p in model.periods}
+        for (option, _, start), usd in model.commit_usd.items():
+            covers = model.commitments[(option, _, start)].covers
+            if option == oid and start == 1 and len(covers) == len(hours):
+                rates.append(usd / sum(hours[p] for p in covers))
+    listed = prices.get("list", 0.0)
+    return est.compute_usd * min(rates) / listed if rates and listed > 0 else est.compute_usd
 
 
 def _blocks_only(model: Model) -> set[tuple[str, int]]:
@@ -276,20 +300,45 @@ def _buy(
 ) -> bool:
     """Commitments for what inference holds all period, on demand for the rest, blocks where an
     option is sold no other way; False if some use cannot be bought."""
-    steady: dict[tuple[str, int], float] = defaultdict(float)
+    steady: dict[tuple[str, int], float] = defaultdict(float)  # instance-months held all period
     for (_, oid, p), k in model.k.items():
         steady[(oid, p)] += values.get(k.name, 0.0) * model.periods[p - 1].months
+    for (wname, oid, p), j in model.j.items():
+        n = model.pairs[(wname, oid)].instances_at_once
+        steady[(oid, p)] += values.get(j.name, 0.0) * n * model.periods[p - 1].months
     in_force = _commitments(model, steady, values)
     bursts: dict[tuple[str, int], float] = defaultdict(float)  # training hours: never committed
     for (_, oid, p), h in model.h.items():
         bursts[(oid, p)] += values.get(h.name, 0.0)
-    for key, e in model.on_demand.items():
-        rest = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
-        values[e.name] = max(rest, bursts[key])
+    account: dict[int, float] = defaultdict(lambda: model.block_account)  # instances left across blocks
     for key, v in model.block_hours.items():
-        if key not in model.on_demand:
+        if key not in model.on_demand:  # sold only in blocks
             values[v.name] = hours[key]
             values[model.block_instances[key].name] = used[key]
+            account[key[1]] -= used[key]
+    price = model.problem.objective
+    cheaper = sorted(  # blocks cheaper than on demand: the largest saving per instance-month first
+        (key for key in model.on_demand if key in model.block_hours),
+        key=lambda key: (price.get(model.block_hours[key], 0.0) - price.get(model.on_demand[key], 0.0), key),
+    )
+    in_blocks: dict[tuple[str, int], float] = {}
+    for key in cheaper:
+        if price.get(model.block_hours[key], 0.0) >= price.get(model.on_demand[key], 0.0):
+            break
+        need = max(
+            hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0), bursts[key]
+        )
+        months = model.periods[key[1] - 1].months
+        held = min(used[key], math.floor(account[key[1]] + TOL), whole(need / months))
+        if need <= TOL or held <= 0:
+            continue
+        in_blocks[key] = min(need, held * months)
+        values[model.block_hours[key].name] = in_blocks[key]
+        values[model.block_instances[key].name] = float(held)
+        account[key[1]] -= held
+    for key, e in model.on_demand.items():
+        rest = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
+        values[e.name] = max(0.0, max(rest, bursts[key]) - in_blocks.get(key, 0.0))
     return all(key in model.on_demand or key in model.block_hours for key in hours)
 
 
@@ -359,8 +408,13 @@ def _training(
             continue  # (a run of seconds, within TOL, with no period of room: still not placed)
         values[model.x[(wname, oid)].name] = 1.0
         for key, take, runs in plan:
-            values[model.h[key].name] = take
-            values[model.r[key].name] = float(runs)
+            steady = model.j.get(key)
+            whole_period = take >= model.periods[key[2] - 1].months * est.instances_at_once * runs * (1 - TOL)
+            if steady is not None and whole_period and runs <= (steady.upBound or 0):
+                values[steady.name] = float(runs)  # busy all period: its instances can be committed
+            else:
+                values[model.h[key].name] = take
+                values[model.r[key].name] = float(runs)
             capacity.take(oid, key[2], runs * est.instances_at_once)
             hours[(oid, key[2])] += take
         return [key[2] for key, _, _ in plan]
@@ -368,41 +422,57 @@ def _training(
 
 
 def _commitments(
-    model: Model, hours: dict[tuple[str, int], float], values: dict[str, float]
+    model: Model, steady: dict[tuple[str, int], float], values: dict[str, float]
 ) -> dict[tuple[str, int], float]:
-    """Per option, the commitment bought at the start that saves most against on demand: its j-th
-    instance carries min(1, used − (j − 1)) of each month it covers and is bought while that is
-    worth more on demand than the instance's term costs.  Returns committed instance-months per
-    (option, period)."""
+    """Commitments for what is held all period (`_layers`), or as a first stage signed them.
+    Returns committed instance-months per (option, period)."""
     in_force: dict[tuple[str, int], float] = defaultdict(float)
-    if model.first_fixed:  # a first stage signed them
-        for (oid, term, start), b in model.commit.items():
-            values[b.name] = float(b.lowBound)
-            for p in model.commitments[(oid, term, start)].covers:
-                in_force[(oid, p)] += b.lowBound * model.periods[p - 1].months
-        return in_force
-    best: dict[str, tuple[float, str, int]] = {}
-    for (oid, term, start), b in model.commit.items():
-        if start != 1 or (oid, 1) not in model.on_demand:
-            continue
-        rate = model.on_demand[(oid, 1)]  # the variable; its objective coefficient is the price
-        od = model.problem.objective.get(rate, 0.0)
-        covers = model.commitments[(oid, term, start)].covers
-        level = {p: hours.get((oid, p), 0.0) / model.periods[p - 1].months for p in covers}
-        count, saving = 0, 0.0
-        while count < (b.upBound or 0):
-            carried = sum(model.periods[p - 1].months * min(1.0, max(0.0, level[p] - count)) for p in covers)
-            worth = carried * od - model.commit_usd[(oid, term, start)]
-            if worth <= 0:
-                break
-            count, saving = count + 1, saving + worth
-        if count and saving > best.get(oid, (0.0, "", 0))[0]:
-            best[oid] = (saving, term, count)
-    for oid, (_, term, count) in best.items():
-        values[model.commit[(oid, term, 1)].name] = float(count)
-        for p in model.commitments[(oid, term, 1)].covers:
-            in_force[(oid, p)] += count * model.periods[p - 1].months
+    months = {p.index: p.months for p in model.periods}
+    if model.first_fixed:
+        bought = {key: float(b.lowBound) for key, b in model.commit.items()}
+    else:
+        offers: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for oid, term, start in model.commit:
+            offers[oid].append((term, start))
+        bought = {}
+        for oid, keys in sorted(offers.items()):
+            level = {p: steady.get((oid, p), 0.0) / months[p] for p in months}
+            for (term, start), layers in _layers(model, oid, keys, level).items():
+                bought[(oid, term, start)] = float(layers)
+    for key, count in bought.items():
+        values[model.commit[key].name] = count
+        for p in model.commitments[key].covers:
+            in_force[(key[0], p)] += count * months[p]
     return in_force
+
+
+def _layers(
+    model: Model, oid: str, keys: list[tuple[str, int]], level: dict[int, float]
+) -> dict[tuple[str, int], int]:
+    """Layer by layer: the i-th instance of an option carries min(1, held − (i − 1)) of each
+    period and takes the term and start that save most against on demand for that layer, while
+    one saves anything.  Layers are independent (each carries only its own slice of every period),
+    so for each layer the choice is the best one.  Returns instances per (term, start)."""
+    rate = next((e for (o, _), e in model.on_demand.items() if o == oid), None)
+    if rate is None:
+        return {}
+    od = model.problem.objective.get(rate, 0.0)  # the variable's cost: on demand per instance-month
+    months = {p.index: p.months for p in model.periods}
+    bought: dict[tuple[str, int], int] = defaultdict(int)
+    for layer in range(int(max(level.values(), default=0.0) + 1)):
+        best, choice = 0.0, None
+        for term, start in keys:
+            if bought[(term, start)] >= (model.commit[(oid, term, start)].upBound or 0):
+                continue
+            covers = model.commitments[(oid, term, start)].covers
+            carried = sum(months[p] * min(1.0, max(0.0, level[p] - layer)) for p in covers)
+            worth = carried * od - model.commit_usd[(oid, term, start)]
+            if worth > best + 1e-9:
+                best, choice = worth, (term, start)
+        if choice is None:
+            break
+        bought[choice] += 1
+    return dict(bought)
 
 
 def _depths(follows: dict[str, list[str]]) -> dict[str, int]:
