@@ -48,9 +48,8 @@ TOL = 1e-6
 HIGHS_OPTIONS: dict[str, object] = {"mip_allow_restart": False, "threads": 1}
 # Fix-and-optimize (engine/improve.py) on models with at least this many integer variables, given a
 # first plan: HiGHS stops after its root node, or after HAND_OVER of the time limit once it has a
-# plan of its own or a root LP bound (its root cut loop can run past a minute), and a plan still
-# above the asked gap is improved a few codebases or months at a time in the rest of the limit.
-# At this size a node's LP takes
+# plan of its own (its root cut loop can run past a minute), and a plan still above the asked gap
+# is improved a few codebases or months at a time in the rest of the limit.  At this size a node's LP takes
 # seconds (1,000 diverse workloads × 12 months: 5 nodes in 180 s); smaller models keep HiGHS's
 # branch-and-bound, which closes their gaps (benchmarks/README.md).
 IMPROVE_MIN_INTEGERS = 10_000
@@ -232,9 +231,8 @@ _STOPPED_EARLY = {"time_limit", "iteration_limit", "interrupted", "solution_limi
 class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs.
     `hand_over` (seconds): HiGHS stops once its root node is done, or once this long has passed
-    and it has found a plan cheaper than the start or a bound from its root LP, whichever comes
-    first (fix-and-optimize takes over from there: `run_highs`).  Without a bound it goes on: a
-    plan with no bound proves nothing."""
+    and it has found a plan cheaper than the start, whichever comes first (fix-and-optimize takes
+    over from there: `run_highs`)."""
 
     def __init__(self, start: dict[str, float], hand_over: float | None = None, **options: object) -> None:
         super().__init__(**options)
@@ -265,8 +263,7 @@ def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.Hig
     def check(event: highspy.highs.HighsCallbackEvent) -> None:
         out = event.data_out
         own_plan = out.mip_primal_bound < start_cost - 1e-9 * abs(start_cost)
-        bounded = math.isfinite(out.mip_dual_bound) and out.mip_dual_bound > 0
-        if out.mip_node_count >= 1 or ((own_plan or bounded) and out.running_time >= after_s):
+        if out.mip_node_count >= 1 or (own_plan and out.running_time >= after_s):
             event.interrupt()
 
     return check
