@@ -217,3 +217,40 @@ def test_the_model_counts_its_integer_variables_as_model_size_does() -> None:
     pairs = feasible_pairs(portfolio, estimates(portfolio, catalog), catalog)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, port_costs(portfolio, catalog)))
     assert model.integers == model_size(model)[1] == 2055
+
+
+def test_a_round_that_runs_out_of_time_halves_the_neighbourhood(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty units, one column each; a round freeing more than one unit stops on its time limit
+    with nothing (too large for its time), and freeing unit 7 alone finds $9 against $10.  The
+    search starts at a tenth (4 units), halves to 2 and then to 1 after rounds that ran out of
+    time, reaches $9, and never frees more than one unit again: a family that stays too large for
+    its rounds would find nothing until the time is up."""
+    sizes: list[int] = []
+
+    def fake_round(highs: object, fixed: list[int], best: list[float], seconds: float) -> tuple:
+        free = 40 - len(fixed)
+        sizes.append(free)
+        if free > 1:
+            return math.inf, None, True
+        if 7 not in fixed:
+            return 9.0, [0.0] * 40, False
+        return 10.0, list(best), False
+
+    class Lp:
+        col_lower_ = [0.0] * 40
+        col_upper_ = [1.0] * 40
+
+    class Highs:
+        def getLp(self) -> Lp:
+            return Lp()
+
+        def setOptionValue(self, name: str, value: object) -> None:
+            pass
+
+    monkeypatch.setattr(improve, "_round", fake_round)
+    monkeypatch.setattr(improve, "_restore", lambda *args: None)
+    units = [[[c] for c in range(40)]]
+    outcome = improve.improve(Highs(), units, [1.0] * 40, 10.0, 0.0, 1e-6, time.monotonic() + 60)  # type: ignore[arg-type]
+    assert outcome.objective == 9.0 and outcome.stalled
+    assert sizes[:3] == [4, 2, 1]
+    assert max(sizes[3:]) == 1
