@@ -128,8 +128,9 @@ def _place(
     for key in model.h:  # training workload → option → its (t, o, period) keys, in period order
         runs[key[0]][key[1]].append(key)
     busy: dict[str, list[int]] = {}
+    rates = _best_rates(model)
     for wname in order:
-        options = sorted(by_workload[wname], key=lambda o: (_effective_usd(model, wname, o), o))
+        options = sorted(by_workload[wname], key=lambda o: (_effective_usd(model, rates, wname, o), o))
         if first is not None and first.get(wname) in options:
             options = [first[wname]] + [o for o in options if o != first[wname]]
         if (wname, options[0]) not in model.x:
@@ -146,24 +147,41 @@ def _place(
     return busy
 
 
-def _effective_usd(model: Model, wname: str, oid: str) -> float:
-    """A pair's cost alone at the cheapest way to buy it: a service held all horizon at the best
-    commitment from month 1, on demand or in Capacity Blocks; a training run's hours on demand or
-    in blocks (when one run fits the account's cap across blocks).  Costing prices every pair at
-    the list price, which puts services in blocks sold no other way and leaves commitments out."""
+def _best_rates(model: Model) -> dict[str, tuple[float, float]]:
+    """Per option, the cheapest price per instance-hour for a run's hours (on demand or in blocks)
+    and for a service held all horizon (those, or a commitment from month 1 covering every period),
+    as a share of the list price that costing priced each pair at."""
+    hours = {p.index: p.hours for p in model.periods}
+    held_all: dict[str, list[float]] = defaultdict(list)
+    for (oid, term, start), usd in model.commit_usd.items():
+        covers = model.commitments[(oid, term, start)].covers
+        if start == 1 and len(covers) == len(hours):
+            held_all[oid].append(usd / sum(hours[p] for p in covers))
+    out: dict[str, tuple[float, float]] = {}
+    for oid, prices in model.prices.items():
+        spot = [prices[i] for i in ("on-demand", "capacity-block") if i in prices]
+        listed = prices["list"]
+        if listed > 0:  # (a way it is not sold at all keeps the list price: ratio 1)
+            service = spot + held_all[oid]
+            out[oid] = (min(spot) / listed if spot else 1.0, min(service) / listed if service else 1.0)
+    return out
+
+
+def _effective_usd(model: Model, rates: dict[str, tuple[float, float]], wname: str, oid: str) -> float:
+    """A pair's cost alone at the cheapest way to buy it (`_best_rates`): a service held all
+    horizon at the best commitment from month 1, on demand or in Capacity Blocks; a training run's
+    hours on demand or in blocks (on demand only when one run is more than the account's cap
+    across blocks).  Costing prices every pair at the list price, which puts services in blocks
+    sold no other way and leaves commitments out."""
     est, prices = model.pairs[(wname, oid)], model.prices.get(oid, {})
-    rates = [prices[i] for i in ("on-demand", "capacity-block") if i in prices]
-    if (wname, oid) in model.x:
-        if est.instances_at_once > model.block_account and "on-demand" in prices:
-            rates = [prices["on-demand"]]
-    else:
-        hours = {p.index: p.hours for p in model.periods}
-        for (option, _, start), usd in model.commit_usd.items():
-            covers = model.commitments[(option, _, start)].covers
-            if option == oid and start == 1 and len(covers) == len(hours):
-                rates.append(usd / sum(hours[p] for p in covers))
-    listed = prices.get("list", 0.0)
-    return est.compute_usd * min(rates) / listed if rates and listed > 0 else est.compute_usd
+    if oid not in rates:
+        return est.compute_usd
+    run, service = rates[oid]
+    if (wname, oid) not in model.x:
+        return est.compute_usd * service
+    if est.instances_at_once > model.block_account and "on-demand" in prices:
+        return est.compute_usd * prices["on-demand"] / prices["list"]
+    return est.compute_usd * run
 
 
 def _blocks_only(model: Model) -> set[tuple[str, int]]:
@@ -311,6 +329,10 @@ def _buy(
     for (_, oid, p), h in model.h.items():
         bursts[(oid, p)] += values.get(h.name, 0.0)
     account: dict[int, float] = defaultdict(lambda: model.block_account)  # instances left across blocks
+    rest = {  # instance-months to buy beyond what is already bought and committed
+        key: used_months - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
+        for key, used_months in hours.items()
+    }
     for key, v in model.block_hours.items():
         if key not in model.on_demand:  # sold only in blocks
             values[v.name] = hours[key]
@@ -325,9 +347,7 @@ def _buy(
     for key in cheaper:
         if price.get(model.block_hours[key], 0.0) >= price.get(model.on_demand[key], 0.0):
             break
-        need = max(
-            hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0), bursts[key]
-        )
+        need = max(rest.get(key, 0.0), bursts[key])
         months = model.periods[key[1] - 1].months
         held = min(used[key], math.floor(account[key[1]] + TOL), whole(need / months))
         if need <= TOL or held <= 0:
@@ -337,8 +357,7 @@ def _buy(
         values[model.block_instances[key].name] = float(held)
         account[key[1]] -= held
     for key, e in model.on_demand.items():
-        rest = hours[key] - model.sunk_hours.get(key, 0.0) / model.unit - in_force.get(key, 0.0)
-        values[e.name] = max(0.0, max(rest, bursts[key]) - in_blocks.get(key, 0.0))
+        values[e.name] = max(0.0, max(rest.get(key, 0.0), bursts[key]) - in_blocks.get(key, 0.0))
     return all(key in model.on_demand or key in model.block_hours for key in hours)
 
 
