@@ -341,11 +341,13 @@ class Purchases:
                 f"and charged months past the horizon give {unused:,.2f}"
             )
         placed: dict[str, float] = defaultdict(float)
+        count: dict[str, int] = defaultdict(int)  # each placement's compute_usd is rounded to cents
         for p in c.data["placements"]:
             placed[p["option"]] += p["compute_usd"]
+            count[p["option"]] += 1
         for option_id in sorted({k[0] for k in keys} | set(placed)):
             carried = sum(c.num(k, "usd") - self.idle(k) for k in keys if k[0] == option_id)
-            if differs(placed.get(option_id, 0.0), carried, tolerance):
+            if differs(placed.get(option_id, 0.0), carried, tolerance + CENT * count[option_id]):
                 problems.append(
                     f"placements on {option_id}: compute_usd adds up to {placed.get(option_id, 0.0):,.2f}, "
                     f"the option's monthly usd less idle commitments to {carried:,.2f}"
