@@ -361,3 +361,34 @@ def test_an_option_with_many_placements_allows_each_ones_rounding_to_cents() -> 
         problem.startswith(f"placements on {option}: compute_usd adds up to")
         for problem in verify(data, portfolio, catalog)
     )
+
+
+def test_a_small_services_unit_cost_allows_the_cents_of_its_placements() -> None:
+    """A service of 5M tokens a month (60M over the year): a cent on its compute_usd is 1.7e-4 per
+    million tokens, above the 1e-4 its usd_per_million_tokens is rounded to (a 60-workload
+    time-phased portfolio, seed 5, stopped with an internal error on 23.9039 against 23.9037).
+    Five cents more is still caught."""
+    catalog = load_catalog(None)
+    raw = {
+        "horizon_months": 12,
+        "workloads": [
+            {
+                "name": "small",
+                "kind": "inference",
+                "framework": "pytorch",
+                "model": {"params_b": 1},
+                "tokens_per_month": "5M",
+            }
+        ],
+    }
+    portfolio = Portfolio.model_validate(raw)
+    data = plan_dict(make_plan(portfolio, catalog, "small"))
+    assert verify(data, portfolio, catalog) == []
+    (placement,) = data["placements"]
+    (row,) = data["workloads"]
+    placement["compute_usd"] = round(placement["compute_usd"] + 0.0049, 4)  # its rounding's far end
+    row["compute_usd"] = placement["compute_usd"]
+    row["usd_per_million_tokens"] = round(row["usd_per_million_tokens"] - 0.00005, 5)
+    assert verify(data, portfolio, catalog) == []
+    row["usd_per_million_tokens"] += 0.05 / 60
+    assert any(p.startswith("small: usd_per_million_tokens is") for p in verify(data, portfolio, catalog))
