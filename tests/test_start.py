@@ -261,3 +261,33 @@ def test_the_start_ranks_options_by_how_they_are_best_bought() -> None:
     assert values is not None and _violations(model, values) == []
     assert _on(model, values) == (set(), {"B"})
     assert [values.get(b.name) for b in model.commit.values()] == [1.0]
+
+
+def test_a_run_others_follow_leaves_them_a_period_of_its_window() -> None:
+    """Three months; A ($1/h) has 1 instance, B ($2/h) plenty.  big (1,460 instance-hours, months
+    1-2) costs most and takes A for months 1-2.  first (100 h) is followed by second (100 h), both
+    any time in months 1-3.  A is first's cheapest, but its only free month is 3, and second then
+    has no month left: the start used to give up there (a 200-workload portfolio with a time axis
+    then had no plan in 20 s).  first must now end by month 2, so it takes B ($200) and second A
+    in month 3 ($100): $1,760 in all, the optimum."""
+    hours = 1000 * 3600  # measured 1,000 tokens/s: this many tokens is an instance-hour
+    portfolio = make_portfolio(
+        [
+            training("big", tokens=1460 * hours, earliest_month=1, latest_month=2, measured=MEASURED),
+            training("first", tokens=100 * hours, measured=MEASURED),
+            training("second", tokens=100 * hours, after=["first"], measured=MEASURED),
+        ],
+        horizon_months=3,
+        purchase={"allow": ["on-demand"]},
+    )
+    catalog = make_catalog(
+        [option("A", usd_per_hour=1.0, capacity_instances=1), option("B", usd_per_hour=2.0)]
+    )
+    model = _model(portfolio, catalog, pruned=False)
+    values = greedy_start(model)
+    assert values is not None and _violations(model, values) == []
+    on = {w: o for (w, o), x in model.x.items() if values.get(x.name) == 1.0}
+    assert on == {"big": "A", "first": "B", "second": "A"}
+    cost = sum(c * values.get(v.name, 0.0) for v, c in model.problem.objective.items())
+    assert round(cost, 2) == 1_760.0
+    assert round(O.solve(model, O.SolveSettings()).objective, 2) == 1_760.0
