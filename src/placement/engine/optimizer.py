@@ -232,14 +232,27 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs.
     `hand_over` (seconds): HiGHS stops once its root node is done, or once this long has passed
     and it has found a plan cheaper than the start, whichever comes first (fix-and-optimize takes
-    over from there: `run_highs`)."""
+    over from there: `run_highs`).  `deadline` (time.monotonic()): HiGHS's time limit is what is
+    left of it once PuLP has handed HiGHS the model (1.9 s on 1,000 workloads under a policy)."""
 
-    def __init__(self, start: dict[str, float], hand_over: float | None = None, **options: object) -> None:
+    def __init__(
+        self,
+        start: dict[str, float] | None,
+        hand_over: float | None = None,
+        deadline: float | None = None,
+        **options: object,
+    ) -> None:
         super().__init__(**options)
         self.start = start
         self.hand_over = hand_over
+        self.deadline = deadline
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
+        if self.deadline is not None:
+            lp.solverModel.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
+        if self.start is None:
+            lp.solverModel.run()
+            return
         variables = lp.variables()  # PuLP sorts them on each call: 0.2 s at 50,000
         values = [0.0] * len(variables)
         for v in variables:
@@ -302,7 +315,7 @@ def run_highs(
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     try:
         hand_over = settings.time_limit_s * HAND_OVER if groups else None
-        problem.solve(_StartedHiGHS(start, hand_over, **options) if start else pulp.HiGHS(**options))
+        problem.solve(_StartedHiGHS(start, hand_over, began + settings.time_limit_s, **options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
         raise SolverError(f"the solver failed: {type(exc).__name__}: {exc}") from None
     highs = problem.solverModel
