@@ -10,7 +10,7 @@ import pulp
 import pytest
 
 from placement.engine import improve
-from placement.engine.optimizer import Run, _hand_over, _improved, _StartedHiGHS
+from placement.engine.optimizer import Run, _hand_over, _improved, _StartedHiGHS, _the_start
 
 
 def _pooled() -> tuple[pulp.LpProblem, dict[str, pulp.LpVariable], pulp.LpVariable]:
@@ -254,3 +254,17 @@ def test_a_round_that_runs_out_of_time_halves_the_neighbourhood(monkeypatch: pyt
     assert outcome.objective == 9.0 and outcome.stalled
     assert sizes[:3] == [4, 2, 1]
     assert max(sizes[3:]) == 1
+
+
+def test_a_start_highs_never_took_up_is_the_plan_against_the_bound_it_had() -> None:
+    """HiGHS may stop on its time limit before it has taken up the start (a 200-workload model
+    under a share policy, left 2 s: the command used to end with no plan).  The start, checked
+    against every row before it was handed over, is then the plan: the pooled model with
+    everything on demand, $12, against $0 (no bound yet: a 100% gap) or against a bound of $9
+    (25%)."""
+    problem, _, _ = _pooled()
+    start = {f"d_{n}": 1.0 for n in ("a1", "a2", "b1", "b2")}
+    run = _the_start(problem, start, "time_limit", -math.inf)
+    assert (run.status, run.objective, run.gap, run.bound) == ("time_limit", 12.0, 1.0, 0.0)
+    assert {v.name: v.varValue for v in problem.variables() if v.varValue} == start
+    assert _the_start(problem, start, "time_limit", 9.0) == Run("time_limit", 0.25, 12.0, 9.0)
