@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from placement.cli import app
+from placement.engine.plan import Plan
 from placement.engine.planner import make_plan
 from placement.engine.verify import verify
 from placement.inputs.loading import load_catalog, load_portfolio
@@ -40,10 +41,16 @@ def test_saved_plans_verify(example: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def enterprise() -> tuple[dict[str, Any], Any, Any]:
+def enterprise_plan() -> tuple[Plan, Any, Any]:
     catalog = load_catalog(None)
     portfolio = load_portfolio(ENTERPRISE, catalog)
-    return plan_dict(make_plan(portfolio, catalog, "e")), portfolio, catalog
+    return make_plan(portfolio, catalog, "e"), portfolio, catalog
+
+
+@pytest.fixture(scope="module")
+def enterprise(enterprise_plan: tuple[Plan, Any, Any]) -> tuple[dict[str, Any], Any, Any]:
+    plan, portfolio, catalog = enterprise_plan
+    return plan_dict(plan), portfolio, catalog
 
 
 def _first(data: dict[str, Any], workload: str) -> dict[str, Any]:
@@ -155,17 +162,23 @@ TAMPERING: dict[str, tuple[Any, str | tuple[str, ...]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
-def test_tampering_is_caught(case: str, enterprise: tuple[dict[str, Any], Any, Any]) -> None:
+@pytest.mark.parametrize("own_split", [False, True], ids=["searched", "plan's split first"])
+def test_tampering_is_caught(case: str, own_split: bool, enterprise_plan: tuple[Plan, Any, Any]) -> None:
     """Each message as the plan before the time axis gives it, or as the time-phased plan does
-    (the enterprise plan is time-phased once the planner fills `periods`: tests/test_verify_time.py)."""
-    data, portfolio, catalog = enterprise
-    assert verify(data, portfolio, catalog) == []
+    (the enterprise plan is time-phased once the planner fills `periods`: tests/test_verify_time.py).
+    Handed the plan's own split of each service's traffic (as `placement plan` does), the serving
+    check starts its search there and still catches every change: the split is a candidate, never
+    taken on trust."""
+    plan, portfolio, catalog = enterprise_plan
+    data = plan_dict(plan)
+    split = plan.split if own_split else ()
+    assert plan.split and verify(data, portfolio, catalog, split=split) == []
     if case == "reservation saving off" and not data["reservations"]:
         pytest.skip("a time-phased plan buys its own commitments: no reservation advice")
     tampered = json.loads(json.dumps(data))
     change, expected = TAMPERING[case]
     change(tampered)
-    problems = verify(tampered, portfolio, catalog)
+    problems = verify(tampered, portfolio, catalog, split=split)
     accepted = (expected,) if isinstance(expected, str) else expected
     assert any(p.startswith(accepted) for p in problems), problems
 
@@ -392,3 +405,19 @@ def test_a_small_services_unit_cost_allows_the_cents_of_its_placements() -> None
     assert verify(data, portfolio, catalog) == []
     row["usd_per_million_tokens"] += 0.05 / 60
     assert any(p.startswith("small: usd_per_million_tokens is") for p in verify(data, portfolio, catalog))
+
+
+def test_the_plans_split_names_every_month_of_each_span(enterprise_plan: tuple[Plan, Any, Any]) -> None:
+    """The model solves spans of identical months; the split the serving check is handed is by
+    month, as the JSON's periods are (handed by span, it served a sixth of a six-month span's
+    traffic, and the check searched its whole time limit for a witness)."""
+    plan, _, _ = enterprise_plan
+    months = {p.index for p in plan.periods}
+    assert months == set(range(1, 13))
+    served: dict[tuple[str, int], float] = {}
+    for name, _, month, share, count in plan.split:
+        assert month in months and count >= 1
+        served[(name, month)] = served.get((name, month), 0.0) + share
+    services = {w.workload for w in plan.workloads if w.kind == "inference"}
+    assert {name for name, _ in served} == services
+    assert all(abs(total - 1.0) < 1e-6 for total in served.values())

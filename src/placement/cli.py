@@ -331,7 +331,7 @@ def plan(
             bought = sunk_purchases(bill, cat, portfolio)
         result = make_plan(portfolio, cat, str(workloads), settings, ests, bought)
         data = plan_dict(result)  # what the JSON format prints, so verified as it will be read back
-        problems = verify(data, portfolio, cat, ests)
+        problems = verify(data, portfolio, cat, ests, result.split)
         if problems:  # the optimizer produced something its independent check rejects: a bug
             typer.echo(
                 f"placement: internal error: the plan failed its independent check ({REPORT_HINT}):",

@@ -30,6 +30,7 @@ from placement.engine.formulation import (
     run_hours,
     usable,
 )
+from placement.engine.highs_start import StartedHiGHS
 from placement.engine.plan import Purchase
 from placement.engine.start import greedy_start, within_policy
 from placement.errors import SolverError
@@ -228,8 +229,8 @@ _STATUS = {
 _STOPPED_EARLY = {"time_limit", "iteration_limit", "interrupted", "solution_limit"}
 
 
-class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
-    """PuLP's in-process HiGHS, handed a feasible plan (values by variable name) before it runs.
+class _StartedHiGHS(StartedHiGHS):
+    """HiGHS handed a feasible plan before it runs (`StartedHiGHS`).
     `hand_over` (seconds): HiGHS stops once its root node is done, or once this long has passed
     and it has found a plan cheaper than the start, whichever comes first (fix-and-optimize takes
     over from there: `run_highs`).  `deadline` (time.monotonic()): HiGHS's time limit is what is
@@ -242,26 +243,15 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
         deadline: float | None = None,
         **options: object,
     ) -> None:
-        super().__init__(**options)
-        self.start = start
+        super().__init__(start, **options)
         self.hand_over = hand_over
         self.deadline = deadline
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         if self.deadline is not None:
             lp.solverModel.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
-        if self.start is None:
-            lp.solverModel.run()
-            return
-        variables = lp.variables()  # PuLP sorts them on each call: 0.2 s at 50,000
-        values = [0.0] * len(variables)
-        for v in variables:
-            values[v.index] = self.start.get(v.name, 0.0)
-        given = highspy.HighsSolution()
-        given.col_value = values
-        given.value_valid = True
-        lp.solverModel.setSolution(given)
-        if self.hand_over is None:
+        self.hand_start(lp)
+        if self.start is None or self.hand_over is None:
             lp.solverModel.run()
             return
         # as HiGHS counts it: PuLP does not hand HiGHS the objective's constant

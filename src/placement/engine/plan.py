@@ -260,6 +260,9 @@ class Plan:
     region_usd: tuple[tuple[str, float], ...] = ()  # (region, spend) for every region used
     calibration: tuple[tuple[str, str], ...] = ()  # (option used, how well its figures are calibrated)
     defaults: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (default assumed, workloads relying on it)
+    # (workload, option, period, share, instances): each service's traffic split per period, which
+    # the JSON leaves out; `placement plan` hands it to the serving check as its first witness
+    split: tuple[tuple[str, str, int, float, int], ...] = ()
     already_on: tuple[AlreadyOn, ...] = ()
 
     @property

@@ -241,6 +241,7 @@ def assemble(
         ),
         defaults=_defaults(portfolio),
         already_on=already_on(portfolio, catalog),
+        split=plan.split,
     )
 
 

@@ -47,6 +47,7 @@ class Schedule:
     unused_usd: dict[str, float]  # per option: committed hours without work, charged months beyond
     committed_beyond_usd: float  # horizon-only: the terms' months after the horizon, not charged
     region_usd: dict[str, float]
+    split: tuple[tuple[str, str, int, float, int], ...]  # (workload, option, month, share, instances)
 
 
 @dataclass
@@ -92,6 +93,7 @@ def schedule(
         dict(layout.unused),
         layout.beyond,
         dict(layout.region_usd),
+        layout.split(solution),
     )
 
 
@@ -110,6 +112,15 @@ class _Layout:
         if self.portfolio.periods == "single":
             return list(self.months)
         return [m for m in self.months if span.first <= m.index <= span.last]
+
+    def split(self, solution: Solution) -> tuple[tuple[str, str, int, float, int], ...]:
+        """Each service's share and instances per option in each month of each span."""
+        return tuple(
+            (wname, oid, month.index, share, solution.instances[(wname, oid, p)])
+            for (wname, oid, p), share in sorted(solution.shares.items())
+            if share > 0
+            for month in self.in_span(self.model.periods[p - 1])
+        )
 
     def commitments(self, solution: Solution) -> None:
         hpm = self.catalog.settings.hours_per_month

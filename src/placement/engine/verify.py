@@ -64,7 +64,7 @@ verifiable yet.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from placement.engine import timeline
@@ -85,9 +85,11 @@ def verify(
     portfolio: Portfolio,
     catalog: Catalog,
     ests: dict[tuple[str, str], Estimate] | None = None,
+    split: Sequence[tuple[str, str, int, float, int]] = (),
 ) -> list[str]:
     """Every problem found, in words; an empty list means the plan holds. `ests`: estimates
-    already computed for exactly these inputs, if any (see `Costs`)."""
+    already computed for exactly these inputs, if any (see `Costs`).  `split`: a candidate split
+    of each service's traffic per period (`Plan.split`), tried first by the serving check."""
     if data.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {data.get('schema_version')!r} is not {SCHEMA_VERSION!r}"]
     if data.get("catalog") != catalog.name:
@@ -123,7 +125,7 @@ def verify(
         problems += _check_workload(w, by_workload.get(name, []), portfolio, catalog, tally, costs)
     later: list[str] = []
     if timed:  # compute_usd holds the unused commitments beside the placements
-        later = _time_phased(data, portfolio, catalog, by_workload, tally)
+        later = _time_phased(data, portfolio, catalog, by_workload, tally, split)
     problems += _migration(data, portfolio, catalog, tally.families)
     problems += _totals(data, tally.compute)
     problems += _families(data, tally)
@@ -159,6 +161,7 @@ def _time_phased(
     catalog: Catalog,
     by_workload: dict[str, list[dict[str, Any]]],
     tally: Tally,
+    split: Sequence[tuple[str, str, int, float, int]],
 ) -> list[str]:
     """Periods, runs, ports, purchases, monthly use, serving; reservations only for `periods:
     single` with on-demand the only purchase allowed (the advice is for that case). Adds each
@@ -172,7 +175,7 @@ def _time_phased(
         tally.compute += unused
         tally.compute_by_family[catalog.option(option_id).family] += unused
     problems += check.capacity_table()
-    problems += serving_problems(check, bought, tally)
+    problems += serving_problems(check, bought, tally, split)
     if portfolio.periods == "single" and tuple(portfolio.purchase.allow) == ("on-demand",):
         return problems + reservations(data, portfolio, catalog, by_workload, tally)
     if data.get("reservations"):

@@ -21,12 +21,14 @@ Each row has a priced slack; the slacks left after minimising them name the figu
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import highspy
 import pulp
 
 from placement.engine import timeline
+from placement.engine.highs_start import StartedHiGHS
 from placement.engine.verify_common import CENT, Tally
 from placement.engine.verify_purchases import Purchases
 from placement.engine.verify_time import TimeCheck
@@ -42,6 +44,7 @@ class _Program:
         self.count = 0
         self.objective: list[tuple[pulp.LpVariable, float]] = []
         self.slacks: list[tuple[pulp.LpVariable, str, float]] = []  # variable, message, tolerance
+        self.hits: dict[tuple[str, str, int], tuple[pulp.LpVariable, int]] = {}  # key → (binary, instances)
 
     def var(self, up: float | None = None, cat: str = pulp.LpContinuous) -> pulp.LpVariable:
         self.count += 1
@@ -57,8 +60,11 @@ class _Program:
         self.problem += expression
 
 
-def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[str]:
-    """Every disagreement between the inference figures and some split of the traffic."""
+def serving_problems(
+    check: TimeCheck, bought: Purchases, tally: Tally, split: Sequence[tuple[str, str, int, float, int]] = ()
+) -> list[str]:
+    """Every disagreement between the inference figures and some split of the traffic.  `split`
+    (workload, option, period, share, instances): a candidate the search starts from."""
     data, portfolio = check.data, check.portfolio
     demand = {w.name: _factors(check, w.name) for w in portfolio.workloads if w.kind == "inference"}
     rows = [
@@ -118,7 +124,7 @@ def serving_problems(check: TimeCheck, bought: Purchases, tally: Tally) -> list[
         m.add(pulp.lpSum(terms) + under - over == held)
     _policy(m, check, used, tally.used_spend)  # training's, on demand (verify._check_placement)
     m.problem += pulp.LpAffineExpression(m.objective)
-    return _solve(m)
+    return _solve(m, _candidate(m, s, k, split))
 
 
 def _cells(
@@ -135,13 +141,39 @@ def _cells(
     return out
 
 
-def _solve(m: _Program) -> list[str]:
-    """The slacks left at the optimum; a witness with none proves the figures agree.  Should the
+def _candidate(
+    m: _Program,
+    s: dict[tuple[str, str, int], pulp.LpVariable],
+    k: dict[tuple[str, str, int], pulp.LpVariable],
+    split: Sequence[tuple[str, str, int, float, int]],
+) -> dict[str, float] | None:
+    """The program's values for a candidate split: its shares and instances, and each placement's
+    month of most instances; the slacks are left to HiGHS (an LP with these integers fixed).  A
+    split that names a cell the program has not is no candidate."""
+    if not split:
+        return None
+    values: dict[str, float] = {}
+    for name, option, p, share, count in split:
+        key = (name, option, p)
+        if key not in s:
+            return None
+        values[s[key].name] = share
+        values[k[key].name] = float(count)
+        hit = m.hits.get(key)
+        if hit is not None:
+            values[hit[0].name] = 1.0 if count >= hit[1] else 0.0
+    return values
+
+
+def _solve(m: _Program, candidate: dict[str, float] | None = None) -> list[str]:
+    """The slacks left at the optimum; a witness with none proves the figures agree.  HiGHS
+    starts from `candidate` where there is one (the plan's own split: a witness at once when the
+    figures agree; 1,000 workloads took the whole SOLVE_S to find one without it).  Should the
     whole-instance program not reach its optimum in SOLVE_S (PuLP calls a stopped HiGHS run
     "Optimal", so HiGHS's own status is read), its relaxation answers: it never reports a
     disagreement the program would not, and leaves whole instances per workload on shared
     options unchecked."""
-    m.problem.solve(pulp.HiGHS(msg=False, timeLimit=SOLVE_S))
+    m.problem.solve(StartedHiGHS(candidate, msg=False, timeLimit=SOLVE_S))
     left = [(v.varValue, message, tolerance) for v, message, tolerance in m.slacks]
     if all(value is not None and value <= tolerance for value, _, tolerance in left):
         return []  # a witness: every figure agrees
@@ -179,6 +211,7 @@ def _attained(
     for key in (key for key in mine if len(cells[key[1:]]) > 1):
         hit = m.var(up=1, cat=pulp.LpBinary)
         hits.append(hit)
+        m.hits[key] = (hit, r["instances"])
         m.add(k[key] - r["instances"] * hit >= 0)
     where = f"{r['workload']} on {r['option']}: instances {r['instances']}"
     miss = m.slack(f"{where} is not the most held in any month", 1.0, 0.5)
