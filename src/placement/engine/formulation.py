@@ -84,6 +84,7 @@ Row = list[tuple[pulp.LpVariable, float]]
 TERMS = ("1-year", "3-year")
 IN_FORCE = "in-force"  # a commitment already bought (a bill's Reserved Instance): sunk, used first
 COMMIT_CAT = pulp.LpInteger
+SPEND_UNIT = 1e4  # U[g] in $10,000s: see share_rows
 
 
 @dataclass
@@ -665,13 +666,19 @@ class _Builder:
         if share is None:
             return
         # U[g] = the spend family g's traffic uses (one row each); share[g]: U[g] ≤ φ·Σ U, three
-        # variables a row instead of every placement variable in every family's row.
+        # variables a row instead of every placement variable in every family's row.  U is in
+        # SPEND_UNIT dollars: in dollars (coefficients to 1e8 beside U's 1), one root cut round of
+        # HiGHS on 200 diverse workloads under a cap ran 60-110 s past a 15 s time limit; in
+        # $10,000s the same 200-workload plans under a cap took 32-50 s for --time-limit 30, not
+        # 53-86 s (seeds 2, 4, 6, 8; seed 8 also found a plan it did not find before).  The
+        # enterprise example under a 75% cap takes 27.5 s instead of 25 s (benchmarks/README.md).
         spend = {}
         for family in sorted(self.used):
             total = self.var(f"U_{family}")
             spend[family] = total
-            self.model.used[family] = (total, self.used[family])
-            self.row([(total, 1.0), *((v, -c) for v, c in self.used[family])], "=", 0, f"used[{family}]")
+            terms = [(v, c / SPEND_UNIT) for v, c in self.used[family]]
+            self.model.used[family] = (total, terms)
+            self.row([(total, 1.0), *((v, -c) for v, c in terms)], "=", 0, f"used[{family}]")
         for family in sorted(spend):
             row = [(u, (1 - share) if g == family else -share) for g, u in spend.items()]
             if self.elastic:
