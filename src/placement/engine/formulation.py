@@ -685,7 +685,7 @@ class _Builder:
                 slack = self.var(f"f_{family}")
                 self.model.share_slack[family] = slack
                 row.append((slack, -1.0))
-                self.objective.append((slack, penalty / 1e3))
+                self.objective.append((slack, penalty / 1e3 * SPEND_UNIT))  # per dollar, as before
             self.row(row, "<=", 0, f"share[{family}]")
 
     def region_rows(self, penalty: float) -> None:
