@@ -78,32 +78,28 @@ def _shortfalls(
     not causes of their own: those are named from the elastic model without the policy (a
     200-workload portfolio whose GPU-only work alone broke a 46% cap was explained by 17 runs
     "missing their windows" on Trainium before the one policy line)."""
-    model, solution = _elastic(portfolio, catalog, ests, settings, bought)
+
+    def elastic(of: Portfolio) -> tuple[Model, Solution]:
+        model = build(of, catalog, feasible_pairs(of, ests, catalog), elastic=True, bought=bought)
+        return model, solve(model, settings)
+
+    model, solution = elastic(portfolio)
     if solution.status == "infeasible":  # every coupling row has a slack: not expected
         return ["the constraints contradict each other"]
     policy = _policy_reasons(portfolio, catalog, ests, model, solution)
-    physical = _capacity_reasons(portfolio, catalog, solution) + _window_reasons(
-        portfolio, catalog, model, solution
-    )
+    physical = _physical(portfolio, catalog, model, solution)
     if policy and physical:
         rules = portfolio.policy.model_copy(update={"max_family_share": None, "max_region_usd": {}})
         free = portfolio.model_copy(update={"policy": rules})
-        model, solution = _elastic(free, catalog, ests, settings, bought)
-        physical = _capacity_reasons(free, catalog, solution) + _window_reasons(
-            free, catalog, model, solution
-        )
+        physical = _physical(free, catalog, *elastic(free))
     return physical + policy or ["the workloads do not fit together (no single row could be named)"]
 
 
-def _elastic(
-    portfolio: Portfolio,
-    catalog: Catalog,
-    ests: dict[tuple[str, str], Estimate],
-    settings: SolveSettings,
-    bought: tuple[Purchase, ...],
-) -> tuple[Model, Solution]:
-    model = build(portfolio, catalog, feasible_pairs(portfolio, ests, catalog), elastic=True, bought=bought)
-    return model, solve(model, settings)
+def _physical(portfolio: Portfolio, catalog: Catalog, model: Model, solution: Solution) -> list[str]:
+    """Options oversubscribed and runs that miss their window in an elastic plan."""
+    return _capacity_reasons(portfolio, catalog, solution) + _window_reasons(
+        portfolio, catalog, model, solution
+    )
 
 
 def _capacity_reasons(portfolio: Portfolio, catalog: Catalog, solution: Solution) -> list[str]:
