@@ -19,7 +19,7 @@ from placement.engine.costing import Estimate
 from placement.engine.formulation import Model, build
 from placement.engine.optimizer import Solution, feasible_pairs, solve, used_spend
 from placement.engine.plan import Purchase
-from placement.errors import InfeasibleError
+from placement.errors import InfeasibleError, SolverError
 from placement.inputs.models import Catalog, Family, Portfolio
 
 if TYPE_CHECKING:
@@ -83,7 +83,13 @@ def _shortfalls(
         model = build(of, catalog, feasible_pairs(of, ests, catalog), elastic=True, bought=bought)
         return model, solve(model, settings)
 
-    model, solution = elastic(portfolio)
+    try:
+        model, solution = elastic(portfolio)
+    except SolverError:  # the plan is proven impossible; which rows conflict is not known in time
+        return [
+            "the solver found no arrangement that names the options, windows or policy that conflict "
+            f"within --time-limit {settings.time_limit_s:g} s; raise it to see them"
+        ]
     if solution.status == "infeasible":  # every coupling row has a slack: not expected
         return ["the constraints contradict each other"]
     policy = _policy_reasons(portfolio, catalog, ests, model, solution)
@@ -91,7 +97,10 @@ def _shortfalls(
     if policy and physical:
         rules = portfolio.policy.model_copy(update={"max_family_share": None, "max_region_usd": {}})
         free = portfolio.model_copy(update={"policy": rules})
-        physical = _physical(free, catalog, *elastic(free))
+        try:
+            physical = _physical(free, catalog, *elastic(free))
+        except SolverError:  # no time to tell causes from consequences: all of them, as found
+            pass
     return physical + policy or ["the workloads do not fit together (no single row could be named)"]
 
 
