@@ -19,6 +19,7 @@ from placement.engine.costing import Estimate
 from placement.engine.formulation import Model, build
 from placement.engine.optimizer import Solution, feasible_pairs, solve, used_spend
 from placement.engine.plan import Purchase
+from placement.engine.start import greedy_start
 from placement.errors import InfeasibleError, SolverError
 from placement.inputs.models import Catalog, Family, Portfolio
 
@@ -81,7 +82,7 @@ def _shortfalls(
 
     def elastic(of: Portfolio) -> tuple[Model, Solution]:
         model = build(of, catalog, feasible_pairs(of, ests, catalog), elastic=True, bought=bought)
-        return model, solve(model, settings)
+        return model, solve(model, settings, greedy_start(model))
 
     try:
         model, solution = elastic(portfolio)
@@ -94,14 +95,25 @@ def _shortfalls(
         return ["the constraints contradict each other"]
     policy = _policy_reasons(portfolio, catalog, ests, model, solution)
     physical = _physical(portfolio, catalog, model, solution)
+    exact = solution.status == "optimal"
     if policy and physical:
         rules = portfolio.policy.model_copy(update={"max_family_share": None, "max_region_usd": {}})
         free = portfolio.model_copy(update={"policy": rules})
         try:
-            physical = _physical(free, catalog, *elastic(free))
+            model, solution = elastic(free)
+            physical, exact = (
+                _physical(free, catalog, model, solution),
+                exact and solution.status == "optimal",
+            )
         except SolverError:  # no time to tell causes from consequences: all of them, as found
-            pass
-    return physical + policy or ["the workloads do not fit together (no single row could be named)"]
+            exact = False
+    reasons = physical + policy or ["the workloads do not fit together (no single row could be named)"]
+    if not exact:  # a time-limited elastic plan may overstate a shortfall or name one it need not
+        reasons.append(
+            f"(these come from the least-short arrangement found within --time-limit "
+            f"{settings.time_limit_s:g} s, not proven the least; raise it for exact figures)"
+        )
+    return reasons
 
 
 def _physical(portfolio: Portfolio, catalog: Catalog, model: Model, solution: Solution) -> list[str]:

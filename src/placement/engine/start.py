@@ -28,13 +28,15 @@ from placement.engine.costing import whole
 from placement.engine.formulation import Model
 
 TOL = 1e-6
+ENDLESS = 1e12  # instances: the capacity the elastic model's start places against (math.inf breaks //)
 
 
 def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None.  `first`: the option each workload
     tries first (where another plan put it); otherwise its cheapest alone.  Under a family-share
     policy only with `first` (a plan that meets it: `within_policy`)."""
-    if model.share_cap is not None and first is None:
+    elastic = bool(model.capacity_slack)  # the diagnosis's model: its slacks take up what breaks
+    if model.share_cap is not None and first is None and not elastic:
         return None  # a share policy with nothing that meets it: leave the search to HiGHS
     for scarce_first in (False, True):  # largest first; if one finds no room, fewest options first
         values: dict[str, float] = {}
@@ -56,7 +58,28 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
     if not _buy(model, used, hours, values):
         return None
     values = _twins_in_order(model, {name: max(0.0, value) for name, value in values.items()})
+    if elastic:
+        _slacks(model, values)
     return values if _feasible(model, values) else None
+
+
+def _slacks(model: Model, values: dict[str, float]) -> None:
+    """An elastic model's slack variables (diagnosis only: capacity, share, region, window rows)
+    set to what the greedy plan, placed as if capacity were endless, breaks each row by."""
+    slacks = {
+        v.name
+        for table in (model.capacity_slack, model.share_slack, model.region_slack, model.window_slack)
+        for v in table.values()
+    }
+    for row in model.problem.constraints():
+        own = [(v, c) for v, c in row.items() if v.name in slacks]
+        if len(own) != 1:
+            continue
+        ((slack, coefficient),) = own
+        rest = sum(c * values.get(v.name, 0.0) for v, c in row.items() if v.name != slack.name) + row.constant
+        need = -rest / coefficient  # the slack that brings the row to equality
+        if row.sense == pulp.LpConstraintEQ or (row.sense == pulp.LpConstraintLE) == (coefficient < 0):
+            values[slack.name] = max(0.0, need)
 
 
 def _twins_in_order(model: Model, values: dict[str, float]) -> dict[str, float]:
@@ -196,8 +219,11 @@ class _Room:
     in Capacity Blocks the account's cap on instances across blocks at once."""
 
     def __init__(self, model: Model, used: dict[tuple[str, int], float]) -> None:
+        endless = bool(model.capacity_slack)  # the diagnosis's elastic model: slack takes the rest
         self.capacity = {
-            (oid, p + 1): float(cap) for oid, caps in model.capacity.items() for p, cap in enumerate(caps)
+            (oid, p + 1): ENDLESS if endless else float(cap)
+            for oid, caps in model.capacity.items()
+            for p, cap in enumerate(caps)
         }
         self.used = used
         self.blocks_only = _blocks_only(model)
