@@ -101,10 +101,8 @@ def _shortfalls(
         free = portfolio.model_copy(update={"policy": rules})
         try:
             model, solution = elastic(free)
-            physical, exact = (
-                _physical(free, catalog, model, solution),
-                exact and solution.status == "optimal",
-            )
+            physical = _physical(free, catalog, model, solution)
+            exact = exact and solution.status == "optimal"
         except SolverError:  # no time to tell causes from consequences: all of them, as found
             exact = False
     reasons = physical + policy or ["the workloads do not fit together (no single row could be named)"]

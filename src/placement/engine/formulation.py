@@ -120,6 +120,7 @@ class Model:
     window_slack: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     region_slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     spread_shares: bool = False  # see optimizer._inference
+    elastic: bool = False  # the diagnosis's copy: coupling rows with priced slack (`build`)
     unit: float = 1.0  # h, e and v are in instance-months of this many hours (HiGHS solves it faster)
     run_units: dict[tuple[str, str], float] = field(default_factory=dict)  # E / unit per training pair
     capacity: dict[str, tuple[int, ...]] = field(default_factory=dict)  # option → per period
@@ -285,6 +286,7 @@ class _Builder:
                 if w.kind == "training"
             },
             spread_shares=not elastic,
+            elastic=elastic,
             share_cap=share if share is not None and share < 1 else None,
         )
         self.problem = self.model.problem

@@ -254,9 +254,7 @@ class _StartedHiGHS(StartedHiGHS):
         if self.start is None or self.hand_over is None:
             lp.solverModel.run()
             return
-        # as HiGHS counts it: PuLP does not hand HiGHS the objective's constant
-        cost = sum(c * self.start.get(v.name, 0.0) for v, c in lp.objective.items())
-        check = _hand_over(self.hand_over, cost)
+        check = _hand_over(self.hand_over, _cost(lp, self.start))
         lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
         lp.solverModel.cbMipInterrupt.unsubscribe(check)  # fix-and-optimize's rounds run to their end
@@ -343,9 +341,14 @@ def _the_start(problem: pulp.LpProblem, start: dict[str, float], status: str, bo
     whatever bound HiGHS had, or $0."""
     for v in problem.variables():
         v.varValue = start.get(v.name, 0.0)
-    objective = sum(c * start.get(v.name, 0.0) for v, c in problem.objective.items())  # as HiGHS counts it
+    objective = _cost(problem, start)
     gap, bound = proven(objective, math.inf, bound if math.isfinite(bound) else 0.0, status)
     return Run(status, gap, objective, bound)
+
+
+def _cost(problem: pulp.LpProblem, values: dict[str, float]) -> float:
+    """A plan's objective as HiGHS counts it: PuLP does not hand HiGHS the objective's constant."""
+    return float(sum(c * values.get(v.name, 0.0) for v, c in problem.objective.items()))
 
 
 def _improved(

@@ -34,9 +34,9 @@ ENDLESS = 1e12  # instances: the capacity the elastic model's start places again
 def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None.  `first`: the option each workload
     tries first (where another plan put it); otherwise its cheapest alone.  Under a family-share
-    policy only with `first` (a plan that meets it: `within_policy`)."""
-    elastic = bool(model.capacity_slack)  # the diagnosis's model: its slacks take up what breaks
-    if model.share_cap is not None and first is None and not elastic:
+    policy only with `first` (a plan that meets it: `within_policy`), except on the diagnosis's
+    elastic model, whose slacks take up whatever the plan breaks (`_slacks`)."""
+    if model.share_cap is not None and first is None and not model.elastic:
         return None  # a share policy with nothing that meets it: leave the search to HiGHS
     for scarce_first in (False, True):  # largest first; if one finds no room, fewest options first
         values: dict[str, float] = {}
@@ -58,7 +58,7 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
     if not _buy(model, used, hours, values):
         return None
     values = _twins_in_order(model, {name: max(0.0, value) for name, value in values.items()})
-    if elastic:
+    if model.elastic:
         _slacks(model, values)
     return values if _feasible(model, values) else None
 
@@ -219,9 +219,8 @@ class _Room:
     in Capacity Blocks the account's cap on instances across blocks at once."""
 
     def __init__(self, model: Model, used: dict[tuple[str, int], float]) -> None:
-        endless = bool(model.capacity_slack)  # the diagnosis's elastic model: slack takes the rest
-        self.capacity = {
-            (oid, p + 1): ENDLESS if endless else float(cap)
+        self.capacity = {  # the diagnosis's elastic model: capacity slack takes what is over
+            (oid, p + 1): ENDLESS if model.elastic else float(cap)
             for oid, caps in model.capacity.items()
             for p, cap in enumerate(caps)
         }
