@@ -205,10 +205,22 @@ def _cover_rows(terms: Row) -> list[tuple[Row, float]]:
     return rows
 
 
-def _twin_key(option: Option, capacity: tuple[int, ...]) -> tuple[object, ...]:
-    """What must match for two options to be interchangeable (everything but id and region)."""
-    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates", "ranges"})
-    return (tuple(sorted((k, repr(v)) for k, v in data.items())), capacity)
+_PRICES = {
+    "usd_per_hour",
+    "on_demand",
+    "one_year_usd_per_hour",
+    "three_year_usd_per_hour",
+    "capacity_block_usd_per_hour",
+}
+
+
+def _twin_key(portfolio: Portfolio, option: Option, capacity: tuple[int, ...]) -> tuple[object, ...]:
+    """What must match for two options to be interchangeable: everything but id and region, and
+    of the prices only those of the instruments the portfolio buys by (an on-demand plan does not
+    care that one region sells a commitment the other does not)."""
+    data = option.model_dump(exclude={"id", "region", "sources", "notes", "estimates", "ranges", *_PRICES})
+    sold = tuple(sorted(instruments(portfolio, option).items()))
+    return (tuple(sorted((k, repr(v)) for k, v in data.items())), sold, capacity)
 
 
 def codebases(portfolio: Portfolio) -> dict[str, list[Workload]]:
@@ -732,7 +744,7 @@ class _Builder:
         for option in self.catalog.options:
             if any(key[0] == option.id for key in self.model.sunk_hours):
                 continue
-            groups[_twin_key(option, self.capacity[option.id])].append(option)
+            groups[_twin_key(self.portfolio, option, self.capacity[option.id])].append(option)
         for twins in groups.values():
             if len(twins) > 1:
                 self.model.twins.append(tuple(o.id for o in twins))

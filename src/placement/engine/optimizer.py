@@ -19,7 +19,7 @@ from importlib.metadata import version
 import highspy
 import pulp
 
-from placement.engine import improve, timeline
+from placement.engine import decompose, improve, timeline
 from placement.engine.costing import Estimate, whole
 from placement.engine.formulation import (
     Model,
@@ -55,6 +55,10 @@ HIGHS_OPTIONS: dict[str, object] = {"mip_allow_restart": False, "threads": 1}
 # branch-and-bound, which closes their gaps (benchmarks/README.md).
 IMPROVE_MIN_INTEGERS = 10_000
 HAND_OVER = 0.6
+# Solving by blocks (engine/decompose.py) gets this share of the time left; the rest is for the
+# whole model when the blocks' plans do not fit its capacity together.
+DECOMPOSE_SHARE = 0.5
+BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
 
 
 @dataclass(frozen=True)
@@ -234,30 +238,44 @@ class _StartedHiGHS(StartedHiGHS):
     `hand_over` (seconds): HiGHS stops once its root node is done, or once this long has passed
     and it has found a plan cheaper than the start, whichever comes first (fix-and-optimize takes
     over from there: `run_highs`).  `deadline` (time.monotonic()): HiGHS's time limit is what is
-    left of it once PuLP has handed HiGHS the model (1.9 s on 1,000 workloads under a policy)."""
+    left of it once PuLP has handed HiGHS the model (1.9 s on 1,000 workloads under a policy).
+    `close` (bound, gap): HiGHS stops once its plan is within `gap` of a bound proven elsewhere
+    (the blocks' of engine/decompose.py), which its own gap does not know of."""
 
     def __init__(
         self,
         start: dict[str, float] | None,
         hand_over: float | None = None,
         deadline: float | None = None,
+        close: tuple[float, float] | None = None,
         **options: object,
     ) -> None:
         super().__init__(start, **options)
         self.hand_over = hand_over
         self.deadline = deadline
+        self.close = close
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         if self.deadline is not None:
             lp.solverModel.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
         self.hand_start(lp)
-        if self.start is None or self.hand_over is None:
-            lp.solverModel.run()
-            return
-        check = _hand_over(self.hand_over, _cost(lp, self.start))
-        lp.solverModel.cbMipInterrupt.subscribe(check)
+        checks = [_close_to(*self.close)] if self.close is not None else []
+        if self.start is not None and self.hand_over is not None:
+            checks.append(_hand_over(self.hand_over, _cost(lp, self.start)))
+        for check in checks:
+            lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
-        lp.solverModel.cbMipInterrupt.unsubscribe(check)  # fix-and-optimize's rounds run to their end
+        for check in checks:  # fix-and-optimize's rounds run to their end
+            lp.solverModel.cbMipInterrupt.unsubscribe(check)
+
+
+def _close_to(bound: float, gap: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
+    def check(event: highspy.highs.HighsCallbackEvent) -> None:
+        plan = event.data_out.mip_primal_bound
+        if math.isfinite(plan) and plan > 0 and plan - bound <= gap * plan:
+            event.interrupt()
+
+    return check
 
 
 def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
@@ -270,12 +288,15 @@ def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.Hig
     return check
 
 
-def solve(model: Model, settings: SolveSettings, start: dict[str, float] | None = None) -> Solution:
+def solve(
+    model: Model, settings: SolveSettings, start: dict[str, float] | None = None, floor: float = -math.inf
+) -> Solution:
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
-    model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month."""
+    model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month.
+    `floor`: a lower bound proven elsewhere, counted in the proven gap and in when to stop."""
     large = start is not None and model.integers >= IMPROVE_MIN_INTEGERS
-    run = run_highs(model.problem, settings, start, improve.groups(model) if large else ())
+    run = run_highs(model.problem, settings, start, improve.groups(model) if large else (), floor)
     return read_solution(model, run.status, run.gap, run.objective)
 
 
@@ -294,16 +315,18 @@ def run_highs(
     settings: SolveSettings,
     start: dict[str, float] | None = None,
     groups: Sequence[Sequence[Sequence[str]]] = (),
+    floor: float = -math.inf,
 ) -> Run:
     """Solve a PuLP problem with HiGHS and read its status, gap, objective and bound.  With
     `groups` (neighbourhood families of variable names: `improve.groups`) and a `start`, HiGHS
     hands over (`_StartedHiGHS`) and a plan still above the asked gap goes to fix-and-optimize
-    for the rest (`engine/improve.py`)."""
+    for the rest (`engine/improve.py`).  `floor`: a lower bound proven elsewhere (`solve`)."""
     began = time.monotonic()
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
+    close = (floor, settings.gap) if math.isfinite(floor) else None
     try:
         hand_over = settings.time_limit_s * HAND_OVER if groups else None
-        problem.solve(_StartedHiGHS(start, hand_over, began + settings.time_limit_s, **options))
+        problem.solve(_StartedHiGHS(start, hand_over, began + settings.time_limit_s, close, **options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
         raise SolverError(f"the solver failed: {type(exc).__name__}: {exc}") from None
     highs = problem.solverModel
@@ -312,7 +335,7 @@ def run_highs(
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if status in _STOPPED_EARLY and not has_solution:
         if start is not None:  # stopped before it took the start up: the start is the plan
-            return _the_start(problem, start, status, float(info.mip_dual_bound))
+            return _the_start(problem, start, status, max(float(info.mip_dual_bound), floor))
         raise SolverError(
             f"the solver stopped ({status.replace('_', ' ')}) before finding any plan; raise --time-limit"
         )
@@ -325,6 +348,8 @@ def run_highs(
         bound = float(info.mip_dual_bound)
         return Run(status, 0.0, objective, bound if math.isfinite(bound) else objective)
     gap, bound = proven(objective, float(info.mip_gap), float(info.mip_dual_bound), status)
+    if floor > bound and objective > 0:
+        gap, bound = max(0.0, (objective - floor) / objective), floor
     if groups and start and gap > settings.gap:
         return _improved(
             problem, Run(status, gap, objective, bound), groups, settings.gap, began + settings.time_limit_s
@@ -436,7 +461,9 @@ def optimize(
         free = portfolio.model_copy(update={"policy": policy})
         model = build(free, catalog, prune(free, catalog, pairs, costs, bought), bought=bought)
         # half the limit: a plan that breaks the policy must leave the policed solve time to run
-        solution = solve(model, left(0.5), greedy_start(model))
+        solution, bound = _by_blocks(free, catalog, pairs, costs, bought, model, left(0.5))
+        if solution is None:
+            solution = _bounded(solve(model, left(0.5), greedy_start(model), bound), bound, settings.gap)
         if solution.status == "infeasible":
             return model, solution
         used = used_spend(model, solution)
@@ -451,8 +478,56 @@ def optimize(
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
     if prefer is not None:
         return model, solve(model, left(), greedy_start(model, prefer) or greedy_start(model))
+    blocks, bound = _by_blocks(portfolio, catalog, pairs, costs, bought, model, left())
+    if blocks is not None:
+        return model, blocks
     first = _start(portfolio, catalog, pairs, costs, bought, model, settings)
-    return model, solve(model, left(), first)
+    return model, _bounded(solve(model, left(), first, bound), bound, settings.gap)
+
+
+def _by_blocks(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    pairs: dict[tuple[str, str], Estimate],
+    costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
+    bought: tuple[Purchase, ...],
+    model: Model,
+    settings: SolveSettings,
+) -> tuple[Solution | None, float]:
+    """The model solved block by block (engine/decompose.py) in half of `settings`' time, when it
+    falls apart into blocks: the plan (None when the blocks' plans did not fit together, or the
+    model does not fall apart) and the proven bound the blocks gave (-inf without one)."""
+    groups = decompose.blocks(portfolio, model, bought)
+    if groups is None:
+        return None, -math.inf
+    breaks = tuple(p.first for p in model.periods)
+
+    def build_block(sub: Portfolio) -> Model:
+        names = {w.name for w in sub.workloads}
+        mine = {key: est for key, est in pairs.items() if key[0] in names}
+        return build(sub, catalog, prune(sub, catalog, mine, costs, bought), bought=bought, breaks=breaks)
+
+    def run_block(block: Model, limit: float) -> tuple[str, float]:
+        try:
+            run = run_highs(
+                block.problem, SolveSettings(settings.gap * BLOCK_GAP, limit), greedy_start(block)
+            )
+        except SolverError:
+            return "no plan", math.nan
+        return run.status, run.bound
+
+    deadline = time.monotonic() + settings.time_limit_s * DECOMPOSE_SHARE
+    outcome = decompose.solve(model, groups, portfolio, build_block, run_block, deadline)
+    if outcome is None:
+        return None, -math.inf
+    if outcome.values is None:
+        return None, outcome.bound
+    for v in model.problem.variables():
+        v.varValue = outcome.values.get(v.name, 0.0)
+    value = outcome.objective
+    gap = max(0.0, (value - outcome.bound) / value) if value > 0 else 0.0
+    status = "optimal" if gap <= settings.gap else outcome.status
+    return read_solution(model, status, gap, value), outcome.bound
 
 
 def _start(

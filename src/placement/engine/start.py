@@ -57,10 +57,10 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
             values[var.name] = float(var.lowBound)
     if not _buy(model, used, hours, values):
         return None
-    values = _twins_in_order(model, {name: max(0.0, value) for name, value in values.items()})
+    values = twins_in_order(model, {name: max(0.0, value) for name, value in values.items()})
     if model.elastic:
         _slacks(model, values)
-    return values if _feasible(model, values) else None
+    return values if feasible(model, values) else None
 
 
 def _slacks(model: Model, values: dict[str, float]) -> None:
@@ -82,7 +82,7 @@ def _slacks(model: Model, values: dict[str, float]) -> None:
             values[slack.name] = max(0.0, need)
 
 
-def _twins_in_order(model: Model, values: dict[str, float]) -> dict[str, float]:
+def twins_in_order(model: Model, values: dict[str, float]) -> dict[str, float]:
     """The same plan with interchangeable options (the model's twin rows: one instance type sold
     alike in two regions) swapped so that the earlier in the catalog holds the most
     instance-months, as those rows ask; a start guided by another plan can fill them either way."""
@@ -564,7 +564,7 @@ def _ports(model: Model, values: dict[str, float]) -> None:
             values[model.y[key].name] = 1.0
 
 
-def _feasible(model: Model, values: dict[str, float]) -> bool:
+def feasible(model: Model, values: dict[str, float]) -> bool:
     for row in model.problem.constraints():
         terms = [c * values.get(v.name, 0.0) for v, c in row.items()]
         value = math.fsum(terms) + row.constant
