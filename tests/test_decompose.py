@@ -10,8 +10,8 @@ import pytest
 
 from placement.engine import decompose
 from placement.engine.costing import estimates
-from placement.engine.formulation import build
-from placement.engine.optimizer import feasible_pairs
+from placement.engine.formulation import build, port_costs
+from placement.engine.optimizer import feasible_pairs, prune
 from placement.engine.planner import make_plan
 from placement.inputs.models import Catalog, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
@@ -62,7 +62,9 @@ def _two_codebases(twin: bool) -> tuple[Portfolio, Catalog]:
     has room for 3; with `twin`, the same instance type is sold alike in us-east-2."""
     options = [option("cheap", usd_per_hour=5.0, capacity_instances=3), option("dear", usd_per_hour=9.0)]
     if twin:
-        options.insert(1, option("cheap@us-east-2", usd_per_hour=5.0, capacity_instances=3, region="us-east-2"))
+        options.insert(
+            1, option("cheap@us-east-2", usd_per_hour=5.0, capacity_instances=3, region="us-east-2")
+        )
     catalog = make_catalog(options)
     services = [
         inference("a", codebase="ca", tokens_per_month=1.2e10),
@@ -82,7 +84,23 @@ def test_twins_take_the_load_the_blocks_put_on_one_option(outcomes: list[Any]) -
     assert used == {"cheap", "cheap@us-east-2"}
 
 
-def test_plans_that_do_not_fit_fall_back_to_the_whole_model(outcomes: list[Any]) -> None:
+def test_a_price_on_the_short_option_makes_the_plans_fit(outcomes: list[Any]) -> None:
+    portfolio, catalog = _two_codebases(twin=False)
+    expected = brute_force(portfolio, catalog)
+    plan = make_plan(portfolio, catalog, "short")
+    assert plan.total_usd == pytest.approx(expected, rel=1e-9)
+    assert plan.solver.status == "optimal"
+    (outcome,) = outcomes
+    assert outcome.values is not None  # priced, one block left `cheap` for `dear`
+    assert outcome.bound <= expected * (1 + 1e-9)
+    used = {p.option for p in plan.placements}
+    assert used == {"cheap", "dear"}
+
+
+def test_plans_that_never_fit_fall_back_to_the_whole_model(
+    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decompose, "ROUNDS", 0)
     portfolio, catalog = _two_codebases(twin=False)
     expected = brute_force(portfolio, catalog)
     plan = make_plan(portfolio, catalog, "short")
@@ -91,8 +109,16 @@ def test_plans_that_do_not_fit_fall_back_to_the_whole_model(outcomes: list[Any])
     (outcome,) = outcomes
     assert outcome.values is None  # both blocks wanted all of `cheap`
     assert outcome.bound < expected  # each block alone pays less than the two together
-    used = {p.option for p in plan.placements}
-    assert used == {"cheap", "dear"}
+
+
+def test_pruning_never_counts_on_a_scarce_option() -> None:
+    """A block whose `cheap` gets a price must keep `dear`, which `cheap` otherwise dominates."""
+    catalog = make_catalog([option("cheap", usd_per_hour=5.0), option("dear", usd_per_hour=9.0)])
+    portfolio = make_portfolio([inference("a", codebase="ca", tokens_per_month=1.2e10)], horizon_months=1)
+    pairs = feasible_pairs(portfolio, estimates(portfolio, catalog), catalog)
+    costs = port_costs(portfolio, catalog)
+    assert set(prune(portfolio, catalog, pairs, costs)) == {("a", "cheap")}
+    assert set(prune(portfolio, catalog, pairs, costs, scarce={"cheap"})) == {("a", "cheap"), ("a", "dear")}
 
 
 def _model(portfolio: Portfolio, catalog: Catalog) -> Any:

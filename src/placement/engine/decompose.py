@@ -7,17 +7,24 @@ block the whole capacity and the model falls apart: a block is a codebase, or co
 by `after` between their runs.  Each block is a model of its own (`formulation.build` on its
 workloads, pruned on its own), small enough for HiGHS to close its gap in a fraction of a
 second, where the whole model's bound creeps (1,000 diverse workloads on one period, seed 1:
-0.21% after 45 s and 0.14% after 310 s; by blocks, 0.03% in 5 s: benchmarks/README.md).
+0.21% after 45 s and 0.14% after 310 s; by blocks, 0.03% in 3.6 s: benchmarks/README.md).
 
-Each block's problem is a relaxation of the whole model's restricted to it (its workloads see
-all the capacity), so the sum of the blocks' proven bounds is a proven bound for the whole model
-(a plan of the whole, cut to a block, is a plan of the block; twins swapped inside one block
-cost nothing there).  The blocks' plans side by side are a plan of the whole when they fit the
-capacity together, after whole placements move off an option over its capacity onto a twin with
-room (`Model.twins`: the same instance type sold alike in two regions, so the cost is unchanged);
-that plan is checked against every row of the whole model before it is returned.  When the plans
-do not fit (cheap capacity that several codebases want), the whole model is solved as before
-(`optimizer`), and the blocks' bound still counts in its proven gap.
+The bound.  Each block's problem is a relaxation of the whole model's restricted to it (its
+workloads see all the capacity; twins swapped inside one block cost nothing there), so the sum
+of the blocks' proven bounds is a proven bound for the whole model.  With a price λ ≥ 0 per
+instance held on some option-periods (twins priced as one pool, against their capacity added
+up), Σ_b bound_b(λ) − Σ λ·capacity is one too (a Lagrangian bound); the best is kept.
+
+The plan.  The blocks' plans side by side are a plan of the whole when they fit its capacity,
+after whole placements move off an option over its capacity onto a twin with room (`Model.twins`:
+the same instance type sold alike in two regions, so the cost is unchanged); that plan is checked
+against every row of the whole model.  While they do not fit, each pool they overfill gets a
+price (`_Prices`: doubled until the plans fit it, then bisected), and the blocks that can use it
+are solved again with the prices in their objective, rebuilt first if their pruning counted on
+a now-priced option being as cheap as its list price.  The cheapest plan that fits is kept; the
+rounds stop once it is within the asked gap of the bound.  If none fits within the asked gap,
+the whole model is solved (`optimizer`), from that plan when there is one, and stops once it is
+within the gap of the blocks' bound.
 """
 
 from __future__ import annotations
@@ -36,20 +43,30 @@ from placement.engine.start import feasible, twins_in_order
 from placement.inputs.models import Portfolio, Workload
 
 MIN_INTEGERS = 2_000  # smaller models: HiGHS on the whole model is as quick, and the plans unchanged
+ROUNDS = 8  # priced rounds at most
+FIRST_PRICE = 0.01  # a pool's first price: this share of one instance on demand for the period
 
 Values = dict[str, float]
 Cell = tuple[str, int]  # (option, period)
+Pool = tuple[str, int]  # (option, period): twins share one
 Terms = Mapping[Cell, list[tuple[pulp.LpVariable, float]]]
 
 
 @dataclass
 class Block:
-    """One block's model, and its plan (values by variable name), proven bound and status."""
+    """One block's workloads and model, its cost without prices, and its plan (values by variable
+    name), proven bound (at the prices of the last round it was solved in) and status."""
 
+    portfolio: Portfolio
     model: Model
+    cost: pulp.LpAffineExpression = field(init=False)
     values: Values = field(default_factory=dict)
     bound: float = 0.0
     status: str = ""
+    scarce: frozenset[str] = frozenset()  # options its pruning did not count on
+
+    def __post_init__(self) -> None:
+        self.cost = pulp.LpAffineExpression(self.model.problem.objective)
 
 
 @dataclass(frozen=True)
@@ -63,8 +80,8 @@ class Outcome:
     status: str
 
 
-Builder = Callable[[Portfolio], Model]
-Solver = Callable[[Model, float], tuple[str, float]]  # a block solved in a time limit: status, bound
+Builder = Callable[[Portfolio, frozenset[str]], Model]  # a block's model; options pruning may not count on
+Solver = Callable[[Model, float, Values | None], tuple[str, float]]  # a block, a time limit, a start
 
 
 def blocks(portfolio: Portfolio, model: Model, bought: tuple[Any, ...]) -> list[list[Workload]] | None:
@@ -106,38 +123,131 @@ def solve(
     portfolio: Portfolio,
     build: Builder,
     run: Solver,
+    gap: float,
     deadline: float,
 ) -> Outcome | None:
     """The whole model solved block by block (the module docstring), or None when a block has
-    no plan (infeasible, or none in its time) or the blocks' periods differ from the model's."""
+    no plan (infeasible, or none in its time) or the blocks' periods differ from the model's.
+    Rounds go on until a plan that fits is within `gap` of the bound, or ROUNDS, or `deadline`."""
     parts: list[Block] = []
     for ws in groups:
-        sub = build(portfolio.model_copy(update={"workloads": ws}))
-        if [p.months for p in sub.periods] != [p.months for p in model.periods]:
+        sub = portfolio.model_copy(update={"workloads": ws})
+        part = Block(sub, build(sub, frozenset()))
+        if [p.months for p in part.model.periods] != [p.months for p in model.periods]:
             return None
-        parts.append(Block(sub))
+        parts.append(part)
     if not _solve_all(parts, run, deadline):
         return None
-    bound = sum(b.bound for b in parts)
-    return _fitted(model, parts, bound) or Outcome(None, math.nan, bound, "time_limit")
-
-
-def _fitted(model: Model, parts: list[Block], bound: float) -> Outcome | None:
-    """The blocks' plans side by side as the whole model's plan, if they fit its capacity once
-    twins share the load, and pass every row of the whole model."""
-    values = _union(model, parts)
     terms = _terms(model)
+    prices = _Prices(model, terms)
+    bound = sum(b.bound for b in parts)
+    best: tuple[Values, float] | None = None
+    for round in range(ROUNDS + 1):
+        values, over = _fitted(model, terms, parts)
+        if values is not None:
+            cost = _value(pulp.LpAffineExpression(model.problem.objective), values)
+            best = (values, cost) if best is None or cost < best[1] else best
+        if best is not None and best[1] - bound <= gap * best[1]:
+            break
+        if round == ROUNDS or time.monotonic() >= deadline:
+            break
+        changed = prices.update(over)
+        again = [b for b in parts if changed & _reach(model, b)]
+        for b in again:
+            if prices.scarce - b.scarce:  # its pruning may have counted on an option now priced
+                b.scarce = prices.scarce
+                b.model = build(b.portfolio, b.scarce)
+                b.cost, b.values = pulp.LpAffineExpression(b.model.problem.objective), {}
+            b.model.problem.setObjective(b.cost + prices.on(b.model))
+        if not _solve_all(again, run, deadline):
+            break
+        bound = max(bound, sum(b.bound for b in parts) - prices.paid())
+    if best is None:
+        return Outcome(None, math.nan, bound, "time_limit")
+    within = best[1] - bound <= gap * best[1] and all(b.status == "optimal" for b in parts)
+    return Outcome(best[0], best[1], bound, "optimal" if within else "time_limit")
+
+
+class _Prices:
+    """A price per instance held on each pool short of capacity (twins share a pool): doubled
+    from FIRST_PRICE while the blocks' plans still overfill it, then halved between the last
+    price that overfilled and the last that did not."""
+
+    def __init__(self, model: Model, terms: Terms) -> None:
+        self.model = model
+        leader = {oid: group[0] for group in model.twins for oid in group}
+        self.pools = {(oid, p): (leader.get(oid, oid), p) for oid, p in terms}
+        self.price: dict[Pool, float] = {}
+        self.low: dict[Pool, float] = {}
+        self.high: dict[Pool, float] = {}
+        self.scarce: frozenset[str] = frozenset()
+
+    def update(self, over: list[Cell]) -> set[str]:
+        """New prices after a round that left `over` overfilled; the options whose price changed."""
+        short = {self.pools[cell] for cell in over}
+        for pool in short:
+            self.low[pool] = self.price.get(pool, 0.0)
+            if self.high.get(pool, math.inf) <= self.low[pool]:  # filled at a price it now overfills at
+                del self.high[pool]
+        for pool in set(self.price) - short:
+            self.high[pool] = self.price[pool]
+        changed: set[str] = set()
+        for pool in sorted(short | set(self.high)):
+            if pool in self.high:
+                new = (self.low.get(pool, 0.0) + self.high[pool]) / 2
+            else:
+                new = max(2 * self.price.get(pool, 0.0), FIRST_PRICE * self._instance_usd(pool))
+            if new != self.price.get(pool):
+                self.price[pool] = new
+                changed |= {cell[0] for cell, p in self.pools.items() if p == pool}
+        self.scarce = frozenset(cell[0] for cell, pool in self.pools.items() if pool in self.price)
+        return changed
+
+    def on(self, model: Model) -> pulp.LpAffineExpression:
+        """The prices as a cost on a block's instances held."""
+        terms = _terms(model)
+        return pulp.LpAffineExpression(
+            [
+                (v, self.price[pool] * c)
+                for cell, pool in sorted(self.pools.items())
+                if pool in self.price
+                for v, c in terms.get(cell, ())
+            ]
+        )
+
+    def paid(self) -> float:
+        """Σ λ·capacity over the priced pools: what the bound gives back."""
+        return sum(
+            self.price[pool] * self.model.capacity[cell[0]][cell[1] - 1]
+            for cell, pool in self.pools.items()
+            if pool in self.price
+        )
+
+    def _instance_usd(self, pool: Pool) -> float:
+        """One instance of the pool's option on demand for its whole period (the price scale)."""
+        oid, p = pool
+        rates = self.model.prices.get(oid, {})
+        return rates.get("on-demand", rates.get("list", 1.0)) * self.model.periods[p - 1].hours
+
+
+def _reach(model: Model, block: Block) -> set[str]:
+    """The options a block's workloads can use (the whole model's pairs and the block's own)."""
+    names = {w.name for w in block.portfolio.workloads}
+    return {o for w, o in model.pairs if w in names} | {o for _, o in block.model.pairs}
+
+
+def _fitted(model: Model, terms: Terms, parts: list[Block]) -> tuple[Values | None, list[Cell]]:
+    """The blocks' plans side by side as the whole model's plan, if they fit its capacity once
+    twins share the load and pass every row of the whole model; else the cells still over."""
+    values = _union(model, parts)
     over = _over(model, terms, values)
     if over:
         values = _to_twins(model, terms, values, over)
-        if _over(model, terms, values):
-            return None
+        over = _over(model, terms, values)
+        if over:
+            return None, over
     values = _on_demand(model, twins_in_order(model, values))
-    if not feasible(model, values):
-        return None
-    cost = _value(pulp.LpAffineExpression(model.problem.objective), values)
-    status = "optimal" if all(b.status == "optimal" for b in parts) else "time_limit"
-    return Outcome(values, cost, bound, status)
+    return (values if feasible(model, values) else None), []
 
 
 def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
@@ -146,7 +256,7 @@ def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
     for index, b in enumerate(parts):
         left = deadline - time.monotonic()
         share = b.model.integers / max(1, sum(p.model.integers for p in parts[index:]))
-        status, bound = run(b.model, max(1.0, left * share))
+        status, bound = run(b.model, max(1.0, left * share), b.values or None)
         if status not in ("optimal", "time_limit", "stalled", "interrupted", "iteration_limit"):
             return False
         b.values = {v.name: v.varValue or 0.0 for v in b.model.problem.variables()}

@@ -116,6 +116,7 @@ def prune(
     costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
     bought: tuple[Purchase, ...] = (),
     committed: Collection[str] = (),
+    scarce: Collection[str] = (),
 ) -> dict[tuple[str, str], Estimate]:
     """Drop pairs that no optimal plan needs, so the solver sees a smaller model.
 
@@ -136,7 +137,8 @@ def prune(
     commitment for w alone, but may miss using one bought for others (README "Rules").  Options
     with commitments already bought (`bought`, or signed in a first stage: `committed`) keep
     every pair.  A family-share policy depends on which family spends what, so with one nothing
-    is dropped.
+    is dropped.  `scarce` options are never the alternative (a block of engine/decompose.py
+    that prices their capacity: a priced option is no longer as cheap as its price says).
     """
     share = portfolio.policy.max_family_share
     if share is not None and share < 1:
@@ -156,7 +158,7 @@ def prune(
     roomy = {
         oid
         for oid, total in draw.items()
-        if oid in on_demand and total <= min(timeline.capacity(portfolio, options[oid]))
+        if oid in on_demand and oid not in scarce and total <= min(timeline.capacity(portfolio, options[oid]))
     }
     periods = timeline.periods(portfolio, catalog)
 
@@ -461,9 +463,10 @@ def optimize(
         free = portfolio.model_copy(update={"policy": policy})
         model = build(free, catalog, prune(free, catalog, pairs, costs, bought), bought=bought)
         # half the limit: a plan that breaks the policy must leave the policed solve time to run
-        solution, bound = _by_blocks(free, catalog, pairs, costs, bought, model, left(0.5))
+        solution, bound, fits = _by_blocks(free, catalog, pairs, costs, bought, model, left(0.5))
         if solution is None:
-            solution = _bounded(solve(model, left(0.5), greedy_start(model), bound), bound, settings.gap)
+            begin = fits or greedy_start(model)
+            solution = _bounded(solve(model, left(0.5), begin, bound), bound, settings.gap)
         if solution.status == "infeasible":
             return model, solution
         used = used_spend(model, solution)
@@ -478,10 +481,10 @@ def optimize(
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
     if prefer is not None:
         return model, solve(model, left(), greedy_start(model, prefer) or greedy_start(model))
-    blocks, bound = _by_blocks(portfolio, catalog, pairs, costs, bought, model, left())
+    blocks, bound, fits = _by_blocks(portfolio, catalog, pairs, costs, bought, model, left())
     if blocks is not None:
         return model, blocks
-    first = _start(portfolio, catalog, pairs, costs, bought, model, settings)
+    first = fits or _start(portfolio, catalog, pairs, costs, bought, model, settings)
     return model, _bounded(solve(model, left(), first, bound), bound, settings.gap)
 
 
@@ -493,41 +496,42 @@ def _by_blocks(
     bought: tuple[Purchase, ...],
     model: Model,
     settings: SolveSettings,
-) -> tuple[Solution | None, float]:
+) -> tuple[Solution | None, float, dict[str, float] | None]:
     """The model solved block by block (engine/decompose.py) in half of `settings`' time, when it
-    falls apart into blocks: the plan (None when the blocks' plans did not fit together, or the
-    model does not fall apart) and the proven bound the blocks gave (-inf without one)."""
+    falls apart into blocks: the plan, when one fits within the asked gap; the proven bound the
+    blocks gave (-inf without one); and otherwise the cheapest plan that fits, if any (the whole
+    model's first plan)."""
     groups = decompose.blocks(portfolio, model, bought)
     if groups is None:
-        return None, -math.inf
+        return None, -math.inf, None
     breaks = tuple(p.first for p in model.periods)
 
-    def build_block(sub: Portfolio) -> Model:
+    def build_block(sub: Portfolio, scarce: frozenset[str]) -> Model:
         names = {w.name for w in sub.workloads}
         mine = {key: est for key, est in pairs.items() if key[0] in names}
-        return build(sub, catalog, prune(sub, catalog, mine, costs, bought), bought=bought, breaks=breaks)
+        kept = prune(sub, catalog, mine, costs, bought, scarce=scarce)
+        return build(sub, catalog, kept, bought=bought, breaks=breaks)
 
-    def run_block(block: Model, limit: float) -> tuple[str, float]:
+    def run_block(block: Model, limit: float, start: dict[str, float] | None) -> tuple[str, float]:
         try:
             run = run_highs(
-                block.problem, SolveSettings(settings.gap * BLOCK_GAP, limit), greedy_start(block)
+                block.problem, SolveSettings(settings.gap * BLOCK_GAP, limit), start or greedy_start(block)
             )
         except SolverError:
             return "no plan", math.nan
         return run.status, run.bound
 
     deadline = time.monotonic() + settings.time_limit_s * DECOMPOSE_SHARE
-    outcome = decompose.solve(model, groups, portfolio, build_block, run_block, deadline)
+    outcome = decompose.solve(model, groups, portfolio, build_block, run_block, settings.gap, deadline)
     if outcome is None:
-        return None, -math.inf
-    if outcome.values is None:
-        return None, outcome.bound
+        return None, -math.inf, None
+    if outcome.values is None or outcome.status != "optimal":
+        return None, outcome.bound, outcome.values
     for v in model.problem.variables():
         v.varValue = outcome.values.get(v.name, 0.0)
     value = outcome.objective
     gap = max(0.0, (value - outcome.bound) / value) if value > 0 else 0.0
-    status = "optimal" if gap <= settings.gap else outcome.status
-    return read_solution(model, status, gap, value), outcome.bound
+    return read_solution(model, outcome.status, gap, value), outcome.bound, None
 
 
 def _start(
