@@ -149,8 +149,8 @@ def solve(
             best = (values, cost) if best is None or cost < best[1] else best
         if best is not None and best[1] - bound <= gap * best[1]:
             break
-        if round == ROUNDS or time.monotonic() >= deadline:
-            break
+        if round == ROUNDS or time.monotonic() >= deadline or not over:  # not over: a row other than
+            break  # capacity refused the plans side by side (none is known); prices cannot help
         changed = prices.update(over)
         again = [b for b in parts if changed & _reach(model, b)]
         for b in again:
