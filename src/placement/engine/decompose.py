@@ -129,13 +129,12 @@ def solve(
     """The whole model solved block by block (the module docstring), or None when a block has
     no plan (infeasible, or none in its time) or the blocks' periods differ from the model's.
     Rounds go on until a plan that fits is within `gap` of the bound, or ROUNDS, or `deadline`."""
-    parts: list[Block] = []
-    for ws in groups:
-        sub = portfolio.model_copy(update={"workloads": ws})
-        part = Block(sub, build(sub, frozenset()))
-        if [p.months for p in part.model.periods] != [p.months for p in model.periods]:
-            return None
-        parts.append(part)
+    parts = [
+        Block(sub, build(sub, frozenset()))
+        for sub in (portfolio.model_copy(update={"workloads": ws}) for ws in groups)
+    ]
+    if any([p.months for p in b.model.periods] != [p.months for p in model.periods] for b in parts):
+        return None
     if not _solve_all(parts, run, deadline):
         return None
     terms = _terms(model)
@@ -149,23 +148,30 @@ def solve(
             best = (values, cost) if best is None or cost < best[1] else best
         if best is not None and best[1] - bound <= gap * best[1]:
             break
-        if round == ROUNDS or time.monotonic() >= deadline or not over:  # not over: a row other than
-            break  # capacity refused the plans side by side (none is known); prices cannot help
-        changed = prices.update(over)
-        again = [b for b in parts if changed & _reach(model, b)]
-        for b in again:
-            if prices.scarce - b.scarce:  # its pruning may have counted on an option now priced
-                b.scarce = prices.scarce
-                b.model = build(b.portfolio, b.scarce)
-                b.cost, b.values = pulp.LpAffineExpression(b.model.problem.objective), {}
-            b.model.problem.setObjective(b.cost + prices.on(b.model))
-        if not _solve_all(again, run, deadline):
+        if round == ROUNDS or time.monotonic() >= deadline or (values is None and not over):
+            break  # (no plan and nothing over: a row other than capacity refused it; no price helps)
+        if not _solve_all(_repriced(model, parts, prices, prices.update(over), build), run, deadline):
             break
         bound = max(bound, sum(b.bound for b in parts) - prices.paid())
     if best is None:
         return Outcome(None, math.nan, bound, "time_limit")
     within = best[1] - bound <= gap * best[1] and all(b.status == "optimal" for b in parts)
     return Outcome(best[0], best[1], bound, "optimal" if within else "time_limit")
+
+
+def _repriced(
+    model: Model, parts: list[Block], prices: _Prices, changed: set[str], build: Builder
+) -> list[Block]:
+    """The blocks that can use an option whose price changed, with the prices in their objective
+    (rebuilt first if their pruning may have counted on an option now priced)."""
+    again = [b for b in parts if changed & _reach(model, b)]
+    for b in again:
+        if prices.scarce - b.scarce:
+            b.scarce = prices.scarce
+            b.model = build(b.portfolio, b.scarce)
+            b.cost, b.values = pulp.LpAffineExpression(b.model.problem.objective), {}
+        b.model.problem.setObjective(b.cost + prices.on(b.model))
+    return again
 
 
 class _Prices:
