@@ -64,6 +64,7 @@ class Block:
     bound: float = 0.0
     status: str = ""
     scarce: frozenset[str] = frozenset()  # options its pruning did not count on
+    reach: set[str] = field(default_factory=set)  # the options its workloads can use
 
     def __post_init__(self) -> None:
         self.cost = pulp.LpAffineExpression(self.model.problem.objective)
@@ -135,6 +136,11 @@ def solve(
     ]
     if any([p.months for p in b.model.periods] != [p.months for p in model.periods] for b in parts):
         return None
+    usable: dict[str, set[str]] = defaultdict(set)  # workload → the options the whole model has for it
+    for w, o in model.pairs:
+        usable[w].add(o)
+    for b in parts:
+        b.reach = {o for w in b.portfolio.workloads for o in usable[w.name]} | {o for _, o in b.model.pairs}
     if not _solve_all(parts, run, deadline):
         return None
     terms = _terms(model)
@@ -164,7 +170,7 @@ def _repriced(
 ) -> list[Block]:
     """The blocks that can use an option whose price changed, with the prices in their objective
     (rebuilt first if their pruning may have counted on an option now priced)."""
-    again = [b for b in parts if changed & _reach(model, b)]
+    again = [b for b in parts if changed & b.reach]
     for b in again:
         if prices.scarce - b.scarce:
             b.scarce = prices.scarce
@@ -236,12 +242,6 @@ class _Prices:
         return rates.get("on-demand", rates.get("list", 1.0)) * self.model.periods[p - 1].hours
 
 
-def _reach(model: Model, block: Block) -> set[str]:
-    """The options a block's workloads can use (the whole model's pairs and the block's own)."""
-    names = {w.name for w in block.portfolio.workloads}
-    return {o for w, o in model.pairs if w in names} | {o for _, o in block.model.pairs}
-
-
 def _fitted(model: Model, terms: Terms, parts: list[Block]) -> tuple[Values | None, list[Cell]]:
     """The blocks' plans side by side as the whole model's plan, if they fit its capacity once
     twins share the load and pass every row of the whole model; else the cells still over."""
@@ -311,35 +311,39 @@ def _to_twins(model: Model, terms: Terms, values: Values, over: list[Cell]) -> V
     instance type, prices and calendar: the cost is unchanged).  Inference moves a period at a
     time; a training workload moves with all its periods."""
     twin_of = {o: group for group in model.twins for o in group}
+    load = {cell: _held(terms, cell, values) for cell in terms}
+    runs: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for key in model.r:
+        runs[key[:2]].append(key)
     moved = dict(values)
     for oid, p in over:
         for other in (o for o in twin_of.get(oid, ()) if o != oid):
             for wname in sorted({w for (w, o, q) in model.k if o == oid and q == p}):
-                if _fits(model, terms, moved, (oid, p)):
+                if _fits(model, load, (oid, p)):
                     break
-                _move(model, terms, moved, [(wname, oid, p)], other)
+                _move(model, load, moved, [(wname, oid, p)], other)
             for wname in sorted({w for (w, o) in model.x if o == oid}):
-                if _fits(model, terms, moved, (oid, p)):
+                if _fits(model, load, (oid, p)):
                     break
                 if moved.get(model.x[(wname, oid)].name, 0.0) > 0.5:
-                    keys = [key for key in model.r if key[:2] == (wname, oid)]
-                    _move(model, terms, moved, keys, other, training=(wname, oid))
+                    _move(model, load, moved, runs[(wname, oid)], other, training=(wname, oid))
     return moved
 
 
-def _fits(model: Model, terms: Terms, values: Values, cell: Cell, more: float = 0.0) -> bool:
-    return _held(terms, cell, values) + more <= model.capacity[cell[0]][cell[1] - 1] + 1e-6
+def _fits(model: Model, load: Mapping[Cell, float], cell: Cell, more: float = 0.0) -> bool:
+    return load.get(cell, 0.0) + more <= model.capacity[cell[0]][cell[1] - 1] + 1e-6
 
 
 def _move(
     model: Model,
-    terms: Terms,
+    load: dict[Cell, float],
     values: Values,
     keys: list[tuple[str, str, int]],
     other: str,
     training: tuple[str, str] | None = None,
 ) -> None:
-    """Move these placements to `other` when every one of its periods has room; else leave them."""
+    """Move these placements to `other` when every one of its periods has room; else leave them.
+    `load`: instances held per option-period, kept up to date."""
     held: tuple[Mapping[Any, pulp.LpVariable], ...] = (model.r, model.j) if training else (model.k,)
     tables = (model.h, *held) if training else (model.s, *held)
     pairs: list[tuple[Mapping[Any, pulp.LpVariable], tuple[Any, ...], tuple[Any, ...]]] = [
@@ -349,15 +353,18 @@ def _move(
         pairs.append((model.x, training, (training[0], other)))
     if any(new not in table for table, _, new in pairs):
         return
-    more: dict[int, float] = defaultdict(float)  # instances the move adds to `other`, by period
-    for table, old, new in pairs:
+    more: dict[int, float] = defaultdict(float)  # instances the move takes to `other`, by period
+    for table, old, _ in pairs:
         if any(table is t for t in held):
-            each = 1.0 if table is model.k else float(model.pairs[(old[0], other)].instances_at_once)
-            more[new[2]] += each * values.get(table[old].name, 0.0)
-    if not all(_fits(model, terms, values, (other, p), amount) for p, amount in more.items()):
+            each = 1.0 if table is model.k else float(model.pairs[old[:2]].instances_at_once)
+            more[old[2]] += each * values.get(table[old].name, 0.0)
+    if not all(_fits(model, load, (other, p), amount) for p, amount in more.items()):
         return
     for table, old, new in pairs:
         values[table[new].name] = values.get(table[new].name, 0.0) + values.pop(table[old].name, 0.0)
+    for p, amount in more.items():
+        load[(keys[0][1], p)] = load.get((keys[0][1], p), 0.0) - amount
+        load[(other, p)] = load.get((other, p), 0.0) + amount
 
 
 def _on_demand(model: Model, values: Values) -> Values:

@@ -506,9 +506,12 @@ def _by_blocks(
         return None, -math.inf, None
     breaks = tuple(p.first for p in model.periods)
 
+    by_workload: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in pairs:
+        by_workload[key[0]].append(key)
+
     def build_block(sub: Portfolio, scarce: frozenset[str]) -> Model:
-        names = {w.name for w in sub.workloads}
-        mine = {key: est for key, est in pairs.items() if key[0] in names}
+        mine = {key: pairs[key] for w in sub.workloads for key in by_workload[w.name]}
         kept = prune(sub, catalog, mine, costs, bought, scarce=scarce)
         return build(sub, catalog, kept, bought=bought, breaks=breaks)
 
