@@ -73,42 +73,39 @@ def _two_codebases(twin: bool) -> tuple[Portfolio, Catalog]:
     return make_portfolio(services, horizon_months=1), catalog
 
 
-def test_twins_take_the_load_the_blocks_put_on_one_option(outcomes: list[Any]) -> None:
-    portfolio, catalog = _two_codebases(twin=True)
-    plan = make_plan(portfolio, catalog, "twins")
-    assert plan.total_usd == pytest.approx(brute_force(portfolio, catalog), rel=1e-9)
-    assert plan.solver.status == "optimal"
-    (outcome,) = outcomes
-    assert outcome.values is not None  # the blocks' plans fitted once one moved to the twin
-    used = {p.option for p in plan.placements}
-    assert used == {"cheap", "cheap@us-east-2"}
-
-
-def test_a_price_on_the_short_option_makes_the_plans_fit(outcomes: list[Any]) -> None:
-    portfolio, catalog = _two_codebases(twin=False)
+def _optimal(twin: bool, outcomes: list[Any]) -> tuple[Any, float, decompose.Outcome]:
+    """The two services planned: the plan (checked against brute force), the optimum, and what
+    the block-by-block solve returned."""
+    portfolio, catalog = _two_codebases(twin)
     expected = brute_force(portfolio, catalog)
-    plan = make_plan(portfolio, catalog, "short")
+    plan = make_plan(portfolio, catalog, "case")
     assert plan.total_usd == pytest.approx(expected, rel=1e-9)
     assert plan.solver.status == "optimal"
     (outcome,) = outcomes
-    assert outcome.values is not None  # priced, one block left `cheap` for `dear`
     assert outcome.bound <= expected * (1 + 1e-9)
-    used = {p.option for p in plan.placements}
-    assert used == {"cheap", "dear"}
+    return plan, expected, outcome
+
+
+def test_twins_take_the_load_the_blocks_put_on_one_option(outcomes: list[Any]) -> None:
+    plan, _, outcome = _optimal(True, outcomes)
+    assert outcome.values is not None  # the blocks' plans fitted once one moved to the twin
+    assert {p.option for p in plan.placements} == {"cheap", "cheap@us-east-2"}
+
+
+def test_a_price_on_the_short_option_makes_the_plans_fit(outcomes: list[Any]) -> None:
+    plan, _, outcome = _optimal(False, outcomes)
+    assert outcome.values is not None  # priced, one block left `cheap` for `dear`
+    assert {p.option for p in plan.placements} == {"cheap", "dear"}
 
 
 def test_plans_that_never_fit_fall_back_to_the_whole_model(
     outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(decompose, "ROUNDS", 0)
-    portfolio, catalog = _two_codebases(twin=False)
-    expected = brute_force(portfolio, catalog)
-    plan = make_plan(portfolio, catalog, "short")
-    assert plan.total_usd == pytest.approx(expected, rel=1e-9)
-    assert plan.solver.status == "optimal"
-    (outcome,) = outcomes
+    plan, expected, outcome = _optimal(False, outcomes)
     assert outcome.values is None  # both blocks wanted all of `cheap`
     assert outcome.bound < expected  # each block alone pays less than the two together
+    assert {p.option for p in plan.placements} == {"cheap", "dear"}
 
 
 def test_pruning_never_counts_on_a_scarce_option() -> None:

@@ -79,6 +79,7 @@ class Outcome:
     objective: float
     bound: float
     status: str
+    first: dict[str, str] = field(default_factory=dict)  # without a plan: each workload's main option
 
 
 Builder = Callable[[Portfolio, frozenset[str]], Model]  # a block's model; options pruning may not count on
@@ -160,9 +161,25 @@ def solve(
             break
         bound = max(bound, sum(b.bound for b in parts) - prices.paid())
     if best is None:
-        return Outcome(None, math.nan, bound, "time_limit")
+        return Outcome(None, math.nan, bound, "time_limit", _main(parts))
     within = best[1] - bound <= gap * best[1] and all(b.status == "optimal" for b in parts)
     return Outcome(best[0], best[1], bound, "optimal" if within else "time_limit")
+
+
+def _main(parts: list[Block]) -> dict[str, str]:
+    """Each workload's option in the blocks' last plans: its training option, or where most of
+    its traffic goes (a guide for the whole model's first plan when they never fit)."""
+    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    for b in parts:
+        for (w, o), x in b.model.x.items():
+            traffic[(w, o)] += b.values.get(x.name, 0.0)
+        for (w, o, _), share in b.model.s.items():
+            traffic[(w, o)] += b.values.get(share.name, 0.0)
+    main: dict[str, str] = {}
+    for (w, o), amount in sorted(traffic.items()):
+        if amount > 1e-9 and (w not in main or amount > traffic[(w, main[w])]):
+            main[w] = o
+    return main
 
 
 def _repriced(

@@ -499,8 +499,10 @@ def _by_blocks(
 ) -> tuple[Solution | None, float, dict[str, float] | None]:
     """The model solved block by block (engine/decompose.py) in half of `settings`' time, when it
     falls apart into blocks: the plan, when one fits within the asked gap; the proven bound the
-    blocks gave (-inf without one); and otherwise the cheapest plan that fits, if any (the whole
-    model's first plan)."""
+    blocks gave (-inf without one); and otherwise the whole model's first plan: the cheapest plan
+    of the blocks that fits, or the cheaper of the greedy plan and the greedy plan the blocks'
+    last plans guide (10,000 diverse workloads on one period: the whole model gets no further
+    than its first plan, see benchmarks/README.md)."""
     groups = decompose.blocks(portfolio, model, bought)
     if groups is None:
         return None, -math.inf, None
@@ -528,7 +530,14 @@ def _by_blocks(
     outcome = decompose.solve(model, groups, portfolio, build_block, run_block, settings.gap, deadline)
     if outcome is None:
         return None, -math.inf, None
-    if outcome.values is None or outcome.status != "optimal":
+    if outcome.values is None:  # the cheaper first plan: the greedy one, or one the blocks guide
+        starts = [greedy_start(model), greedy_start(model, outcome.first)]
+        return (
+            None,
+            outcome.bound,
+            min((s for s in starts if s), key=lambda s: _cost(model.problem, s), default=None),
+        )
+    if outcome.status != "optimal":
         return None, outcome.bound, outcome.values
     for v in model.problem.variables():
         v.varValue = outcome.values.get(v.name, 0.0)
