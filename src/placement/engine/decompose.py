@@ -23,8 +23,9 @@ price (`_Prices`: doubled until the plans fit it, then bisected), and the blocks
 are solved again with the prices in their objective, rebuilt first if their pruning counted on
 a now-priced option being as cheap as its list price.  The cheapest plan that fits is kept; the
 rounds stop once it is within the asked gap of the bound.  If none fits within the asked gap,
-the whole model is solved (`optimizer`), from that plan when there is one, and stops once it is
-within the gap of the blocks' bound.
+the whole model is solved (`optimizer`) from that plan, or, when none fits at all, from the
+cheaper of the greedy plan and the greedy plan the blocks' last plans guide (`Outcome.first`),
+and stops once it is within the gap of the blocks' bound.
 """
 
 from __future__ import annotations
