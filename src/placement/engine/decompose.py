@@ -158,7 +158,7 @@ def solve(
             break
         if round == ROUNDS or time.monotonic() >= deadline or (values is None and not over):
             break  # (no plan and nothing over: a row other than capacity refused it; no price helps)
-        if not _solve_all(_repriced(model, parts, prices, prices.update(over), build), run, deadline):
+        if not _solve_all(_repriced(parts, prices, prices.update(over), build), run, deadline):
             break
         bound = max(bound, sum(b.bound for b in parts) - prices.paid())
     if best is None:
@@ -183,9 +183,7 @@ def _main(parts: list[Block]) -> dict[str, str]:
     return main
 
 
-def _repriced(
-    model: Model, parts: list[Block], prices: _Prices, changed: set[str], build: Builder
-) -> list[Block]:
+def _repriced(parts: list[Block], prices: _Prices, changed: set[str], build: Builder) -> list[Block]:
     """The blocks that can use an option whose price changed, with the prices in their objective
     (rebuilt first if their pruning may have counted on an option now priced)."""
     again = [b for b in parts if changed & b.reach]
@@ -194,6 +192,7 @@ def _repriced(
             b.scarce = prices.scarce
             b.model = build(b.portfolio, b.scarce)
             b.cost, b.values = pulp.LpAffineExpression(b.model.problem.objective), {}
+            b.reach |= {o for _, o in b.model.pairs}  # less pruned: prices on these must re-solve it
         b.model.problem.setObjective(b.cost + prices.on(b.model))
     return again
 
