@@ -40,7 +40,7 @@ from typing import Any
 import pulp
 
 from placement.engine.formulation import Model
-from placement.engine.start import feasible, twins_in_order
+from placement.engine.start import cost, feasible, main_of, settle, twins_in_order
 from placement.inputs.models import Portfolio, Workload
 
 MIN_INTEGERS = 2_000  # smaller models: HiGHS on the whole model is as quick, and the plans unchanged
@@ -84,7 +84,8 @@ class Outcome:
 
 
 Builder = Callable[[Portfolio, frozenset[str]], Model]  # a block's model; options pruning may not count on
-Solver = Callable[[Model, float, Values | None], tuple[str, float]]  # a block, a time limit, a start
+# a block, a time limit and a start → its status and proven bound, or None when it has no plan
+Solver = Callable[[Model, float, Values | None], tuple[str, float] | None]
 
 
 def blocks(portfolio: Portfolio, model: Model, bought: tuple[Any, ...]) -> list[list[Workload]] | None:
@@ -152,8 +153,8 @@ def solve(
     for round in range(ROUNDS + 1):
         values, over = _fitted(model, terms, parts)
         if values is not None:
-            cost = _value(pulp.LpAffineExpression(model.problem.objective), values)
-            best = (values, cost) if best is None or cost < best[1] else best
+            usd = cost(model.problem, values)
+            best = (values, usd) if best is None or usd < best[1] else best
         if best is not None and best[1] - bound <= gap * best[1]:
             break
         if round == ROUNDS or time.monotonic() >= deadline or (values is None and not over):
@@ -168,19 +169,14 @@ def solve(
 
 
 def _main(parts: list[Block]) -> dict[str, str]:
-    """Each workload's option in the blocks' last plans: its training option, or where most of
-    its traffic goes (a guide for the whole model's first plan when they never fit)."""
-    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    """Each workload's option in the blocks' last plans (a guide for the whole model's first plan
+    when they never fit)."""
+    training: dict[tuple[str, str], bool] = {}
+    shares: dict[tuple[str, str, int], float] = {}
     for b in parts:
-        for (w, o), x in b.model.x.items():
-            traffic[(w, o)] += b.values.get(x.name, 0.0)
-        for (w, o, _), share in b.model.s.items():
-            traffic[(w, o)] += b.values.get(share.name, 0.0)
-    main: dict[str, str] = {}
-    for (w, o), amount in sorted(traffic.items()):
-        if amount > 1e-9 and (w not in main or amount > traffic[(w, main[w])]):
-            main[w] = o
-    return main
+        training |= {key: b.values.get(x.name, 0.0) > 0.5 for key, x in b.model.x.items()}
+        shares |= {key: b.values.get(s.name, 0.0) for key, s in b.model.s.items()}
+    return main_of(training, shares)
 
 
 def _repriced(parts: list[Block], prices: _Prices, changed: set[str], build: Builder) -> list[Block]:
@@ -279,9 +275,10 @@ def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
     for index, b in enumerate(parts):
         left = deadline - time.monotonic()
         share = b.model.integers / max(1, sum(p.model.integers for p in parts[index:]))
-        status, bound = run(b.model, max(1.0, left * share), b.values or None)
-        if status not in ("optimal", "time_limit", "stalled", "interrupted", "iteration_limit"):
+        solved = run(b.model, max(1.0, left * share), b.values or None)
+        if solved is None:
             return False
+        status, bound = solved
         b.values = {v.name: v.varValue or 0.0 for v in b.model.problem.variables()}
         b.bound, b.status = bound, status
     return True
@@ -387,19 +384,6 @@ def _move(
 def _on_demand(model: Model, values: Values) -> Values:
     """On-demand hours e[o,p] set to what the plan uses: the largest of what each row it is in
     asks of it (the plan is bought on demand only, so those rows are the only ones)."""
-    names = {v.name for v in model.on_demand.values()}
-    out = {name: value for name, value in values.items() if name not in names}
-    need: dict[str, float] = defaultdict(float)
-    for row in model.problem.constraints():
-        mine = [(v, c) for v, c in row.items() if v.name in names]
-        if len(mine) != 1 or mine[0][1] >= 0 or row.sense != pulp.LpConstraintLE:
-            continue
-        var, coefficient = mine[0]
-        rest = sum(c * out.get(v.name, 0.0) for v, c in row.items() if v.name not in names) + row.constant
-        need[var.name] = max(need[var.name], rest / -coefficient)
-    out.update({name: max(0.0, value) for name, value in need.items()})
+    out = dict(values)
+    settle(model, {v.name for v in model.on_demand.values()}, out)
     return out
-
-
-def _value(expression: pulp.LpAffineExpression, values: Values) -> float:
-    return float(sum(c * values.get(v.name, 0.0) for v, c in expression.items()))

@@ -32,7 +32,7 @@ from placement.engine.formulation import (
 )
 from placement.engine.highs_start import StartedHiGHS
 from placement.engine.plan import Purchase
-from placement.engine.start import greedy_start, within_policy
+from placement.engine.start import cost, greedy_start, main_of, within_policy
 from placement.errors import SolverError
 from placement.inputs.models import Catalog, Family, Option, Portfolio
 
@@ -263,7 +263,7 @@ class _StartedHiGHS(StartedHiGHS):
         self.hand_start(lp)
         checks = [_close_to(*self.close)] if self.close is not None else []
         if self.start is not None and self.hand_over is not None:
-            checks.append(_hand_over(self.hand_over, _cost(lp, self.start)))
+            checks.append(_hand_over(self.hand_over, cost(lp, self.start)))
         for check in checks:
             lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
@@ -368,14 +368,9 @@ def _the_start(problem: pulp.LpProblem, start: dict[str, float], status: str, bo
     whatever bound HiGHS had, or $0."""
     for v in problem.variables():
         v.varValue = start.get(v.name, 0.0)
-    objective = _cost(problem, start)
+    objective = cost(problem, start)
     gap, bound = proven(objective, math.inf, bound if math.isfinite(bound) else 0.0, status)
     return Run(status, gap, objective, bound)
-
-
-def _cost(problem: pulp.LpProblem, values: dict[str, float]) -> float:
-    """A plan's objective as HiGHS counts it: PuLP does not hand HiGHS the objective's constant."""
-    return float(sum(c * values.get(v.name, 0.0) for v, c in problem.objective.items()))
 
 
 def _improved(
@@ -517,14 +512,14 @@ def _by_blocks(
         kept = prune(sub, catalog, mine, costs, bought, scarce=scarce)
         return build(sub, catalog, kept, bought=bought, breaks=breaks)
 
-    def run_block(block: Model, limit: float, start: dict[str, float] | None) -> tuple[str, float]:
+    def run_block(block: Model, limit: float, start: dict[str, float] | None) -> tuple[str, float] | None:
         try:
             run = run_highs(
                 block.problem, SolveSettings(settings.gap * BLOCK_GAP, limit), start or greedy_start(block)
             )
-        except SolverError:
-            return "no plan", math.nan
-        return run.status, run.bound
+        except SolverError:  # stopped before any plan
+            return None
+        return None if run.status == "infeasible" else (run.status, run.bound)
 
     deadline = time.monotonic() + settings.time_limit_s * DECOMPOSE_SHARE
     outcome = decompose.solve(model, groups, portfolio, build_block, run_block, settings.gap, deadline)
@@ -535,7 +530,7 @@ def _by_blocks(
         return (
             None,
             outcome.bound,
-            min((s for s in starts if s), key=lambda s: _cost(model.problem, s), default=None),
+            min((s for s in starts if s), key=lambda s: cost(model.problem, s), default=None),
         )
     if outcome.status != "optimal":
         return None, outcome.bound, outcome.values
@@ -583,14 +578,7 @@ def _start(
 
 def main_options(solution: Solution) -> dict[str, str]:
     """Each workload's option in a plan: its training option, or where most of its traffic goes."""
-    main = {w: o for (w, o), chosen in solution.training.items() if chosen}
-    traffic: dict[tuple[str, str], float] = defaultdict(float)
-    for (w, o, _), share in solution.shares.items():
-        traffic[(w, o)] += share
-    for (w, o), share in sorted(traffic.items()):
-        if w not in main or share > traffic[(w, main[w])]:
-            main[w] = o
-    return main
+    return main_of(solution.training, solution.shares)
 
 
 def _bounded(solution: Solution, bound: float, asked: float) -> Solution:

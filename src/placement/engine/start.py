@@ -66,20 +66,44 @@ def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str,
 def _slacks(model: Model, values: dict[str, float]) -> None:
     """An elastic model's slack variables (diagnosis only: capacity, share, region, window rows)
     set to what the greedy plan, placed as if capacity were endless, breaks each row by."""
-    slacks = {
-        v.name
-        for table in (model.capacity_slack, model.share_slack, model.region_slack, model.window_slack)
-        for v in table.values()
-    }
+    tables = (model.capacity_slack, model.share_slack, model.region_slack, model.window_slack)
+    settle(model, {v.name for table in tables for v in table.values()}, values)
+
+
+def settle(model: Model, names: set[str], values: dict[str, float]) -> None:
+    """The variables `names` (each ≥ 0) set to the least that the rest of the plan lets every row
+    they appear in alone hold: the largest that any such row asks of one of them."""
+    for name in names:
+        values.pop(name, None)
     for row in model.problem.constraints():
-        own = [(v, c) for v, c in row.items() if v.name in slacks]
+        own = [(v, c) for v, c in row.items() if v.name in names]
         if len(own) != 1:
             continue
-        ((slack, coefficient),) = own
-        rest = sum(c * values.get(v.name, 0.0) for v, c in row.items() if v.name != slack.name) + row.constant
-        need = -rest / coefficient  # the slack that brings the row to equality
-        if row.sense == pulp.LpConstraintEQ or (row.sense == pulp.LpConstraintLE) == (coefficient < 0):
-            values[slack.name] = max(0.0, need)
+        ((var, coefficient),) = own
+        if row.sense != pulp.LpConstraintEQ and (row.sense == pulp.LpConstraintLE) != (coefficient < 0):
+            continue  # a row it can only help by being smaller
+        rest = sum(c * values.get(v.name, 0.0) for v, c in row.items() if v.name != var.name) + row.constant
+        values[var.name] = max(values.get(var.name, 0.0), -rest / coefficient)
+
+
+def cost(problem: pulp.LpProblem, values: Mapping[str, float]) -> float:
+    """A plan's objective as HiGHS counts it: PuLP does not hand HiGHS the objective's constant."""
+    return float(sum(c * values.get(v.name, 0.0) for v, c in problem.objective.items()))
+
+
+def main_of(
+    training: Mapping[tuple[str, str], bool], shares: Mapping[tuple[str, str, int], float]
+) -> dict[str, str]:
+    """Each workload's option in a plan: its training option, or where most of its traffic goes
+    (ties to the first in sorted order)."""
+    main = {w: o for (w, o), chosen in training.items() if chosen}
+    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    for (w, o, _), share in shares.items():
+        traffic[(w, o)] += share
+    for (w, o), share in sorted(traffic.items()):
+        if w not in main or share > traffic[(w, main[w])]:
+            main[w] = o
+    return main
 
 
 def twins_in_order(model: Model, values: dict[str, float]) -> dict[str, float]:
