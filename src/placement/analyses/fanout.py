@@ -24,6 +24,7 @@ this module never prints.
 from __future__ import annotations
 
 import contextlib
+import io
 import multiprocessing
 import os
 import random
@@ -156,13 +157,30 @@ class LocalPool:
             futures = [executor.submit(t.fn, *t.args) for t in tasks]
             results = _collect(futures, progress)
         except BaseException:  # Ctrl-C or a failed task: stop now, do not wait for the rest
-            workers = _processes(executor)  # before shutdown, which forgets them
-            executor.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                process.terminate()
+            _stop(executor)
             raise
         executor.shutdown(wait=True)
         return results
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop the pool now: end the workers, cancel what has not started, and wait for the pool's own
+    threads to finish before returning, so that nothing of the pool is left to run, or to print,
+    while the interpreter exits. (Returning with those threads still tearing down, as
+    `shutdown(wait=False)` does, lets them race the interpreter's exit: a traceback ending in
+    `OSError: [Errno 9] Bad file descriptor` could follow the one-line "interrupted" message.)
+    The teardown of a pool whose workers were ended may report broken pipes from its feeder
+    thread; they are expected here and not shown."""
+    workers = _processes(executor)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a worker that outlives SIGTERM
+            process.kill()
+            process.join()
+    with contextlib.redirect_stderr(io.StringIO()):
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _processes(executor: ProcessPoolExecutor) -> list[Any]:
