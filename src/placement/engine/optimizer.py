@@ -58,9 +58,9 @@ HAND_OVER = 0.6
 # Solving by blocks (engine/decompose.py) gets this share of the time left; the rest is for the
 # whole model when the blocks' plans do not fit its capacity together.
 DECOMPOSE_SHARE = 0.5
-# A binding family-share policy whose repaired start fails: the LP-guided start (`_guided_by_lp`)
-# may run until this share of the time limit has passed (at least a fifth is left for the whole
-# model), and is solved to this gap (it is a start, not the answer)
+# A binding family-share policy on a large model: the LP-guided start (`_guided_by_lp`) may run
+# until this share of the time limit has passed (at least a fifth is left for the whole model),
+# and is solved to this gap (it is a start, not the answer)
 GUIDE_SHARE = 0.8
 GUIDE_GAP = 1e-2
 BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
@@ -476,8 +476,12 @@ def optimize(
         full = build(portfolio, catalog, pairs, bought=bought)
         within = within_policy(full, main_options(solution))
         begin = greedy_start(full, within) if within is not None else None
-        if begin is None and full.integers >= IMPROVE_MIN_INTEGERS:
-            begin = _guided_by_lp(full, left(GUIDE_SHARE))
+        if full.integers >= IMPROVE_MIN_INTEGERS:
+            guided = _guided_by_lp(full, left(GUIDE_SHARE))
+            if guided is not None and (
+                begin is None or cost(full.problem, guided) < cost(full.problem, begin)
+            ):
+                begin = guided
         policed = solve(full, left(), begin)
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
@@ -587,13 +591,15 @@ def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | N
     """A first plan from the model's LP relaxation: the model solved with each workload kept to
     the options its LP optimum uses (every placement variable, x or s, the LP leaves at 0 fixed
     to 0), to `GUIDE_GAP`, in `settings`' time. None when the LP or that model has no plan in
-    time. For a binding family-share cap that moving whole workloads cannot meet
-    (`start.within_policy`) on a model large enough for fix-and-optimize: on 1,000 diverse
-    workloads with a strict cap (seed 4), HiGHS alone found a plan 84% above the LP's optimum in
-    the 51 s its start left; this one is 0.33% above, and the restricted model (6,600 columns
-    after presolve, against 41,800) took 25 s. Not on smaller models, whose search HiGHS finishes
-    itself: the enterprise example (12 months) with a 0.75 cap reaches its optimum in 26 s from
-    no start, and stops at the 60 s limit 0.12% above it from this one."""
+    time. For a binding family-share cap on a model large enough for fix-and-optimize, beside
+    the repaired start (`start.within_policy`), which moves whole workloads and can cost far more
+    or fail. 1,000 diverse workloads (benchmarks/README.md): with a strict cap (seed 4) the repair
+    fails and HiGHS alone found a plan 84% above the LP's optimum in the 51 s left; this one is
+    0.33% above, and the restricted model (6,600 columns after presolve, against 41,800) took
+    25 s. With a loose cap (seed 2) and a 120 s limit it is 2.40e9 against the repair's 2.50e9
+    (4.4% → 0.47% proven gap). Not on smaller models, whose search HiGHS finishes itself: the
+    enterprise example (12 months) with a 0.75 cap reaches its optimum in 26 s from no start,
+    and stops at the 60 s limit 0.12% above it from this one."""
     began = time.monotonic()
     problem = model.problem
     try:
