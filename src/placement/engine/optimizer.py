@@ -476,12 +476,8 @@ def optimize(
         full = build(portfolio, catalog, pairs, bought=bought)
         within = within_policy(full, main_options(solution))
         begin = greedy_start(full, within) if within is not None else None
-        if full.integers >= IMPROVE_MIN_INTEGERS:
-            guided = _guided_by_lp(full, left(GUIDE_SHARE))
-            if guided is not None and (
-                begin is None or cost(full.problem, guided) < cost(full.problem, begin)
-            ):
-                begin = guided
+        if begin is None and full.integers >= IMPROVE_MIN_INTEGERS:
+            begin = _guided_by_lp(full, left(GUIDE_SHARE))
         policed = solve(full, left(), begin)
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
@@ -591,15 +587,16 @@ def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | N
     """A first plan from the model's LP relaxation: the model solved with each workload kept to
     the options its LP optimum uses (every placement variable, x or s, the LP leaves at 0 fixed
     to 0), to `GUIDE_GAP`, in `settings`' time. None when the LP or that model has no plan in
-    time. For a binding family-share cap on a model large enough for fix-and-optimize, beside
-    the repaired start (`start.within_policy`), which moves whole workloads and can cost far more
-    or fail. 1,000 diverse workloads (benchmarks/README.md): with a strict cap (seed 4) the repair
-    fails and HiGHS alone found a plan 84% above the LP's optimum in the 51 s left; this one is
-    0.33% above, and the restricted model (6,600 columns after presolve, against 41,800) took
-    25 s. With a loose cap (seed 2) and a 120 s limit it is 2.40e9 against the repair's 2.50e9
-    (4.4% → 0.47% proven gap). Not on smaller models, whose search HiGHS finishes itself: the
-    enterprise example (12 months) with a 0.75 cap reaches its optimum in 26 s from no start,
-    and stops at the 60 s limit 0.12% above it from this one."""
+    time. For a binding family-share cap that moving whole workloads cannot meet
+    (`start.within_policy`), on a model large enough for fix-and-optimize. 1,000 diverse
+    workloads (benchmarks/README.md): with a strict cap (seed 4) HiGHS alone found a plan 84%
+    above the LP's optimum in the 51 s left; this one is 0.33% above, and the restricted model
+    (6,600 columns after presolve, against 41,800) took 25 s. Not beside a repaired start: on a
+    loose cap (seed 2) with a 120 s limit it beat the repair (4.34% → 0.47% proven gap), but
+    over 12 months at 60 s it found nothing in the time and took it from the policed solve
+    (9.2% → 17%). Not on smaller models, whose search HiGHS finishes itself: the enterprise
+    example (12 months) with a 0.75 cap reaches its optimum in 26 s from no start, and stops at
+    the 60 s limit 0.12% above it from this one."""
     began = time.monotonic()
     problem = model.problem
     try:
