@@ -63,11 +63,9 @@ def test_the_greedy_start_keeps_run_order() -> None:
     assert active == later
 
 
-def test_a_family_share_cap_is_met_by_the_repaired_start() -> None:
+def _capped_enterprise() -> tuple[O.Model, O.Solution]:
     """Enterprise (ports without a team: done in month 1) with at most 75% of spend on one family:
-    the policy-free plan puts 93% on GPUs; the repair moves whole GPU workloads out until the cap
-    holds, and the greedy start built on it satisfies every row of the policed model, the share
-    rows included."""
+    the policed model (unpruned) and the policy-free plan."""
     catalog = load_catalog(None)
     portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
     portfolio = portfolio.model_copy(update={"porting": type(portfolio.porting)()})
@@ -76,7 +74,15 @@ def test_a_family_share_cap_is_met_by_the_repaired_start() -> None:
     capped = portfolio.model_copy(
         update={"policy": portfolio.policy.model_copy(update={"max_family_share": 0.75})}
     )
-    model = _model(capped, catalog, pruned=False)
+    return _model(capped, catalog, pruned=False), free
+
+
+def test_a_family_share_cap_is_met_by_the_repaired_start() -> None:
+    """Enterprise (ports without a team: done in month 1) with at most 75% of spend on one family:
+    the policy-free plan puts 93% on GPUs; the repair moves whole GPU workloads out until the cap
+    holds, and the greedy start built on it satisfies every row of the policed model, the share
+    rows included."""
+    model, free = _capped_enterprise()
     options = O.main_options(free)
     share_of = _spend(model)  # what each pair adds to its family's U
     spend = {f: 0.0 for f in ("gpu", "trainium", "inferentia")}
@@ -100,15 +106,7 @@ def test_the_lp_guided_start_keeps_to_the_lps_options_and_beats_the_repair() -> 
     """The same capped enterprise model: the start guided by the LP relaxation meets every row,
     places work only where the LP optimum does, leaves the model's bounds as they were, and costs
     less than the repaired start (here it is the optimum: $2,332,397 against $2,533,657)."""
-    catalog = load_catalog(None)
-    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
-    portfolio = portfolio.model_copy(update={"porting": type(portfolio.porting)()})
-    free_model = _model(portfolio, catalog)
-    free = O.solve(free_model, O.SolveSettings(gap=1e-3), greedy_start(free_model))
-    capped = portfolio.model_copy(
-        update={"policy": portfolio.policy.model_copy(update={"max_family_share": 0.75})}
-    )
-    model = _model(capped, catalog, pruned=False)
+    model, free = _capped_enterprise()
     bounds = {v.name: (v.lowBound, v.upBound) for v in model.problem.variables()}
     guided = O._guided_by_lp(model, O.SolveSettings(gap=1e-3, time_limit_s=60))
     assert guided is not None
