@@ -466,7 +466,7 @@ def optimize(
         solution, bound, fits = _by_blocks(free, catalog, pairs, costs, bought, model, left(0.5))
         if solution is None:
             begin = fits or greedy_start(model)
-            solution = _bounded(solve(model, left(0.5), begin, bound), bound, settings.gap)
+            solution = solve(model, left(0.5), begin, bound)
         if solution.status == "infeasible":
             return model, solution
         used = used_spend(model, solution)
@@ -487,7 +487,7 @@ def optimize(
     if blocks is not None:
         return model, blocks
     first = fits or _start(portfolio, catalog, pairs, costs, bought, model, settings)
-    return model, _bounded(solve(model, left(), first, bound), bound, settings.gap)
+    return model, solve(model, left(), first, bound)
 
 
 def _by_blocks(
