@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from placement.engine import decompose
+from placement.engine import decompose, optimizer
 from placement.engine.costing import estimates
 from placement.engine.formulation import build, port_costs
 from placement.engine.optimizer import feasible_pairs, prune
@@ -92,16 +92,107 @@ def test_twins_take_the_load_the_blocks_put_on_one_option(outcomes: list[Any]) -
     assert {p.option for p in plan.placements} == {"cheap", "cheap@us-east-2"}
 
 
-def test_a_price_on_the_short_option_makes_the_plans_fit(outcomes: list[Any]) -> None:
+def test_a_price_on_the_short_option_makes_the_plans_fit(
+    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(optimizer, "REPAIR_MAX_INTEGERS", 0)  # no moving: only a price can do it
     plan, _, outcome = _optimal(False, outcomes)
     assert outcome.values is not None  # priced, one block left `cheap` for `dear`
     assert {p.option for p in plan.placements} == {"cheap", "dear"}
+
+
+def test_moving_the_workloads_on_a_full_option_makes_the_plans_fit(
+    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No priced round: the blocks' plans overfill `cheap` (6 instances, room for 3), and the
+    whole model with both services free to move gives the optimum at once."""
+    monkeypatch.setattr(decompose, "ROUNDS", 0)
+    moved: list[set[str]] = []
+    real = optimizer._moved
+
+    def spy(model: Any, values: dict[str, float], movers: set[str], settings: Any) -> Any:
+        moved.append(set(movers))
+        return real(model, values, movers, settings)
+
+    monkeypatch.setattr(optimizer, "_moved", spy)
+    plan, expected, outcome = _optimal(False, outcomes)
+    assert moved == [{"a", "b"}]
+    assert outcome.values is not None
+    assert outcome.objective == pytest.approx(expected, rel=1e-9)
+    assert {p.option for p in plan.placements} == {"cheap", "dear"}
+
+
+def _three_codebases() -> tuple[Portfolio, Catalog]:
+    """`_two_codebases` (no twin; both services gpu-only) and a third service, cheapest on the
+    Trainium option `other`."""
+    catalog = make_catalog(
+        [
+            option("cheap", usd_per_hour=5.0, capacity_instances=3),
+            option("dear", usd_per_hour=9.0),
+            option("other", usd_per_hour=4.0, family="trainium"),
+        ]
+    )
+    services = [
+        inference("a", codebase="ca", tokens_per_month=1.2e10, portability="gpu-only"),
+        inference("b", codebase="cb", tokens_per_month=1.2e10, portability="gpu-only"),
+        inference("c", codebase="cc", tokens_per_month=1.2e10),
+    ]
+    return make_portfolio(services, horizon_months=1), catalog
+
+
+def test_only_the_workloads_on_an_option_over_its_capacity_move(
+    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decompose, "ROUNDS", 0)
+    portfolio, catalog = _three_codebases()
+    moved: list[set[str]] = []
+    real = optimizer._moved
+
+    def spy(model: Any, values: dict[str, float], movers: set[str], settings: Any) -> Any:
+        moved.append(set(movers))
+        return real(model, values, movers, settings)
+
+    monkeypatch.setattr(optimizer, "_moved", spy)
+    plan = make_plan(portfolio, catalog, "case")
+    assert plan.total_usd == pytest.approx(brute_force(portfolio, catalog), rel=1e-9)
+    assert moved == [{"a", "b"}]  # c, on `other`, is not over any capacity
+    assert outcomes[0].values is not None
+    assert {p.workload: p.option for p in plan.placements} == {"a": "cheap", "b": "dear", "c": "other"}
+
+
+def test_moving_keeps_every_other_workload_where_it_was() -> None:
+    """From a plan with c kept off `other` (on `dear`), moving a and b leaves c on `dear`, whole
+    instances and all; moving c too takes it to `other`, $10,950 cheaper over the month."""
+    portfolio, catalog = _three_codebases()
+    model = _model(portfolio, catalog)
+    off = [v for key, v in (*model.s.items(), *model.k.items()) if key[:2] == ("c", "other")]
+    for v in off:
+        v.upBound = 0
+    optimizer.run_highs(model.problem, optimizer.SolveSettings(1e-9, 30))
+    for v in off:
+        v.upBound = None
+    values = {v.name: v.varValue for v in model.problem.variables() if v.varValue}
+    held = {key[1]: values.get(v.name, 0.0) for key, v in model.k.items() if key[0] == "c"}
+    assert held.get("dear", 0) + held.get("cheap", 0) == 3  # placed without `other`
+    settings = optimizer.SolveSettings(1e-9, 30)
+    bounds = [(v.lowBound, v.upBound) for v in model.problem.variables()]
+    kept = optimizer._moved(model, values, {"a", "b"}, settings)
+    free = optimizer._moved(model, values, {"a", "b", "c"}, settings)
+    assert kept is not None and free is not None
+    assert {key[1]: kept.get(v.name, 0.0) for key, v in model.k.items() if key[0] == "c"} == held
+    assert {key[1]: free.get(v.name, 0.0) for key, v in model.k.items() if key[0] == "c"}["other"] == 3
+    # the only change: c's 3 instances from $9/h (or $5/h, with a moved to `dear`) to $4/h, 730 h
+    assert decompose.cost(model.problem, kept) - decompose.cost(model.problem, free) == pytest.approx(
+        3 * 5 * 730
+    )
+    assert [(v.lowBound, v.upBound) for v in model.problem.variables()] == bounds  # restored
 
 
 def test_plans_that_never_fit_fall_back_to_the_whole_model(
     outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(decompose, "ROUNDS", 0)
+    monkeypatch.setattr(optimizer, "REPAIR_MAX_INTEGERS", 0)
     plan, expected, outcome = _optimal(False, outcomes)
     assert outcome.values is None  # both blocks wanted all of `cheap`
     assert outcome.bound < expected  # each block alone pays less than the two together

@@ -62,6 +62,11 @@ DECOMPOSE_SHARE = 0.5
 # until this share of the time limit has passed (at least a fifth is left for the whole model),
 # and is solved to this gap (it is a start, not the answer)
 GUIDE_SHARE = 0.8
+# moving the workloads that overfill an option (`_moved`): the most integer variables freed, and the
+# share of the time limit it may take.  1,000 diverse workloads on one period: 4,300-5,900 freed,
+# a plan in 0.7-1.9 s; 10,000: no plan in 12 s (benchmarks/README.md)
+REPAIR_MAX_INTEGERS = 10_000
+REPAIR_SHARE = 0.1
 GUIDE_GAP = 1e-2
 BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
 
@@ -529,7 +534,14 @@ def _by_blocks(
         return None if run.status == "infeasible" else (run.status, run.bound)
 
     deadline = time.monotonic() + settings.time_limit_s * DECOMPOSE_SHARE
-    outcome = decompose.solve(model, groups, portfolio, build_block, run_block, settings.gap, deadline)
+
+    def repair(values: dict[str, float], movers: set[str]) -> dict[str, float] | None:
+        limit = min(settings.time_limit_s * REPAIR_SHARE, deadline - time.monotonic())
+        return _moved(model, values, movers, SolveSettings(settings.gap * BLOCK_GAP, max(1.0, limit)))
+
+    outcome = decompose.solve(
+        model, groups, portfolio, build_block, run_block, settings.gap, deadline, repair
+    )
     if outcome is None:
         return None, -math.inf, None
     if outcome.values is None:  # the cheaper first plan: the greedy one, or one the blocks guide
@@ -546,6 +558,32 @@ def _by_blocks(
     value = outcome.objective
     gap = max(0.0, (value - outcome.bound) / value) if value > 0 else 0.0
     return read_solution(model, outcome.status, gap, value), outcome.bound, None
+
+
+def _moved(
+    model: Model, values: dict[str, float], movers: set[str], settings: SolveSettings
+) -> dict[str, float] | None:
+    """`values` (a plan over some capacity) with every other workload's integers fixed and the
+    `movers` free: the cheapest plan HiGHS finds within `settings`, or None (also when the movers
+    have more than REPAIR_MAX_INTEGERS integer variables)."""
+    tables = (model.x, model.r, model.j, model.k, model.active)
+    if sum(1 for table in tables for key in table if key[0] in movers) > REPAIR_MAX_INTEGERS:
+        return None
+    fixed = [
+        (v, v.lowBound, v.upBound) for table in tables for key, v in table.items() if key[0] not in movers
+    ]
+    for v, _, _ in fixed:
+        v.lowBound = v.upBound = round(values.get(v.name, 0.0))
+    try:
+        run = run_highs(model.problem, settings)
+    except SolverError:
+        return None
+    finally:
+        for v, low, up in fixed:
+            v.lowBound, v.upBound = low, up
+    if run.status == "infeasible":
+        return None
+    return {v.name: float(v.varValue or 0.0) for v in model.problem.variables() if v.varValue}
 
 
 def _start(
