@@ -17,6 +17,7 @@ policy it is built only from a placement that meets it (`within_policy`).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -283,6 +284,8 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
             alternatives[wname].append(oid)
     choice = {w: o for w, o in options.items() if (w, o) in spend}
     seats = _Seats(model, choice)
+    moves: list[tuple[float, str, str]] = []  # a heap of the over family's moves, as listed for it
+    listed_for = ""
     for _ in range(len(choice) + 1):
         used: dict[str, float] = defaultdict(float)
         for wname, oid in choice.items():
@@ -291,22 +294,50 @@ def within_policy(model: Model, options: dict[str, str]) -> dict[str, str] | Non
         family, excess = max(used.items(), key=lambda item: (item[1] - cap * total, item[0]))
         if excess <= cap * total * (1 + 1e-9):
             return choice
-        moves = []
-        for wname, oid in choice.items():
-            est = model.pairs[(wname, oid)]
-            if est.family != family or spend[(wname, oid)] <= 0:
-                continue
-            for other in alternatives[wname]:
-                alt = model.pairs[(wname, other)]
-                if alt.family != family and seats.fits(wname, other):
-                    extra = (alt.compute_usd - est.compute_usd) / spend[(wname, oid)]
-                    moves.append((extra, wname, other))
+        if family != listed_for:
+            moves, listed_for = _moves_out(model, spend, alternatives, choice, seats, family), family
+        # within one over family a move's extra cost only changes when its workload moves, and room
+        # on the other families' options only shrinks: the least move still valid is the least now
+        while moves and not _still(model, choice, seats, family, moves[0]):
+            heapq.heappop(moves)
         if not moves:
             return None
-        _, wname, other = min(moves)
+        _, wname, other = heapq.heappop(moves)
         seats.move(wname, choice[wname], other)
         choice[wname] = other
     return None
+
+
+def _still(
+    model: Model, choice: dict[str, str], seats: _Seats, family: str, move: tuple[float, str, str]
+) -> bool:
+    """Whether a listed move is still one: its workload not moved yet, and room where it goes."""
+    _, wname, other = move
+    return model.pairs[(wname, choice[wname])].family == family and seats.fits(wname, other)
+
+
+def _moves_out(
+    model: Model,
+    spend: dict[tuple[str, str], float],
+    alternatives: dict[str, list[str]],
+    choice: dict[str, str],
+    seats: _Seats,
+    family: str,
+) -> list[tuple[float, str, str]]:
+    """Every move of a workload out of `family` to an option of another family with room, as a
+    heap by extra cost per dollar of U taken away (then workload, then option)."""
+    moves = []
+    for wname, oid in choice.items():
+        est = model.pairs[(wname, oid)]
+        if est.family != family or spend[(wname, oid)] <= 0:
+            continue
+        for other in alternatives[wname]:
+            alt = model.pairs[(wname, other)]
+            if alt.family != family and seats.fits(wname, other):
+                extra = (alt.compute_usd - est.compute_usd) / spend[(wname, oid)]
+                moves.append((extra, wname, other))
+    heapq.heapify(moves)
+    return moves
 
 
 class _Seats:
