@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pulp
+import pytest
 
 from placement.engine import optimizer as O
 from placement.engine.costing import estimates
@@ -119,6 +120,42 @@ def test_the_lp_guided_start_keeps_to_the_lps_options_and_beats_the_repair() -> 
     repaired = greedy_start(model, within_policy(model, O.main_options(free)))
     assert repaired is not None
     assert cost(model.problem, guided) < cost(model.problem, repaired)
+
+
+class _Handed(Exception):
+    """Raised by the stand-in for the policed solve, with the start it was handed."""
+
+
+@pytest.mark.parametrize("beside", [0.5, 1.01])
+def test_beside_a_repaired_start_the_lp_guided_one_is_tried_only_with_half_the_limit_left(
+    beside: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capped enterprise example through `optimize`, as if large enough for the guide: with
+    half the limit left the policed solve gets the guided start (the cheaper, the optimum
+    $2,332,397); when the limit is never that roomy, the repaired one ($2,533,657)."""
+    monkeypatch.setattr(O, "IMPROVE_MIN_INTEGERS", 0)
+    monkeypatch.setattr(O, "GUIDE_BESIDE", beside)
+    real = O.solve
+
+    def policed(model: O.Model, settings: O.SolveSettings, start: Any = None, floor: float = -1e300) -> Any:
+        if model.share_cap is None:
+            return real(model, settings, start, floor)
+        raise _Handed(cost(model.problem, start))
+
+    monkeypatch.setattr(O, "solve", policed)
+    catalog = load_catalog(None)
+    portfolio = load_portfolio(ROOT / "examples" / "enterprise.yaml", catalog)
+    portfolio = portfolio.model_copy(
+        update={
+            "porting": type(portfolio.porting)(),
+            "policy": portfolio.policy.model_copy(update={"max_family_share": 0.75}),
+        }
+    )
+    with pytest.raises(_Handed) as handed:
+        O.optimize(
+            portfolio, catalog, estimates(portfolio, catalog), O.SolveSettings(gap=1e-3, time_limit_s=300)
+        )
+    assert handed.value.args[0] == pytest.approx(2_332_397 if beside < 1 else 2_533_657, abs=1)
 
 
 def test_blocks_read_back_are_never_more_than_held_nor_the_account_cap() -> None:
