@@ -101,11 +101,8 @@ def test_a_price_on_the_short_option_makes_the_plans_fit(
     assert {p.option for p in plan.placements} == {"cheap", "dear"}
 
 
-def test_moving_the_workloads_on_a_full_option_makes_the_plans_fit(
-    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No priced round: the blocks' plans overfill `cheap` (6 instances, room for 3), and the
-    whole model with both services free to move gives the optimum at once."""
+def _movers_seen(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """No priced rounds, and the workloads each move of overfilling ones set free, as it runs."""
     monkeypatch.setattr(decompose, "ROUNDS", 0)
     moved: list[set[str]] = []
     real = optimizer._moved
@@ -115,6 +112,15 @@ def test_moving_the_workloads_on_a_full_option_makes_the_plans_fit(
         return real(model, values, movers, settings)
 
     monkeypatch.setattr(optimizer, "_moved", spy)
+    return moved
+
+
+def test_moving_the_workloads_on_a_full_option_makes_the_plans_fit(
+    outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No priced round: the blocks' plans overfill `cheap` (6 instances, room for 3), and the
+    whole model with both services free to move gives the optimum at once."""
+    moved = _movers_seen(monkeypatch)
     plan, expected, outcome = _optimal(False, outcomes)
     assert moved == [{"a", "b"}]
     assert outcome.values is not None
@@ -143,16 +149,8 @@ def _three_codebases() -> tuple[Portfolio, Catalog]:
 def test_only_the_workloads_on_an_option_over_its_capacity_move(
     outcomes: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(decompose, "ROUNDS", 0)
+    moved = _movers_seen(monkeypatch)
     portfolio, catalog = _three_codebases()
-    moved: list[set[str]] = []
-    real = optimizer._moved
-
-    def spy(model: Any, values: dict[str, float], movers: set[str], settings: Any) -> Any:
-        moved.append(set(movers))
-        return real(model, values, movers, settings)
-
-    monkeypatch.setattr(optimizer, "_moved", spy)
     plan = make_plan(portfolio, catalog, "case")
     assert plan.total_usd == pytest.approx(brute_force(portfolio, catalog), rel=1e-9)
     assert moved == [{"a", "b"}]  # c, on `other`, is not over any capacity
