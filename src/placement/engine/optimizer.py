@@ -62,14 +62,14 @@ DECOMPOSE_SHARE = 0.5
 # until this share of the time limit has passed (at least a fifth is left for the whole model),
 # and is solved to this gap (it is a start, not the answer)
 GUIDE_SHARE = 0.8
+GUIDE_GAP = 1e-2
+GUIDE_BESIDE = 0.5  # beside a repaired start, the LP-guided one only with this share of the limit left
+BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
 # moving the workloads that overfill an option (`_moved`): the most integer variables freed, and the
 # share of the time limit it may take.  1,000 diverse workloads on one period: 4,300-5,900 freed,
 # a plan in 0.7-1.9 s; 10,000: no plan in 12 s (benchmarks/README.md)
 REPAIR_MAX_INTEGERS = 10_000
 REPAIR_SHARE = 0.1
-GUIDE_GAP = 1e-2
-GUIDE_BESIDE = 0.5  # beside a repaired start, the LP-guided one only with this share of the limit left
-BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
 
 
 @dataclass(frozen=True)
