@@ -282,12 +282,13 @@ def _fitted(
         if over:
             if repair is None:
                 return None, over
-            holding = {v.name for cell in over for v, _ in terms[cell] if values.get(v.name, 0.0) > 0}
+            cells = set(over)  # the workloads holding instances there: the capacity rows' terms
+            holding = (model.k, model.r, model.j)
             movers = {
-                key[0]
-                for table in (model.k, model.r, model.j)
-                for key, v in table.items()
-                if v.name in holding
+                w
+                for table in holding
+                for (w, o, p), v in table.items()
+                if (o, p) in cells and values.get(v.name, 0.0) > 0
             }
             return repair(values, movers), over
     values = _on_demand(model, twins_in_order(model, values))

@@ -573,23 +573,33 @@ def _moved(
     `movers` free: the cheapest plan HiGHS finds within `settings`, or None (also when the movers
     have more than REPAIR_MAX_INTEGERS integer variables)."""
     tables = (model.x, model.r, model.j, model.k, model.active)
-    if sum(1 for table in tables for key in table if key[0] in movers) > REPAIR_MAX_INTEGERS:
+    fixed = [v for table in tables for key, v in table.items() if key[0] not in movers]
+    if sum(len(table) for table in tables) - len(fixed) > REPAIR_MAX_INTEGERS:
         return None
-    fixed = [
-        (v, v.lowBound, v.upBound) for table in tables for key, v in table.items() if key[0] not in movers
-    ]
-    for v, _, _ in fixed:
-        v.lowBound = v.upBound = round(values.get(v.name, 0.0))
+    whole = [(v, float(round(values.get(v.name, 0.0)))) for v in fixed]
+    return _restricted(model.problem, [(v, at, at) for v, at in whole], settings)
+
+
+def _restricted(
+    problem: pulp.LpProblem,
+    bounds: Sequence[tuple[pulp.LpVariable, float | None, float | None]],
+    settings: SolveSettings,
+) -> dict[str, float] | None:
+    """The problem solved with these variables' (lower, upper) bounds, put back as they were
+    after: its plan by variable name, or None when it is infeasible or has no plan in time."""
+    saved = [(v, v.lowBound, v.upBound) for v, _, _ in bounds]
+    for v, low, up in bounds:
+        v.lowBound, v.upBound = low, up
     try:
-        run = run_highs(model.problem, settings)
-    except SolverError:
+        run = run_highs(problem, settings)
+    except SolverError:  # no plan in time
         return None
     finally:
-        for v, low, up in fixed:
+        for v, low, up in saved:
             v.lowBound, v.upBound = low, up
     if run.status == "infeasible":
         return None
-    return {v.name: float(v.varValue or 0.0) for v in model.problem.variables() if v.varValue}
+    return {v.name: float(v.varValue or 0.0) for v in problem.variables() if v.varValue}
 
 
 def _start(
@@ -652,20 +662,11 @@ def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | N
     if problem.solverModel.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     placing = [*model.x.values(), *model.s.values()]
-    fixed = [(v, v.upBound) for v in placing if (v.varValue or 0.0) <= 1e-9 and (v.lowBound or 0.0) == 0]
-    for v, _ in fixed:
-        v.upBound = 0
-    try:
-        left = settings.time_limit_s - (time.monotonic() - began)
-        run = run_highs(problem, SolveSettings(max(settings.gap, GUIDE_GAP), max(1.0, left)))
-    except SolverError:  # no plan in time
-        return None
-    finally:
-        for v, bound in fixed:
-            v.upBound = bound
-    if run.status == "infeasible":
-        return None
-    return {v.name: float(v.varValue or 0.0) for v in problem.variables() if v.varValue}
+    unused = [
+        (v, v.lowBound, 0.0) for v in placing if (v.varValue or 0.0) <= 1e-9 and (v.lowBound or 0.0) == 0
+    ]
+    left = settings.time_limit_s - (time.monotonic() - began)
+    return _restricted(problem, unused, SolveSettings(max(settings.gap, GUIDE_GAP), max(1.0, left)))
 
 
 def main_options(solution: Solution) -> dict[str, str]:
