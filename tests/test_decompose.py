@@ -232,3 +232,21 @@ def test_small_models_are_solved_whole() -> None:
     portfolio, catalog = _two_codebases(twin=True)
     assert decompose.MIN_INTEGERS > _model(portfolio, catalog).integers
     assert decompose.blocks(portfolio, _model(portfolio, catalog), ()) is None
+
+
+def test_a_start_from_a_near_plan_still_goes_by_blocks(outcomes: list[Any]) -> None:
+    """`prefer` (a sensitivity probe's or a stress re-plan's start) replaces only the first-plan
+    guess: a model that falls apart is still solved by blocks, to the same optimum."""
+    by_blocks = 0
+    for seed in range(40):
+        portfolio, catalog, expected = solved_case(seed)
+        if math.isinf(expected):
+            continue
+        before = len(outcomes)
+        plan = make_plan(portfolio, catalog, "case")
+        scratch = len(outcomes) - before
+        again = make_plan(portfolio, catalog, "case", prefer=plan.main_options())
+        assert len(outcomes) - before - scratch == scratch
+        assert again.total_usd == pytest.approx(expected, rel=1e-6, abs=1e-3)
+        by_blocks += scratch
+    assert by_blocks >= 8

@@ -197,3 +197,28 @@ def test_break_even_probes_move_commitment_prices_in_proportion() -> None:
         (18.0, 13.5, 9.0)
     )
     assert trn.three_year_usd_per_hour is None and probed.option("gpu") == catalog.option("gpu")
+
+
+def test_break_even_probes_start_from_the_base_plan_and_find_the_same_price(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each probe starts from the base plan's placement (`prefer`) instead of first solving the
+    plan without commitments; the price it finds is the one a probe from scratch finds."""
+    from placement.engine import optimizer
+
+    catalog = _timed_catalog(one_year_usd_per_hour=9.0)
+    portfolio = make_portfolio(TIMED, horizon_months=12)
+    base = make_plan(portfolio, catalog, "timed")
+    scratch = break_even("trn", "run", True, portfolio, catalog, SETTINGS)
+    guesses: list[object] = []
+    real = optimizer._start
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        guesses.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimizer, "_start", counted)
+    preferred = break_even("trn", "run", True, portfolio, catalog, SETTINGS, base.main_options())
+    assert guesses == []  # no probe solved the commitment-free plan for its start
+    assert preferred == scratch
+    assert preferred.break_even_usd_per_hour == pytest.approx(20.0, rel=1e-3)

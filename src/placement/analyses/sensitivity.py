@@ -6,8 +6,9 @@ duals of the relaxation can mislead).
   in every month (its capacity calendar too), against the base total.
 - Break-even price: for each option in use, the hourly price above which some workload leaves it;
   for each workload's runner-up, the price below which the workload moves onto it. Found by
-  bisection on the price, each probe a full re-solve; reported to the cent. The price searched is
-  the on-demand one; the option's 1-year, 3-year and Capacity Block prices move in proportion.
+  bisection on the price, each probe a full re-solve started from the base plan's placement;
+  reported to the cent. The price searched is the on-demand one; the option's 1-year, 3-year and
+  Capacity Block prices move in proportion.
 - Price of portability: the total with the `max_family_share` policy and the `gpu-only` marks,
   against the total without each and without both.
 - Vendor claims: the catalog's own price-performance, through the same cost formulas, for the
@@ -92,9 +93,11 @@ class Sensitivity:
     claims: tuple[ClaimCheck, ...]
 
 
-def _total(portfolio: Portfolio, catalog: Catalog, settings: SolveSettings) -> float | None:
+def _total(
+    portfolio: Portfolio, catalog: Catalog, settings: SolveSettings, prefer: dict[str, str] | None = None
+) -> float | None:
     try:
-        return make_plan(portfolio, catalog, "probe", settings).total_usd
+        return make_plan(portfolio, catalog, "probe", settings, prefer=prefer).total_usd
     except InfeasibleError:
         return None
 
@@ -124,7 +127,7 @@ def _shadow_batch(base: Plan, portfolio: Portfolio, catalog: Catalog, settings: 
     """Two probes per binding capacity: +1 instance and +25%."""
     binding = [(use, max(1, math.ceil(use.available * 0.25))) for use in base.capacity if use.binding]
     tasks = [
-        Task(_total, (portfolio, _more_capacity(catalog, use.option, extra), settings))
+        Task(_total, (portfolio, _more_capacity(catalog, use.option, extra), settings, base.main_options()))
         for use, quarter in binding
         for extra in (1, quarter)
     ]
@@ -161,11 +164,16 @@ def _holding(plan: Plan | None, workload: str, option: str) -> bool:
 
 
 def _plan_at(
-    price: float, option: str, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings
+    price: float,
+    option: str,
+    portfolio: Portfolio,
+    catalog: Catalog,
+    settings: SolveSettings,
+    prefer: dict[str, str] | None = None,
 ) -> Plan | None:
     scenario = Scenario(name="break-even probe", options={option: _priced(catalog, option, price)})
     try:
-        return make_plan(*_with(scenario, portfolio, catalog), "probe", settings)
+        return make_plan(*_with(scenario, portfolio, catalog), "probe", settings, prefer=prefer)
     except InfeasibleError:
         return None
 
@@ -195,17 +203,20 @@ def break_even(
     portfolio: Portfolio,
     catalog: Catalog,
     settings: SolveSettings,
+    prefer: dict[str, str] | None = None,
 ) -> BreakEven:
     """The price where `workload` starts or stops using `option`: bracketed by probes, then bisected.
 
     holds_now: the workload uses the option in the base plan, so search upwards (to 8× the price)
-    for where it leaves; otherwise search downwards (towards 0) for where it moves on."""
+    for where it leaves; otherwise search downwards (towards 0) for where it moves on.  `prefer`:
+    the base plan's option for each workload, each probe's start (one price moved: the base plan
+    is close, and the plan without commitments that would otherwise guide the start is not solved)."""
     current = catalog.option(option).usd_per_hour
     factors = (1.0001, 1.25, 2.0, 8.0) if holds_now else (0.9999, 0.75, 0.5, 0.001)
     direction = "leaves above" if holds_now else "moves onto below"
 
     def holds(price: float) -> bool:
-        return _holding(_plan_at(price, option, portfolio, catalog, settings), workload, option)
+        return _holding(_plan_at(price, option, portfolio, catalog, settings, prefer), workload, option)
 
     inside = current  # a price on the base side of the flip
     for factor in factors:
@@ -259,7 +270,8 @@ def _break_even_batch(
             closest[runner.option] = (gap, r.workload)
     for option_id in sorted(closest):
         searches.append((option_id, closest[option_id][1], False))
-    tasks = [Task(break_even, (o, w, holds, portfolio, catalog, settings)) for o, w, holds in searches]
+    where = base.main_options()
+    tasks = [Task(break_even, (o, w, holds, portfolio, catalog, settings, where)) for o, w, holds in searches]
     return Batch(tasks, list)
 
 

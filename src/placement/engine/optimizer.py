@@ -492,12 +492,13 @@ def optimize(
         policed = solve(full, left(), begin)
         return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
-    if prefer is not None:
-        return model, solve(model, left(), greedy_start(model, prefer) or greedy_start(model))
     blocks, bound, fits = _by_blocks(portfolio, catalog, pairs, costs, bought, model, left())
     if blocks is not None:
         return model, blocks
-    first = fits or _start(portfolio, catalog, pairs, costs, bought, model, settings)
+    first = fits
+    if first is None and prefer is not None:  # blocks first: a price probe on a large one-period plan
+        first = greedy_start(model, prefer) or greedy_start(model)
+    first = first or _start(portfolio, catalog, pairs, costs, bought, model, settings)
     return model, solve(model, left(), first, bound)
 
 
