@@ -131,6 +131,11 @@ def render_sensitivity(s: Sensitivity, markdown: bool, title: str) -> str:
     return visible("\n".join(out).rstrip() + "\n")
 
 
+def _cents(usd: float | None) -> float | None:
+    """Rounded to cents, with no "-0.0" (a re-plan a fraction of a cent dearer saves nothing)."""
+    return None if usd is None else round(usd, 2) + 0.0
+
+
 def sensitivity_dict(s: Sensitivity) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -141,11 +146,9 @@ def sensitivity_dict(s: Sensitivity) -> dict[str, Any]:
                 "option": x.option,
                 "used": x.used,
                 "available": x.available,
-                "saving_one_instance_usd": None if x.saving_one_usd is None else round(x.saving_one_usd, 2),
+                "saving_one_instance_usd": _cents(x.saving_one_usd),
                 "extra_quarter": x.extra_quarter,
-                "saving_quarter_usd": None
-                if x.saving_quarter_usd is None
-                else round(x.saving_quarter_usd, 2),
+                "saving_quarter_usd": _cents(x.saving_quarter_usd),
             }
             for x in s.shadow_prices
         ],
