@@ -202,23 +202,23 @@ def test_break_even_probes_move_commitment_prices_in_proportion() -> None:
 def test_break_even_probes_start_from_the_base_plan_and_find_the_same_price(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Each probe starts from the base plan's placement (`prefer`) instead of first solving the
-    plan without commitments; the price it finds is the one a probe from scratch finds."""
+    """Each probe's first plan is built from the base plan's placement (`prefer`); the price it
+    finds is the one a search whose probes start from scratch finds."""
     from placement.engine import optimizer
 
     catalog = _timed_catalog(one_year_usd_per_hour=9.0)
     portfolio = make_portfolio(TIMED, horizon_months=12)
     base = make_plan(portfolio, catalog, "timed")
     scratch = break_even("trn", "run", True, portfolio, catalog, SETTINGS)
-    guesses: list[object] = []
-    real = optimizer._start
+    guides: list[object] = []
+    real = optimizer.greedy_start
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        guesses.append(args)
-        return real(*args, **kwargs)
+    def seen(model, first=None):  # type: ignore[no-untyped-def]
+        guides.append(first)
+        return real(model, first)
 
-    monkeypatch.setattr(optimizer, "_start", counted)
+    monkeypatch.setattr(optimizer, "greedy_start", seen)
     preferred = break_even("trn", "run", True, portfolio, catalog, SETTINGS, base.main_options())
-    assert guesses == []  # no probe solved the commitment-free plan for its start
+    assert guides and all(g == base.main_options() for g in guides)  # every probe, from the base plan
     assert preferred == scratch
     assert preferred.break_even_usd_per_hour == pytest.approx(20.0, rel=1e-3)

@@ -210,7 +210,7 @@ def break_even(
     holds_now: the workload uses the option in the base plan, so search upwards (to 8× the price)
     for where it leaves; otherwise search downwards (towards 0) for where it moves on.  `prefer`:
     the base plan's option for each workload, each probe's start (one price moved: the base plan
-    is close, and the plan without commitments that would otherwise guide the start is not solved)."""
+    is close)."""
     current = catalog.option(option).usd_per_hour
     factors = (1.0001, 1.25, 2.0, 8.0) if holds_now else (0.9999, 0.75, 0.5, 0.001)
     direction = "leaves above" if holds_now else "moves onto below"

@@ -445,8 +445,8 @@ def optimize(
     prefer: dict[str, str] | None = None,
 ) -> tuple[Model, Solution]:
     """Build and solve; a family-share policy that the cheapest plan already meets costs nothing.
-    `prefer`: the option each workload starts on (a plan already solved for nearly these inputs),
-    instead of first solving the plan without commitments for it.
+    `prefer`: the option each workload starts on (a plan already solved for nearly these inputs);
+    otherwise it starts on the one the greedy start prices cheapest.
 
     With a policy, the model without it is solved first, in half the time limit: it is smaller
     (`prune` applies) and has no dense share rows, and its optimum bounds the policy's from below.
@@ -497,9 +497,12 @@ def optimize(
         return model, blocks
     first = fits
     if first is None and prefer is not None:  # blocks first: a price probe on a large one-period plan
-        first = greedy_start(model, prefer) or greedy_start(model)
-    first = first or _start(portfolio, catalog, pairs, costs, bought, model, settings)
-    return model, solve(model, left(), first, bound)
+        first = greedy_start(model, prefer)
+    # The greedy plan, not one guided by the plan without commitments solved first: that solve
+    # made every shipped example slower except startup (enterprise 5.7-6.9 s against 4.6-5.4 s)
+    # and its stress too (serially 220 s against 186 s; "demand ×2 from month 7" stopped at the
+    # 60 s limit, 0.27%, against its optimum in 34 s), 2026-12-06, benchmarks/README.md.
+    return model, solve(model, left(), first or greedy_start(model), bound)
 
 
 def _by_blocks(
@@ -601,41 +604,6 @@ def _restricted(
     if run.status == "infeasible":
         return None
     return {v.name: float(v.varValue or 0.0) for v in problem.variables() if v.varValue}
-
-
-def _start(
-    portfolio: Portfolio,
-    catalog: Catalog,
-    pairs: dict[tuple[str, str], Estimate],
-    costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
-    bought: tuple[Purchase, ...],
-    model: Model,
-    settings: SolveSettings,
-) -> dict[str, float] | None:
-    """A first plan for the full model.  With commitments
-    allowed, the plan without them (on demand and Capacity Blocks only: no integer purchases, so
-    much quicker) is solved first, in a fifth of the time limit, and each workload starts on the
-    option it chose there; the greedy start then buys its commitments.  Without commitments, or
-    when that finds no room, the greedy start alone.  (The plan without commitments costs
-    0.4-0.8 s on each example; on the enterprise example's "inference demand ×2 from month 7" it
-    is the difference between the optimum in 30 s and a 0.17% gap at the 60 s limit.)  Not on a
-    model large enough for fix-and-optimize: there HiGHS's root finds a plan far cheaper than the
-    guided start (1,000 diverse workloads, seed 1: $1.28e9 against $1.52e9), and the fifth of the
-    limit is better left to fix-and-optimize (60 s limit, seeds 1 / 3 / 5: 3.03 / 10.9 / 1.74%
-    proven gap with it, 2.58 / 10.9 / 1.17% without, 2026-12-06)."""
-    spot = tuple(i for i in portfolio.purchase.allow if i not in ("1-year", "3-year"))
-    if not spot or spot == portfolio.purchase.allow or model.integers >= IMPROVE_MIN_INTEGERS:
-        return greedy_start(model)
-    simple = portfolio.model_copy(update={"purchase": portfolio.purchase.model_copy(update={"allow": spot})})
-    quick = build(simple, catalog, prune(simple, catalog, pairs, costs, bought), bought=bought)
-    try:
-        first = solve(
-            quick, SolveSettings(max(settings.gap, 1e-4), settings.time_limit_s / 5), greedy_start(quick)
-        )
-    except SolverError:
-        return greedy_start(model)
-    guided = greedy_start(model, main_options(first)) if first.status != "infeasible" else None
-    return guided or greedy_start(model)
 
 
 def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | None:
