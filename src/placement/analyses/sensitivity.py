@@ -124,10 +124,11 @@ def shadow_prices(
 
 
 def _shadow_batch(base: Plan, portfolio: Portfolio, catalog: Catalog, settings: SolveSettings) -> Batch:
-    """Two probes per binding capacity: +1 instance and +25%."""
+    """Two probes per binding capacity: +1 instance and +25%, each started from the base plan."""
     binding = [(use, max(1, math.ceil(use.available * 0.25))) for use in base.capacity if use.binding]
+    where = base.main_options()
     tasks = [
-        Task(_total, (portfolio, _more_capacity(catalog, use.option, extra), settings, base.main_options()))
+        Task(_total, (portfolio, _more_capacity(catalog, use.option, extra), settings, where))
         for use, quarter in binding
         for extra in (1, quarter)
     ]
