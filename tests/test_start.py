@@ -325,6 +325,43 @@ def test_the_start_ranks_options_by_how_they_are_best_bought() -> None:
     assert [values.get(b.name) for b in model.commit.values()] == [1.0]
 
 
+@pytest.mark.parametrize("guided", [True, False])
+def test_placed_by_regret_an_option_short_of_room_turns_away_who_loses_least(guided: bool) -> None:
+    """One month on demand.  A ($1/h) has 4 instances; B ($1.5/h) and C ($2.5/h) plenty.  big needs
+    4 instances at its peak (twice its average) and can use A or B; small needs 2 and can use A
+    or C (its region list).  Largest first (big costs most) gives big A's 4 instances and sends
+    small to C: $4 + $5 = $9 an hour, $6,570 for the month.  Leaving A costs big $0.5/h per
+    instance and small $1.5/h, so by regret small keeps A and big goes to B: $2 + $6 = $8 an hour,
+    $5,840.  Guided onto A (both were there in a
+    plan that ignored capacity, as the blocks of engine/decompose.py are), the start places by
+    regret; unguided, only when asked (the blocks' fallback asks)."""
+    options = [
+        option("A", region="r1", usd_per_hour=1.0, capacity_instances=4),
+        option("B", region="r2", usd_per_hour=1.5),
+        option("C", region="r3", usd_per_hour=2.5),
+    ]
+    measured = MEASURED | {"C": {"tokens_per_second": 1000}}
+    workloads = [
+        inference("big", tokens_per_month=2 * ONE_INSTANCE, regions=["r1", "r2"], measured=measured),
+        inference("small", tokens_per_month=ONE_INSTANCE, regions=["r1", "r3"], measured=measured),
+    ]
+    first = {"big": "A", "small": "A"} if guided else None
+    portfolio = make_portfolio(workloads, horizon_months=1, purchase={"allow": ["on-demand"]})
+    model = _model(portfolio, make_catalog(options), pruned=False)
+    assert model.twins == []
+    on = {}
+    for regret in (False, True):
+        values = greedy_start(model, first, regret=regret)
+        assert values is not None and _violations(model, values) == []
+        on[regret] = (
+            {w: o for (w, o, _), k in model.k.items() if values.get(k.name, 0.0) > 0},
+            round(cost(model.problem, values), 2),
+        )
+    by_regret = ({"big": "B", "small": "A"}, 5840.0)
+    assert on[True] == by_regret
+    assert on[False] == (by_regret if guided else ({"big": "A", "small": "C"}, 6570.0))
+
+
 def test_a_run_others_follow_leaves_them_a_period_of_its_window() -> None:
     """Three months; A ($1/h) has 1 instance, B ($2/h) plenty.  big (1,460 instance-hours, months
     1-2) costs most and takes A for months 1-2.  first (100 h) is followed by second (100 h), both

@@ -31,8 +31,10 @@ rounds stop once it is within the asked gap of the bound, or once a priced round
 the bound while a plan is in hand (the prices that make plans fit are rarely the ones that
 bound best: on that portfolio every priced bound was below the unpriced one).  If no plan is
 within the asked gap, the whole model is solved (`optimizer`) from the best one, or, when none
-fits at all, from the cheaper of the greedy plan and the greedy plan the blocks' last plans
-guide (`Outcome.first`), and stops once it is within the gap of the blocks' bound.
+fits at all, from the cheapest of the greedy plan, largest first and by regret, and the greedy
+plan the blocks' last plans guide (`Outcome.first`; by regret, so that an option they overfill
+turns away the workloads that lose least by moving: 10,000 diverse workloads, seed 5, 4.05% →
+1.30% above the bound), and stops once it is within the gap of the blocks' bound.
 """
 
 from __future__ import annotations

@@ -517,9 +517,9 @@ def _by_blocks(
     """The model solved block by block (engine/decompose.py) in half of `settings`' time, when it
     falls apart into blocks: the plan, when one fits within the asked gap; the proven bound the
     blocks gave (-inf without one); and otherwise the whole model's first plan: the cheapest plan
-    of the blocks that fits, or the cheaper of the greedy plan and the greedy plan the blocks'
-    last plans guide (10,000 diverse workloads on one period: the whole model gets no further
-    than its first plan, see benchmarks/README.md)."""
+    of the blocks that fits, or the cheapest of the greedy plan (largest first, and by regret) and
+    the greedy plan the blocks' last plans guide (10,000 diverse workloads on one period: the
+    whole model gets no further than its first plan, see benchmarks/README.md)."""
     groups = decompose.blocks(portfolio, model, bought)
     if groups is None:
         return None, -math.inf, None
@@ -554,8 +554,8 @@ def _by_blocks(
     )
     if outcome is None:
         return None, -math.inf, None
-    if outcome.values is None:  # the cheaper first plan: the greedy one, or one the blocks guide
-        starts = [greedy_start(model), greedy_start(model, outcome.first)]
+    if outcome.values is None:  # the cheapest first plan: greedy, by regret, or guided by the blocks
+        starts = [greedy_start(model), greedy_start(model, regret=True), greedy_start(model, outcome.first)]
         return (
             None,
             outcome.bound,

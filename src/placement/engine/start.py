@@ -1,8 +1,11 @@
 """A first feasible plan for the solver, built greedily, so HiGHS starts from a sensible incumbent.
 
-Each workload in turn (largest first) takes, in each period, the cheapest option that still has
-room, priced as it would best be bought (`_effective_usd`: a service at the best commitment
-from month 1, on demand or in blocks; a run on demand or in blocks): an inference service its
+Each workload in turn (largest first, or by regret: those that lose most per instance when their
+first option is full, first) takes, in each period, the cheapest option that still has room,
+priced as it would best be bought (`_effective_usd`: a service at the best commitment from
+month 1, on demand or in blocks; a run on demand or in blocks), or the option another plan put
+it on (a guide: the base plan of a stress re-plan or a sensitivity probe, a plan repaired to
+meet a policy, the blocks' plans of engine/decompose.py): an inference service its
 whole instances, a training workload its runs' hours spread over the periods of its window with
 capacity left (a run busy a whole period is steady, j, and can be committed).  Ports the
 workloads need are paid.  What is held all period is committed layer by layer, each instance
@@ -32,18 +35,22 @@ TOL = 1e-6
 ENDLESS = 1e12  # instances: the capacity the elastic model's start places against (math.inf breaks //)
 
 
-def greedy_start(model: Model, first: dict[str, str] | None = None) -> dict[str, float] | None:
+def greedy_start(
+    model: Model, first: dict[str, str] | None = None, regret: bool = False
+) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None.  `first`: the option each workload
-    tries first (where another plan put it); otherwise its cheapest alone.  Under a family-share
-    policy only with `first` (a plan that meets it: `within_policy`), except on the diagnosis's
-    elastic model, whose slacks take up whatever the plan breaks (`_slacks`)."""
+    tries first (where another plan put it); otherwise its cheapest alone.  Workloads are placed
+    largest first, or, guided or with `regret`, those that lose most per instance by leaving
+    their first option first (`_regrets`).  Under a family-share policy only with `first` (a plan
+    that meets it: `within_policy`), except on the diagnosis's elastic model, whose slacks take
+    up whatever the plan breaks (`_slacks`)."""
     if model.share_cap is not None and first is None and not model.elastic:
         return None  # a share policy with nothing that meets it: leave the search to HiGHS
     for scarce_first in (False, True):  # largest first; if one finds no room, fewest options first
         values: dict[str, float] = {}
         used: dict[tuple[str, int], float] = defaultdict(float)  # instances held
         hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
-        busy = _place(model, first, used, hours, values, scarce_first)
+        busy = _place(model, first, used, hours, values, scarce_first, regret)
         if busy is not None:
             break
     if busy is None:
@@ -150,10 +157,11 @@ def _place(
     hours: dict[tuple[str, int], float],
     values: dict[str, float],
     scarce_first: bool = False,
+    regret: bool = False,
 ) -> dict[str, list[int]] | None:
-    """Each workload on its first option with room, largest first (`scarce_first`: those with
-    the fewest options first) and runs after those they follow; returns the periods each training
-    workload holds instances in, or None if one finds no room."""
+    """Each workload on its first option with room, largest first or by regret (`greedy_start`;
+    `scarce_first`: those with the fewest options first) and runs after those they follow;
+    returns the periods each training workload holds instances in, or None if one finds no room."""
     capacity = _Room(model, used)
     by_workload: dict[str, list[str]] = defaultdict(list)
     for wname, oid in model.pairs:
@@ -165,19 +173,20 @@ def _place(
         follows[later].append(done)
     depth = _depths(follows)
     finish_by = _finish_by(model)
+    rates = _best_rates(model)
+    if first is not None or regret:
+        rank = _regrets(model, rates, by_workload, first)
+    else:
+        rank = {
+            w: max(model.pairs[(w, o)].compute_usd for o in options) for w, options in by_workload.items()
+        }
     order = sorted(
-        by_workload,
-        key=lambda w: (
-            depth.get(w, 0),
-            len(by_workload[w]) if scarce_first else 0,
-            -max(model.pairs[(w, o)].compute_usd for o in by_workload[w]),
-        ),
+        by_workload, key=lambda w: (depth.get(w, 0), len(by_workload[w]) if scarce_first else 0, -rank[w])
     )
     runs: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
     for key in model.h:  # training workload → option → its (t, o, period) keys, in period order
         runs[key[0]][key[1]].append(key)
     busy: dict[str, list[int]] = {}
-    rates = _best_rates(model)
     for wname in order:
         options = sorted(by_workload[wname], key=lambda o: (_effective_usd(model, rates, wname, o), o))
         if first is not None and first.get(wname) in options:
@@ -195,6 +204,29 @@ def _place(
             return None
         busy[wname] = periods
     return busy
+
+
+def _regrets(
+    model: Model,
+    rates: dict[str, tuple[float, float]],
+    by_workload: dict[str, list[str]],
+    first: dict[str, str] | None,
+) -> dict[str, float]:
+    """What each workload loses per instance of its first option (the guide's, or its cheapest
+    as best bought) when it must take its cheapest option outside that option's twins instead:
+    placed in this order, most first, the workloads an option short of capacity turns away are
+    those that lose least by it (the regret rule of assignment heuristics)."""
+    twin_of = {oid: set(group) for group in model.twins for oid in group}
+    out: dict[str, float] = {}
+    for wname, options in by_workload.items():
+        usd = {o: _effective_usd(model, rates, wname, o) for o in options}
+        mine = first.get(wname) if first is not None else None
+        if mine not in usd:
+            mine = min(options, key=lambda o: (usd[o], o))
+        elsewhere = [usd[o] for o in options if o not in twin_of.get(mine, {mine})]
+        lost = min(elsewhere) - usd[mine] if elsewhere else math.inf
+        out[wname] = lost / max(1, model.pairs[(wname, mine)].instances)
+    return out
 
 
 def _best_rates(model: Model) -> dict[str, tuple[float, float]]:
