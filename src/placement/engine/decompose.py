@@ -95,7 +95,8 @@ class Outcome:
 Builder = Callable[[Portfolio, frozenset[str]], Model]  # a block's model; options pruning may not count on
 # the whole model's plan that overfills some capacity, the workloads free to move → a plan that fits
 Repair = Callable[[Values, set[str]], Values | None]
-# a block, a time limit and a start → its status and proven bound, or None when it has no plan
+# a block, a time limit and a start → its status and proven bound ("infeasible": none exists), or
+# None when it has no plan in its time
 Solver = Callable[[Model, float, Values | None], tuple[str, float] | None]
 
 
@@ -143,21 +144,15 @@ def solve(
     repair: Repair | None = None,
 ) -> Outcome | None:
     """The whole model solved block by block (the module docstring), or None when a block has
-    no plan (infeasible, or none in its time) or the blocks' periods differ from the model's.
-    Rounds go on until a plan that fits is within `gap` of the bound, or ROUNDS, or `deadline`."""
-    parts = [
-        Block(sub, build(sub, frozenset()))
-        for sub in (portfolio.model_copy(update={"workloads": ws}) for ws in groups)
-    ]
-    if any([p.months for p in b.model.periods] != [p.months for p in model.periods] for b in parts):
+    no plan in its time or the blocks' periods differ from the model's.  A block with no plan at
+    all proves the whole model has none (status "infeasible"): it is a relaxation of the whole
+    model restricted to its workloads.  Rounds go on until a plan that fits is within `gap` of
+    the bound, or ROUNDS, or `deadline`."""
+    parts = _parts(model, groups, portfolio, build)
+    if parts is None or not _solve_all(parts, run, deadline):
         return None
-    usable: dict[str, set[str]] = defaultdict(set)  # workload → the options the whole model has for it
-    for w, o in model.pairs:
-        usable[w].add(o)
-    for b in parts:
-        b.reach = {o for w in b.portfolio.workloads for o in usable[w.name]} | {o for _, o in b.model.pairs}
-    if not _solve_all(parts, run, deadline):
-        return None
+    if any(b.status == "infeasible" for b in parts):
+        return Outcome(None, math.nan, math.inf, "infeasible")
     terms = _terms(model)
     prices = _Prices(model, terms)
     bound = sum(b.bound for b in parts)
@@ -181,6 +176,25 @@ def solve(
         return Outcome(None, math.nan, bound, "time_limit", _main(parts))
     within = best[1] - bound <= gap * best[1] and all(b.status == "optimal" for b in parts)
     return Outcome(best[0], best[1], bound, "optimal" if within else "time_limit")
+
+
+def _parts(
+    model: Model, groups: list[list[Workload]], portfolio: Portfolio, build: Builder
+) -> list[Block] | None:
+    """The blocks, built, with the options each can reach; None if their periods differ from the
+    model's."""
+    parts = [
+        Block(sub, build(sub, frozenset()))
+        for sub in (portfolio.model_copy(update={"workloads": ws}) for ws in groups)
+    ]
+    if any([p.months for p in b.model.periods] != [p.months for p in model.periods] for b in parts):
+        return None
+    usable: dict[str, set[str]] = defaultdict(set)  # workload → the options the whole model has for it
+    for w, o in model.pairs:
+        usable[w].add(o)
+    for b in parts:
+        b.reach = {o for w in b.portfolio.workloads for o in usable[w.name]} | {o for _, o in b.model.pairs}
+    return parts
 
 
 def _main(parts: list[Block]) -> dict[str, str]:
@@ -299,7 +313,7 @@ def _fitted(
 
 def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
     """Each block solved in its share of the time left (by its integer variables); False when one
-    has no plan."""
+    has no plan in its time.  A block proven infeasible ends it (`solve` then reports it)."""
     for index, b in enumerate(parts):
         left = deadline - time.monotonic()
         share = b.model.integers / max(1, sum(p.model.integers for p in parts[index:]))
@@ -307,6 +321,9 @@ def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
         if solved is None:
             return False
         status, bound = solved
+        if status == "infeasible":
+            b.status = status
+            return True
         b.values = {v.name: v.varValue or 0.0 for v in b.model.problem.variables()}
         b.bound, b.status = bound, status
     return True

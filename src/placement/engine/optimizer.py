@@ -541,7 +541,7 @@ def _by_blocks(
             )
         except SolverError:  # stopped before any plan
             return None
-        return None if run.status == "infeasible" else (run.status, run.bound)
+        return run.status, run.bound
 
     deadline = time.monotonic() + settings.time_limit_s * DECOMPOSE_SHARE
 
@@ -552,8 +552,19 @@ def _by_blocks(
     outcome = decompose.solve(
         model, groups, portfolio, build_block, run_block, settings.gap, deadline, repair
     )
-    if outcome is None:
-        return None, -math.inf, None
+    return (None, -math.inf, None) if outcome is None else _from_blocks(model, outcome)
+
+
+def _from_blocks(
+    model: Model, outcome: decompose.Outcome
+) -> tuple[Solution | None, float, dict[str, float] | None]:
+    """What the blocks' outcome gives `_by_blocks`: the plan within the gap, or the proof that
+    there is none (a block with no plan: the whole model has none either); else the bound and
+    the whole model's first plan."""
+    if outcome.status == "infeasible":
+        for v in model.problem.variables():
+            v.varValue = None
+        return read_solution(model, "infeasible", 0.0, math.nan), math.inf, None
     if outcome.values is None:  # the cheapest first plan: greedy, by regret, or guided by the blocks
         starts = [greedy_start(model), greedy_start(model, regret=True), greedy_start(model, outcome.first)]
         return (
