@@ -236,12 +236,15 @@ def synthetic_catalog(base: Any, size: int, seed: int) -> Any:
 def runnable_portfolio(
     count: int, seed: int, catalog: Any, time_axis: bool = False, single_period: bool = False
 ) -> Any:
-    """The first `count` diverse workloads that at least one option sold all year can run (a 405B
-    model with a 2-day deadline may fit nowhere, and a service that only Trn3 can serve has nowhere
-    to run before Trn3 arrives in month 3; a buyer would list neither).  `single_period`: the
-    model before the time axis, which issue 13's targets were set on (one period, on demand only)."""
+    """The first `count` diverse workloads that at least one option sold all year, in a way the
+    portfolio buys, can run (a 405B model with a 2-day deadline may fit nowhere; a service that
+    only Trn3 can serve has nowhere to run before Trn3 arrives in month 3; one that only an option
+    sold in Capacity Blocks can serve has nowhere to run in a plan bought on demand; a buyer would
+    list none).  `single_period`: the model before the time axis, which issue 13's targets were
+    set on (one period, on demand only)."""
     from placement.engine import timeline
     from placement.engine.costing import estimate
+    from placement.engine.formulation import usable
     from placement.inputs.models import Portfolio
 
     items = [i for i in catalog.migration.items if i not in ("pytorch", "jax", "tensorflow")]
@@ -251,7 +254,7 @@ def runnable_portfolio(
     if single_period:
         raw |= {"periods": "single", "purchase": {"allow": ["on-demand"]}}
     probe = Portfolio.model_validate(raw)
-    all_year = [o for o in catalog.options if min(timeline.capacity(probe, o)) > 0]
+    all_year = [o for o in catalog.options if min(timeline.capacity(probe, o)) > 0 and usable(probe, o)]
     kept = [
         w
         for w, spec in zip(probe.workloads, raw["workloads"], strict=True)

@@ -50,10 +50,11 @@ def test_by_blocks_the_optimum_is_the_brute_force_one(seed: int, outcomes: list[
 def test_a_block_with_no_plan_proves_the_whole_model_has_none(outcomes: list[Any]) -> None:
     """A block sees all the capacity, so a block with no plan is a proof that the whole model has
     none.  It used to count as "no plan in time": the blocks were dropped and the whole model got
-    what was left of the limit (10,000 diverse workloads on one period, seed 4: a codebase of 27
-    workloads that the capacity cannot hold together; 3 s were left, and the run ended "no plan
-    ... raise --time-limit" instead of saying why).  Over the brute-forced cases with no plan, each
-    one that goes by blocks is now reported infeasible by them, and explained as before."""
+    what was left of the limit (the benchmark's 10,000 diverse workloads on one period, seed 4,
+    solved by the optimizer directly: a codebase held a workload nothing bought on demand can run;
+    3 s were left, and the run ended "no plan ... raise --time-limit" instead of "infeasible").
+    Over the brute-forced cases with no plan, each one that goes by blocks (workloads that fit
+    alone but not together) is now reported infeasible by them, and explained as before."""
     by_blocks = 0
     for seed in range(40):
         portfolio, catalog, expected = solved_case(seed)
