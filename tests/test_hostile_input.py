@@ -332,13 +332,13 @@ def test_a_monthly_series_as_long_as_the_size_limit_allows_is_one_located_proble
 
     head = "horizon_months: 12\nworkloads:\n  - name: chat\n    kind: inference\n    framework: pytorch\n"
     head += "    model: {params_b: 8}\n    monthly_tokens: ["
-    count = (MAX_FILE_BYTES - len(head) - 16) // len("1B, ")  # 786,400 entries: the file is at the limit
+    count = (MAX_FILE_BYTES - len(head) - 16) // len("1B, ")  # 4.2 million entries: the file is at the limit
     path = tmp_path / "series.yaml"
     path.write_text(head + "1B, " * count + "1B]\n")
     assert MAX_FILE_BYTES - 16 <= path.stat().st_size <= MAX_FILE_BYTES
     code, out, err = run("plan", str(path))
     assert (code, out) == (2, "")
-    # refused from its length, before 786,401 token counts are read
+    # refused from its length, before its 4.2 million token counts are read
     assert (
         err
         == f"{path}:7: workloads[0].monthly_tokens[120]: {count + 1:,} months given; the longest horizon is 120 months\n"
