@@ -57,7 +57,7 @@ IMPROVE_MIN_INTEGERS = 10_000
 HAND_OVER = 0.6
 # The time limit a solve gets once the whole limit has passed (`optimize`'s `left`).  A model of
 # IMPROVE_MIN_INTEGERS or more with a start is then not handed to HiGHS, whose presolve does not
-# look at the clock: with 1 s, 10,000 diverse workloads on one period took 20-37 s per solve
+# look at the clock: with 1 s, 10,000 diverse workloads on one period took 37 s per solve
 # (benchmarks/README.md); the start is the plan, its gap against the bound in hand.
 NO_TIME_S = 1.0
 # Solving by blocks (engine/decompose.py) gets this share of the time left; the rest is for the
