@@ -175,8 +175,18 @@ def weights_fit(
     return step, reason
 
 
-def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: Catalog) -> Estimate:
-    """Estimate one (workload, option) pair, or say in the user's terms why it cannot run."""
+def estimate(
+    portfolio: Portfolio,
+    workload: Workload,
+    option: Option,
+    catalog: Catalog,
+    shape: Shape | None = None,
+    most: int | None = None,
+) -> Estimate:
+    """Estimate one (workload, option) pair, or say in the user's terms why it cannot run.
+    `shape` (the workload's resolved shape) and `most` (the option's largest capacity in any
+    period) when the caller has them already: `estimates` works each out once, not once a pair."""
+    most = max(timeline.capacity(portfolio, option)) if most is None else most
 
     def ruled_out(reason: str) -> Estimate:
         return _ruled_out(workload, option, reason, [])
@@ -192,13 +202,15 @@ def estimate(portfolio: Portfolio, workload: Workload, option: Option, catalog: 
         return ruled_out(
             f"region: pinned to {', '.join(workload.regions)}; {option.id} is in {option.region}"
         )
-    if max(timeline.capacity(portfolio, option)) == 0:
+    if most == 0:
         return ruled_out(
             f"no capacity: the catalog lists 0 {option.id} instances in every month of the horizon"
         )
     if workload.kind == "training":
-        return _training(portfolio, workload, option, catalog)
-    return _inference(portfolio, workload, option, catalog)
+        return _training(
+            portfolio, workload, option, catalog, shape or resolve(workload.model, catalog.models), most
+        )
+    return _inference(portfolio, workload, option, catalog, shape or resolve(workload.model, catalog.models))
 
 
 def _ruled_out(w: Workload, o: Option, reason: str, steps: list[Step]) -> Estimate:
@@ -222,10 +234,11 @@ def _runs(
     )
 
 
-def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
+def _training(
+    portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog, shape: Shape, most: int
+) -> Estimate:
     assert w.tokens is not None  # guaranteed by Workload's validator for kind training
     hpm = catalog.settings.hours_per_month
-    shape = resolve(w.model, catalog.models)
     d = w.tokens
     steps: list[Step] = [_shape_step(shape)]
     inputs = ["usd_per_hour"]
@@ -339,7 +352,6 @@ def _training(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) ->
             "cost over the horizon", "cost per run · runs", f"{num(cost_run)} · {w.run_count}", total, "USD"
         ),
     ]
-    most = max(timeline.capacity(portfolio, o))
     if at_once > most:
         return _ruled_out(
             w,
@@ -441,10 +453,9 @@ def _serving_steps(shape: Shape, o: Option, w: Workload, s: Serving, wbytes: int
     ]
 
 
-def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog) -> Estimate:
+def _inference(portfolio: Portfolio, w: Workload, o: Option, catalog: Catalog, shape: Shape) -> Estimate:
     assert w.tokens_per_month is not None  # guaranteed by Workload's validator for kind inference
     hpm = catalog.settings.hours_per_month
-    shape = resolve(w.model, catalog.models)
     precision = o.effective_precision(w.precision)
     wbytes = weight_bytes(o, w.precision)
     inputs = ["usd_per_hour"]
@@ -559,9 +570,13 @@ def _window_months(portfolio: Portfolio, w: Workload) -> float:
 
 
 def estimates(portfolio: Portfolio, catalog: Catalog) -> dict[tuple[str, str], Estimate]:
-    """Every (workload, option) pair, in portfolio then catalog order."""
-    return {
-        (w.name, o.id): estimate(portfolio, w, o, catalog)
-        for w in portfolio.workloads
-        for o in catalog.options
-    }
+    """Every (workload, option) pair, in portfolio then catalog order.  Each workload's shape and
+    each option's capacity are worked out once (2,000 diverse workloads: 9.6 s, of which 3.0 s
+    went to working them out again for every pair)."""
+    most = {o.id: max(timeline.capacity(portfolio, o)) for o in catalog.options}
+    out: dict[tuple[str, str], Estimate] = {}
+    for w in portfolio.workloads:
+        shape = resolve(w.model, catalog.models)
+        for o in catalog.options:
+            out[(w.name, o.id)] = estimate(portfolio, w, o, catalog, shape, most[o.id])
+    return out
