@@ -206,11 +206,10 @@ def estimate(
         return ruled_out(
             f"no capacity: the catalog lists 0 {option.id} instances in every month of the horizon"
         )
+    shape = shape or resolve(workload.model, catalog.models)
     if workload.kind == "training":
-        return _training(
-            portfolio, workload, option, catalog, shape or resolve(workload.model, catalog.models), most
-        )
-    return _inference(portfolio, workload, option, catalog, shape or resolve(workload.model, catalog.models))
+        return _training(portfolio, workload, option, catalog, shape, most)
+    return _inference(portfolio, workload, option, catalog, shape)
 
 
 def _ruled_out(w: Workload, o: Option, reason: str, steps: list[Step]) -> Estimate:

@@ -569,9 +569,7 @@ def _from_blocks(
     """What the blocks' outcome gives `_by_blocks`: the plan within the gap, or the proof that
     there is none (a block with no plan: the whole model has none either); else the bound and
     the whole model's first plan."""
-    if outcome.status == "infeasible":
-        for v in model.problem.variables():
-            v.varValue = None
+    if outcome.status == "infeasible":  # (the whole model was never solved: its variables hold nothing)
         return read_solution(model, "infeasible", 0.0, math.nan), math.inf, None
     if outcome.values is None:  # the cheapest first plan: greedy, by regret, or guided by the blocks
         starts = [greedy_start(model), greedy_start(model, regret=True), greedy_start(model, outcome.first)]

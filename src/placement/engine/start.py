@@ -174,8 +174,9 @@ def _place(
     depth = _depths(follows)
     finish_by = _finish_by(model)
     rates = _best_rates(model)
+    usd = {w: {o: _effective_usd(model, rates, w, o) for o in options} for w, options in by_workload.items()}
     if first is not None or regret:
-        rank = _regrets(model, rates, by_workload, first)
+        rank = _regrets(model, usd, first)
     else:
         rank = {
             w: max(model.pairs[(w, o)].compute_usd for o in options) for w, options in by_workload.items()
@@ -188,7 +189,7 @@ def _place(
         runs[key[0]][key[1]].append(key)
     busy: dict[str, list[int]] = {}
     for wname in order:
-        options = sorted(by_workload[wname], key=lambda o: (_effective_usd(model, rates, wname, o), o))
+        options = sorted(by_workload[wname], key=lambda o: (usd[wname][o], o))
         if first is not None and first.get(wname) in options:
             options = [first[wname]] + [o for o in options if o != first[wname]]
         if (wname, options[0]) not in model.x:
@@ -207,24 +208,21 @@ def _place(
 
 
 def _regrets(
-    model: Model,
-    rates: dict[str, tuple[float, float]],
-    by_workload: dict[str, list[str]],
-    first: dict[str, str] | None,
+    model: Model, usd: dict[str, dict[str, float]], first: dict[str, str] | None
 ) -> dict[str, float]:
     """What each workload loses per instance of its first option (the guide's, or its cheapest
-    as best bought) when it must take its cheapest option outside that option's twins instead:
-    placed in this order, most first, the workloads an option short of capacity turns away are
-    those that lose least by it (the regret rule of assignment heuristics)."""
+    as best bought: `usd`, by workload and option) when it must take its cheapest option outside
+    that option's twins instead: placed in this order, most first, the workloads an option short
+    of capacity turns away are those that lose least by it (the regret rule of assignment
+    heuristics)."""
     twin_of = {oid: set(group) for group in model.twins for oid in group}
     out: dict[str, float] = {}
-    for wname, options in by_workload.items():
-        usd = {o: _effective_usd(model, rates, wname, o) for o in options}
+    for wname, prices in usd.items():
         mine = first.get(wname) if first is not None else None
-        if mine not in usd:
-            mine = min(options, key=lambda o: (usd[o], o))
-        elsewhere = [usd[o] for o in options if o not in twin_of.get(mine, {mine})]
-        lost = min(elsewhere) - usd[mine] if elsewhere else math.inf
+        if mine not in prices:
+            mine = min(prices, key=lambda o: (prices[o], o))
+        elsewhere = [v for o, v in prices.items() if o not in twin_of.get(mine, {mine})]
+        lost = min(elsewhere) - prices[mine] if elsewhere else math.inf
         out[wname] = lost / max(1, model.pairs[(wname, mine)].instances)
     return out
 
