@@ -34,7 +34,10 @@ within the asked gap, the whole model is solved (`optimizer`) from the best one,
 fits at all, from the cheapest of the greedy plan, largest first and by regret, and the greedy
 plan the blocks' last plans guide (`Outcome.first`; by regret, so that an option they overfill
 turns away the workloads that lose least by moving: 10,000 diverse workloads, seed 5, 4.05% →
-1.30% above the bound), and stops once it is within the gap of the blocks' bound.
+1.30% above the bound), and stops once it is within the gap of the blocks' bound.  A model too
+large for HiGHS whole (optimizer.WHOLE_MAX_INTEGERS) gets one round and no priced ones; its plan
+is then improved a few blocks at a time against the capacity the rest leaves
+(engine/neighbourhoods.py).
 """
 
 from __future__ import annotations
@@ -100,11 +103,15 @@ Repair = Callable[[Values, set[str]], Values | None]
 Solver = Callable[[Model, float, Values | None], tuple[str, float] | None]
 
 
-def blocks(portfolio: Portfolio, model: Model, bought: tuple[Any, ...]) -> list[list[Workload]] | None:
-    """The workloads by block, or None when the model does not fall apart (see the docstring)."""
+def blocks(
+    portfolio: Portfolio, model: Model, bought: tuple[Any, ...], policed: bool = False
+) -> list[list[Workload]] | None:
+    """The workloads by block, or None when the model does not fall apart (see the docstring).
+    `policed`: a family-share policy does not count (groups of engine/neighbourhoods.py carry
+    the rest of the plan's spend in their share rows)."""
     if (
         model.integers < MIN_INTEGERS
-        or model.share_cap is not None
+        or (model.share_cap is not None and not policed)
         or portfolio.policy.max_region_usd
         or model.commit
         or model.block_instances
@@ -142,12 +149,13 @@ def solve(
     gap: float,
     deadline: float,
     repair: Repair | None = None,
+    rounds: int = ROUNDS,
 ) -> Outcome | None:
     """The whole model solved block by block (the module docstring), or None when a block has
     no plan in its time or the blocks' periods differ from the model's.  A block with no plan at
     all proves the whole model has none (status "infeasible"): it is a relaxation of the whole
     model restricted to its workloads.  Rounds go on until a plan that fits is within `gap` of
-    the bound, or ROUNDS, or `deadline`."""
+    the bound, or `rounds` priced rounds, or `deadline`."""
     parts = _parts(model, groups, portfolio, build)
     if parts is None or not _solve_all(parts, run, deadline):
         return None
@@ -157,14 +165,14 @@ def solve(
     prices = _Prices(model, terms)
     bound = sum(b.bound for b in parts)
     best: tuple[Values, float] | None = None
-    for round in range(ROUNDS + 1):
+    for round in range(rounds + 1):
         values, over = _fitted(model, terms, parts, repair)
         if values is not None:
             usd = cost(model.problem, values)
             best = (values, usd) if best is None or usd < best[1] else best
         if best is not None and best[1] - bound <= gap * best[1]:
             break
-        if round == ROUNDS or time.monotonic() >= deadline or (values is None and not over):
+        if round == rounds or time.monotonic() >= deadline or (values is None and not over):
             break  # (no plan and nothing over: a row other than capacity refused it; no price helps)
         if not _solve_all(_repriced(parts, prices, prices.update(over), build), run, deadline):
             break

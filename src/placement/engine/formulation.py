@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulp
@@ -315,6 +316,7 @@ class _Builder:
         self.region_sunk: dict[str, float] = defaultdict(float)
         self.active: dict[str, list[tuple[int, pulp.LpVariable, float]]] = defaultdict(list)
         self.count = 0
+        self.beside: Mapping[Family, float] = {}  # see share_rows
         self._sunk(bought)
 
     def var(
@@ -686,13 +688,16 @@ class _Builder:
         # $10,000s the same 200-workload plans under a cap took 32-50 s for --time-limit 30, not
         # 53-86 s (seeds 2, 4, 6, 8; seed 8 also found a plan it did not find before).  The
         # enterprise example under a 75% cap takes 27.5 s instead of 25 s (benchmarks/README.md).
+        # `beside`: the spend of workloads outside this model whose plan is fixed (a group of
+        # engine/neighbourhoods.py), in each family: a constant in its U[g]
         spend = {}
-        for family in sorted(self.used):
+        for family in sorted(set(self.used) | set(self.beside)):
             total = self.var(f"U_{family}")
             spend[family] = total
             terms = [(v, c / SPEND_UNIT) for v, c in self.used[family]]
             self.model.used[family] = (total, terms)
-            self.row([(total, 1.0), *((v, -c) for v, c in terms)], "=", 0, f"used[{family}]")
+            beside = self.beside.get(family, 0.0) / SPEND_UNIT
+            self.row([(total, 1.0), *((v, -c) for v, c in terms)], "=", beside, f"used[{family}]")
         for family in sorted(spend):
             row = [(u, (1 - share) if g == family else -share) for g, u in spend.items()]
             if self.elastic:
@@ -774,13 +779,17 @@ def build(
     bought: tuple[Purchase, ...] = (),
     first: FirstStage | None = None,
     breaks: tuple[int, ...] = (),
+    beside: Mapping[Family, float] | None = None,
 ) -> Model:
     """The model for these (already pruned) pairs; pairs an estimate rules out are left out.
     `first`: the first stage this model is one future of (see `FirstStage`); `breaks`: months
-    where its spans must break (so that several futures share their periods)."""
+    where its spans must break (so that several futures share their periods); `beside`: the
+    spend per family that a family-share policy counts beside this model's (workloads outside
+    it whose plan is fixed)."""
     builder = _Builder(
         portfolio, catalog, {k: e for k, e in pairs.items() if e.ok}, elastic, bought, first, breaks
     )
+    builder.beside = beside or {}
     builder.problem += _fill(builder) + builder.model.sunk_usd
     return builder.model
 

@@ -19,7 +19,7 @@ from importlib.metadata import version
 import highspy
 import pulp
 
-from placement.engine import decompose, improve, timeline
+from placement.engine import decompose, improve, neighbourhoods, timeline
 from placement.engine.costing import Estimate, whole
 from placement.engine.formulation import (
     Model,
@@ -34,7 +34,7 @@ from placement.engine.highs_start import StartedHiGHS
 from placement.engine.plan import Purchase
 from placement.engine.start import cost, greedy_start, main_of, within_policy
 from placement.errors import SolverError
-from placement.inputs.models import Catalog, Family, Option, Portfolio
+from placement.inputs.models import Catalog, Family, Option, Portfolio, Workload
 
 __all__ = ["Model", "build", "codebases", "port_costs"]
 
@@ -70,6 +70,15 @@ GUIDE_SHARE = 0.8
 GUIDE_GAP = 1e-2
 GUIDE_BESIDE = 0.5  # beside a repaired start, the LP-guided one only with this share of the limit left
 BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound is theirs added up)
+# A model that falls apart into blocks with at least this many integer variables is never handed
+# to HiGHS whole: at 10,000 diverse workloads on one period (227,000 integers) HiGHS did not finish
+# presolving it in 15-22 s, and priced rounds of blocks (26-28 s each) added nothing.  After the
+# blocks' first round the greedy plan by regret is improved a few blocks at a time
+# (engine/neighbourhoods.py) for the rest of the time limit; each group is solved to GROUP_GAP of
+# the asked gap in at most GROUP_TIME_S (seed 5: 1.08% → 0.50% above the blocks' bound in 30 s).
+WHOLE_MAX_INTEGERS = 100_000
+GROUP_GAP = 0.1
+GROUP_TIME_S = 2.0
 # moving the workloads that overfill an option (`_moved`): the most integer variables freed, and the
 # share of the time limit it may take.  1,000 diverse workloads on one period: 4,300-5,900 freed,
 # a plan in 0.7-1.9 s; 10,000: no plan in 12 s (benchmarks/README.md)
@@ -497,8 +506,15 @@ def optimize(
                 begin is None or cost(full.problem, guided) < cost(full.problem, begin)
             ):
                 begin = guided
+        floor = solution.objective * (1 - solution.gap)
+        groups = decompose.blocks(portfolio, full, bought, policed=True)
+        if begin is not None and groups is not None and full.integers >= WHOLE_MAX_INTEGERS:
+            guide = main_options(solution)  # the plan without the policy
+            return full, _regrouped(
+                portfolio, catalog, costs, bought, full, groups, begin, guide, floor, left()
+            )
         policed = solve(full, left(), begin)
-        return full, _bounded(policed, solution.objective * (1 - solution.gap), settings.gap)
+        return full, _bounded(policed, floor, settings.gap)
     model = build(portfolio, catalog, prune(portfolio, catalog, pairs, costs, bought), bought=bought)
     blocks, bound, fits = _by_blocks(portfolio, catalog, pairs, costs, bought, model, left())
     if blocks is not None:
@@ -526,11 +542,14 @@ def _by_blocks(
     falls apart into blocks: the plan, when one fits within the asked gap; the proven bound the
     blocks gave (-inf without one); and otherwise the whole model's first plan: the cheapest plan
     of the blocks that fits, or the cheapest of the greedy plan (largest first, and by regret) and
-    the greedy plan the blocks' last plans guide (10,000 diverse workloads on one period: the
-    whole model gets no further than its first plan, see benchmarks/README.md)."""
+    the greedy plan the blocks' last plans guide.  A model of WHOLE_MAX_INTEGERS or more gets one
+    round of blocks, then the greedy plan by regret improved group by group in all the time left
+    (`_regrouped`), and that is its plan: HiGHS never sees it whole."""
     groups = decompose.blocks(portfolio, model, bought)
     if groups is None:
         return None, -math.inf, None
+    began = time.monotonic()
+    huge = model.integers >= WHOLE_MAX_INTEGERS
     breaks = tuple(p.first for p in model.periods)
 
     by_workload: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -557,10 +576,92 @@ def _by_blocks(
         limit = min(settings.time_limit_s * REPAIR_SHARE, deadline - time.monotonic())
         return _moved(model, values, movers, SolveSettings(settings.gap * BLOCK_GAP, max(1.0, limit)))
 
+    rounds = 0 if huge else decompose.ROUNDS
     outcome = decompose.solve(
-        model, groups, portfolio, build_block, run_block, settings.gap, deadline, repair
+        model, groups, portfolio, build_block, run_block, settings.gap, deadline, repair, rounds
     )
-    return (None, -math.inf, None) if outcome is None else _from_blocks(model, outcome)
+    if outcome is None:
+        return None, -math.inf, None
+    if not huge or outcome.status in {"optimal", "infeasible"}:
+        return _from_blocks(model, outcome)
+    first = outcome.values or greedy_start(model, regret=True)
+    if first is None:
+        return None, outcome.bound, None
+    ending = SolveSettings(settings.gap, settings.time_limit_s - (time.monotonic() - began))
+    plan = _regrouped(
+        portfolio, catalog, costs, bought, model, groups, first, outcome.first, outcome.bound, ending
+    )
+    return plan, outcome.bound, None
+
+
+def _regrouped(
+    portfolio: Portfolio,
+    catalog: Catalog,
+    costs: dict[tuple[str, Family], tuple[float, tuple[str, ...]]],
+    bought: tuple[Purchase, ...],
+    model: Model,
+    groups: list[list[Workload]],
+    first: dict[str, float],
+    guide: Mapping[str, str],
+    bound: float,
+    settings: SolveSettings,
+) -> Solution:
+    """A model too large for HiGHS whole: its plan `first` improved a few blocks at a time
+    (engine/neighbourhoods.py; `guide`: each workload's option in a plan of a relaxation) in
+    `settings`' time or until within its gap of `bound` (proven elsewhere), which its gap is
+    measured against."""
+    end = time.monotonic() + settings.time_limit_s
+    breaks = tuple(p.first for p in model.periods)
+    by_workload: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in model.pairs:
+        by_workload[key[0]].append(key)
+
+    def build_group(
+        sub: Portfolio,
+        left: Mapping[str, tuple[int, ...]],
+        keep: set[tuple[str, str]],
+        beside: Mapping[Family, float],
+    ) -> Model:
+        narrower = _with_capacity(catalog, left, model.periods)
+        mine = {key: model.pairs[key] for w in sub.workloads for key in by_workload[w.name]}
+        kept = prune(sub, narrower, mine, costs, bought) | {key: mine[key] for key in keep if key in mine}
+        return build(sub, narrower, kept, bought=bought, breaks=breaks, beside=beside)
+
+    def run_group(sub: Model, limit: float, start: dict[str, float]) -> dict[str, float] | None:
+        asked = SolveSettings(settings.gap * GROUP_GAP, min(limit, GROUP_TIME_S))
+        try:
+            run_highs(sub.problem, asked, start)
+        except SolverError:
+            return None
+        return {v.name: float(v.varValue) for v in sub.problem.variables() if v.varValue}
+
+    def close(usd: float) -> bool:
+        return usd - bound <= settings.gap * usd
+
+    values = neighbourhoods.improve(
+        model, groups, portfolio, first, guide, build_group, run_group, close, end
+    )
+    for v in model.problem.variables():
+        v.varValue = values.get(v.name, 0.0)
+    usd = cost(model.problem, values)
+    gap = max(0.0, (usd - bound) / usd) if usd > 0 else 0.0
+    return read_solution(model, "optimal" if close(usd) else "time_limit", gap, usd)
+
+
+def _with_capacity(
+    catalog: Catalog, left: Mapping[str, tuple[int, ...]], periods: Sequence[timeline.Span]
+) -> Catalog:
+    """The catalog with each option's capacity calendar set to `left` (instances per period)."""
+    options = [
+        o.model_copy(
+            update={
+                "capacity_instances": left[o.id][0],
+                "capacity_by_month": {p.first: left[o.id][p.index - 1] for p in periods},
+            }
+        )
+        for o in catalog.options
+    ]
+    return catalog.model_copy(update={"options": type(catalog.options)(options)})
 
 
 def _from_blocks(
