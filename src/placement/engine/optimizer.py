@@ -645,7 +645,8 @@ def _regrouped(
         v.varValue = values.get(v.name, 0.0)
     usd = cost(model.problem, values)
     gap = max(0.0, (usd - bound) / usd) if usd > 0 else 0.0
-    return read_solution(model, "optimal" if close(usd) else "time_limit", gap, usd)
+    stop = "time_limit" if time.monotonic() >= end else "stalled"  # (a pass that saved nothing)
+    return read_solution(model, "optimal" if close(usd) else stop, gap, usd)
 
 
 def _with_capacity(
