@@ -123,6 +123,7 @@ def test_under_a_family_share_cap_a_group_counts_the_spend_beside_it(monkeypatch
     is a single family and breaks the cap, and nothing could move."""
     monkeypatch.setattr(decompose, "MIN_INTEGERS", 0)
     monkeypatch.setattr(optimizer, "WHOLE_MAX_INTEGERS", 0)
+    monkeypatch.setattr(optimizer, "POLICED_GROUPS_MIN_INTEGERS", 0)
     monkeypatch.setattr(neighbourhoods, "MAX_INTEGERS", 0)
 
     def start(

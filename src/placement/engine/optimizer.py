@@ -75,8 +75,16 @@ BLOCK_GAP = 0.5  # each block solved to this share of the asked gap (the bound i
 # presolving it in 15-22 s, and priced rounds of blocks (26-28 s each) added nothing.  After the
 # blocks' first round the greedy plan by regret is improved a few blocks at a time
 # (engine/neighbourhoods.py) for the rest of the time limit; each group is solved to GROUP_GAP of
-# the asked gap in at most GROUP_TIME_S (seed 5: 1.08% → 0.50% above the blocks' bound in 30 s).
-WHOLE_MAX_INTEGERS = 100_000
+# the asked gap in at most GROUP_TIME_S.  Diverse workloads, one period, --time-limit 60, groups
+# against the whole model (benchmarks/README.md): 1,000 (11,000-22,000 integers) the same plans;
+# 2,000 (45,000) 0.73% against 0.80%; 2,500 (57,000) 0.086% in 41 s against 1.27%; 5,000
+# (114,000) 0.23% against 1.23%; 10,000 ≤ 1% against the greedy plan.
+WHOLE_MAX_INTEGERS = 40_000
+# Under a binding family-share cap groups do little (a group cannot move spend between families
+# beyond what the whole plan's shares allow): at 1,000 workloads they ended at 13.5% and 36.4%
+# where HiGHS on the whole model reaches 0.48% and 0.25%, so only a policed model this large,
+# which HiGHS cannot take whole (10,000: 10.7% → 10.26%), is improved by groups.
+POLICED_GROUPS_MIN_INTEGERS = 100_000
 GROUP_GAP = 0.1
 GROUP_TIME_S = 2.0
 # moving the workloads that overfill an option (`_moved`): the most integer variables freed, and the
@@ -508,7 +516,7 @@ def optimize(
                 begin = guided
         floor = solution.objective * (1 - solution.gap)
         groups = decompose.blocks(portfolio, full, bought, policed=True)
-        if begin is not None and groups is not None and full.integers >= WHOLE_MAX_INTEGERS:
+        if begin is not None and groups is not None and full.integers >= POLICED_GROUPS_MIN_INTEGERS:
             guide = main_options(solution)  # the plan without the policy
             return full, _regrouped(
                 portfolio, catalog, costs, bought, full, groups, begin, guide, floor, left()
