@@ -52,7 +52,7 @@ from typing import Any
 import pulp
 
 from placement.engine.formulation import Model
-from placement.engine.start import cost, feasible, main_of, settle, twins_in_order
+from placement.engine.start import cost, feasible, main_of, settled, twins_in_order
 from placement.inputs.models import Portfolio, Workload
 
 MIN_INTEGERS = 2_000  # smaller models: HiGHS on the whole model is as quick, and the plans unchanged
@@ -315,7 +315,7 @@ def _fitted(
                 if (o, p) in cells and values.get(v.name, 0.0) > 0
             }
             return repair(values, movers), over
-    values = _on_demand(model, twins_in_order(model, values))
+    values = settled(model, twins_in_order(model, values))
     return (values if feasible(model, values) else None), []
 
 
@@ -337,7 +337,8 @@ def _solve_all(parts: list[Block], run: Solver, deadline: float) -> bool:
     return True
 
 
-def _tables(model: Model) -> list[Mapping[Any, pulp.LpVariable]]:
+def tables(model: Model) -> list[Mapping[Any, pulp.LpVariable]]:
+    """The variables a block owns (keyed by workload or codebase first), in a fixed order."""
     return [model.x, model.h, model.r, model.j, model.s, model.k, model.y, model.z, model.active]
 
 
@@ -345,7 +346,7 @@ def _union(model: Model, parts: list[Block]) -> Values:
     """The blocks' plans as values of the whole model's variables, by domain key."""
     values: Values = {}
     for b in parts:
-        for mine, whole in zip(_tables(b.model), _tables(model), strict=True):
+        for mine, whole in zip(tables(b.model), tables(model), strict=True):
             for key, var in mine.items():
                 value = b.values.get(var.name, 0.0)
                 if value and key in whole:
@@ -432,11 +433,3 @@ def _move(
     for p, amount in more.items():
         load[(keys[0][1], p)] = load.get((keys[0][1], p), 0.0) - amount
         load[(other, p)] = load.get((other, p), 0.0) + amount
-
-
-def _on_demand(model: Model, values: Values) -> Values:
-    """On-demand hours e[o,p] set to what the plan uses: the largest of what each row it is in
-    asks of it (the plan is bought on demand only, so those rows are the only ones)."""
-    out = dict(values)
-    settle(model, {v.name for v in model.on_demand.values()}, out)
-    return out

@@ -32,8 +32,9 @@ from typing import Any
 
 import pulp
 
+from placement.engine.decompose import tables
 from placement.engine.formulation import SPEND_UNIT, Model
-from placement.engine.start import cost, feasible, settle, twins_in_order
+from placement.engine.start import cost, feasible, settled, twins_in_order
 from placement.inputs.models import Family, Portfolio, Workload
 
 # a group's integer variables at most (the whole model's count, by block).  10,000 diverse workloads
@@ -41,6 +42,9 @@ from placement.inputs.models import Family, Portfolio, Workload
 # integers ended 0.76% above it, of 2,000 0.72%, of 1,000 0.50% (the asked 0.5%, reached in 30 s)
 MAX_INTEGERS = 1_000
 MIN_SAVING = 1e-9  # a group's plan is kept when it saves more than this share of its cost
+
+# positions in decompose.tables: x, h, r, j, s, k, y, z, active
+X, R, J, S, K, Y, Z = 0, 2, 3, 4, 5, 6, 7
 
 Values = dict[str, float]
 Cell = tuple[str, int]  # (option, period)
@@ -53,11 +57,6 @@ Builder = Callable[
 ]
 # a group's model, a time limit and its start → its plan by variable name, or None
 Solver = Callable[[Model, float, Values], Values | None]
-
-
-def tables(model: Model) -> list[Mapping[Any, pulp.LpVariable]]:
-    """The variables a block owns (keyed by workload or codebase first), in a fixed order."""
-    return [model.x, model.h, model.r, model.j, model.s, model.k, model.y, model.z, model.active]
 
 
 def improve(
@@ -75,7 +74,7 @@ def improve(
     deadline (the module docstring); `guide`: each workload's option in the blocks' own plans.
     Returns the whole model's plan, checked against every row (else `values` unchanged)."""
     state = _State(model, groups, values)
-    total = cost(model.problem, values)
+    given = total = cost(model.problem, values)
     for round in range(1_000_000):
         if until(total) or time.monotonic() >= deadline:
             break
@@ -87,8 +86,8 @@ def improve(
         total -= saved
         if saved <= 0:
             break
-    out = _settled(model, twins_in_order(model, state.whole()))
-    return out if cost(model.problem, out) < cost(model.problem, values) and feasible(model, out) else values
+    out = settled(model, twins_in_order(model, state.whole()))
+    return out if cost(model.problem, out) < given and feasible(model, out) else values
 
 
 class _State:
@@ -127,14 +126,14 @@ class _State:
                 self.load[cell] += count
 
     def _owner(self, t: int, key: tuple[Any, ...]) -> int:
-        return self.block_of[(t in (6, 7), key[0])]  # y and z are keyed by codebase
+        return self.block_of[(t in (Y, Z), key[0])]  # ports are keyed by codebase
 
     def _held(self, plan: Mapping[Key, float]) -> dict[Cell, float]:
         held: dict[Cell, float] = defaultdict(float)
         for (t, key), value in plan.items():
-            if t == 5:  # k
+            if t == K:
                 held[(key[1], key[2])] += value
-            elif t in (2, 3):  # r, j: runs of n instances
+            elif t in (R, J):  # runs of n instances
                 held[(key[1], key[2])] += value * self.model.pairs[key[:2]].instances_at_once
         return held
 
@@ -192,7 +191,7 @@ class _State:
         """Each of the block's workloads' option in the plan in hand (most instances held)."""
         best: dict[str, tuple[float, str]] = {}
         for (t, key), value in sorted(self.plans[block].items(), key=lambda item: repr(item[0])):
-            if t in (0, 4) and value > best.get(key[0], (0.0, ""))[0]:  # x, s
+            if t in (X, S) and value > best.get(key[0], (0.0, ""))[0]:
                 best[key[0]] = (value, key[1])
         return {w: o for w, (_, o) in best.items()}
 
@@ -249,7 +248,7 @@ def _regroup(
     """One group re-solved against the capacity the rest leaves; what it saved (0: kept as was)."""
     workloads = [w for b in members for w in state.groups[b]]
     plans = [state.plans[b] for b in members]
-    keep = {key[:2] for plan in plans for (t, key) in plan if t in (0, 4, 5)}
+    keep = {key[:2] for plan in plans for (t, key) in plan if t in (X, S, K)}
     sub = build(
         portfolio.model_copy(update={"workloads": workloads}),
         state.left(members),
@@ -264,7 +263,7 @@ def _regroup(
             if var is None:
                 return 0.0  # (a variable its model does not have: not this group)
             start[var.name] = value
-    start = _settled(sub, twins_in_order(sub, start))
+    start = settled(sub, twins_in_order(sub, start))
     if not feasible(sub, start):
         return 0.0
     before = cost(sub.problem, start)
@@ -284,12 +283,3 @@ def _regroup(
     for b, plan in zip(members, new, strict=True):
         state.put(b, plan)
     return before - after
-
-
-def _settled(model: Model, values: Values) -> Values:
-    """On-demand hours e[o,p] set to what the plan uses (decompose._on_demand), and a
-    family-share policy's spend U[g] to what its row adds up to."""
-    out = dict(values)
-    names = {v.name for v in model.on_demand.values()} | {u.name for u, _ in model.used.values()}
-    settle(model, names, out)
-    return out

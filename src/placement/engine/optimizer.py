@@ -649,12 +649,9 @@ def _regrouped(
     values = neighbourhoods.improve(
         model, groups, portfolio, first, guide, build_group, run_group, close, end
     )
-    for v in model.problem.variables():
-        v.varValue = values.get(v.name, 0.0)
     usd = cost(model.problem, values)
-    gap = max(0.0, (usd - bound) / usd) if usd > 0 else 0.0
     stop = "time_limit" if time.monotonic() >= end else "stalled"  # (a pass that saved nothing)
-    return read_solution(model, "optimal" if close(usd) else stop, gap, usd)
+    return _solution_of(model, values, usd, bound, "optimal" if close(usd) else stop)
 
 
 def _with_capacity(
@@ -690,11 +687,17 @@ def _from_blocks(
         )
     if outcome.status != "optimal":
         return None, outcome.bound, outcome.values
+    plan = _solution_of(model, outcome.values, outcome.objective, outcome.bound, "optimal")
+    return plan, outcome.bound, None
+
+
+def _solution_of(model: Model, values: dict[str, float], usd: float, bound: float, status: str) -> Solution:
+    """A plan found outside HiGHS's whole-model solve (values by name, cost `usd`) read back as
+    the solution, its gap against `bound`."""
     for v in model.problem.variables():
-        v.varValue = outcome.values.get(v.name, 0.0)
-    value = outcome.objective
-    gap = max(0.0, (value - outcome.bound) / value) if value > 0 else 0.0
-    return read_solution(model, outcome.status, gap, value), outcome.bound, None
+        v.varValue = values.get(v.name, 0.0)
+    gap = max(0.0, (usd - bound) / usd) if usd > 0 else 0.0
+    return read_solution(model, status, gap, usd)
 
 
 def _moved(

@@ -94,6 +94,16 @@ def settle(model: Model, names: set[str], values: dict[str, float]) -> None:
         values[var.name] = max(values.get(var.name, 0.0), -rest / coefficient)
 
 
+def settled(model: Model, values: dict[str, float]) -> dict[str, float]:
+    """A copy of `values` with the on-demand hours e[o,p] set to what the plan uses (on demand is
+    the only way these plans buy) and a family-share policy's spend U[g] to what its row adds up
+    to (`settle`): plans put together from parts (engine/decompose.py, engine/neighbourhoods.py)."""
+    out = dict(values)
+    names = {v.name for v in model.on_demand.values()} | {u.name for u, _ in model.used.values()}
+    settle(model, names, out)
+    return out
+
+
 def cost(problem: pulp.LpProblem, values: Mapping[str, float]) -> float:
     """A plan's objective as HiGHS counts it: PuLP does not hand HiGHS the objective's constant."""
     return float(sum(c * values.get(v.name, 0.0) for v, c in problem.objective.items()))
