@@ -21,6 +21,7 @@ import pulp
 
 from placement.engine import decompose, improve, neighbourhoods, timeline
 from placement.engine.costing import Estimate, whole
+from placement.engine.floor import lower_bound
 from placement.engine.formulation import (
     Model,
     build,
@@ -329,13 +330,18 @@ def solve(
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
     model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month.
-    `floor`: a lower bound proven elsewhere, counted in the proven gap and in when to stop."""
+    `floor`: a lower bound proven elsewhere, counted in the proven gap and in when to stop.  A
+    plan still above the asked gap has it measured against engine/floor.py's bound too, when that
+    is higher (HiGHS may have none: its root LP alone can take longer than the limit)."""
     large = start is not None and model.integers >= IMPROVE_MIN_INTEGERS
     if start is not None and large and settings.time_limit_s <= NO_TIME_S:
         run = _the_start(model.problem, start, "time_limit", floor)  # HiGHS would take far longer
     else:
         run = run_highs(model.problem, settings, start, improve.groups(model) if large else (), floor)
-    return read_solution(model, run.status, run.gap, run.objective)
+    solution = read_solution(model, run.status, run.gap, run.objective)
+    if run.status not in {"optimal", "infeasible"} and run.gap > settings.gap:  # (stopped with a plan)
+        return _bounded(solution, lower_bound(model), settings.gap)
+    return solution
 
 
 @dataclass(frozen=True)

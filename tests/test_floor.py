@@ -1,0 +1,141 @@
+"""engine/floor.py: the bound any plan respects, worked by hand, never above a proven optimum, and
+the gap a solve reports when HiGHS stops with no bound of its own."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+
+from placement.engine import optimizer
+from placement.engine.costing import estimates
+from placement.engine.floor import lower_bound
+from placement.engine.optimizer import SolveSettings, optimize
+from placement.engine.start import cost, greedy_start
+from placement.inputs.models import Catalog, Portfolio
+from tests.conftest import inference, make_catalog, make_portfolio, option, training
+
+HPM = 730.0
+ONE_INSTANCE = 2000 * HPM * 3600  # tokens a month PLAIN_1B needs exactly one instance for (conftest)
+
+
+def solved(portfolio: Portfolio, catalog: Catalog) -> tuple[float, float]:
+    """(the bound, the proven optimum) of the portfolio's model."""
+    model, solution = optimize(portfolio, catalog, estimates(portfolio, catalog), SolveSettings())
+    assert solution.status == "optimal"
+    return lower_bound(model), solution.objective
+
+
+def committed() -> dict[str, Any]:
+    return option("A", usd_per_hour=10.0, one_year_usd_per_hour=6.0)
+
+
+@pytest.mark.parametrize("months", range(1, 13))
+def test_one_instance_for_some_months_is_bounded_at_the_cheapest_rate_an_hour_can_have(months: int) -> None:
+    """One instance for `months` of 12 at $10/h on demand or $6/h for a year.  The model offers the
+    commitment only where it can beat on demand (8 months or more: 12 · 6 < 8 · 10); then an
+    hour costs at least $6 (the year's $52,560 over its 8,760 hours), else $10.  The optimum pays
+    the idle months of the year, which the bound leaves out."""
+    portfolio = make_portfolio([inference("svc", tokens_per_month=ONE_INSTANCE, end_month=months)])
+    bound, optimum = solved(portfolio, make_catalog([committed()]))
+    if months >= 8:
+        assert bound == pytest.approx(6.0 * HPM * months)
+        assert optimum == pytest.approx(6.0 * HPM * 12)
+    else:
+        assert bound == pytest.approx(10.0 * HPM * months)
+        assert optimum == pytest.approx(bound)
+
+
+def test_a_service_needing_a_quarter_of_an_instance_pays_a_whole_one() -> None:
+    """0.25 instances on A ($10/h) or 0.5 on B ($4/h; B serves half as fast): at least one whole
+    instance of the cheaper B, 12 · 730 · 4 = $35,040, which is the optimum too."""
+    catalog = make_catalog([option("A"), option("B", usd_per_hour=4.0, hbm_tb_per_s=0.5)])
+    portfolio = make_portfolio([inference("svc", tokens_per_month=ONE_INSTANCE / 4)])
+    bound, optimum = solved(portfolio, catalog)
+    assert bound == pytest.approx(4.0 * HPM * 12)
+    assert optimum == pytest.approx(bound)
+
+
+def test_a_run_pays_its_instance_hours_at_its_cheapest_option() -> None:
+    """A run of 3.6e9 tokens at a measured 1,000 tokens/s is 1,000 instance-hours: $10,000 on A at
+    $10/h, $8,000 on B at $8/h, so at least $8,000."""
+    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
+    catalog = make_catalog([option("A"), option("B", usd_per_hour=8.0)])
+    portfolio = make_portfolio([training("pre", tokens=3.6e9, deadline_days=25, measured=measured)])
+    bound, optimum = solved(portfolio, catalog)
+    assert bound == pytest.approx(8_000.0)
+    assert optimum == pytest.approx(8_000.0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_never_above_the_proven_optimum(seed: int) -> None:
+    """Random small time-phased portfolios (services that start, end and grow, runs with windows,
+    two options with commitments, Capacity Blocks and little capacity): the bound is at most the
+    optimum HiGHS proves."""
+    rng = random.Random(seed)
+    measured = {o: {"tokens_per_second": rng.choice([500, 1000, 2000])} for o in ("A", "B")}
+    catalog = make_catalog(
+        [
+            option(
+                "A",
+                usd_per_hour=10.0,
+                one_year_usd_per_hour=rng.choice([5.0, 7.0, 9.0]),
+                capacity_instances=rng.choice([5, 6, 8]),
+            ),
+            option(
+                "B",
+                usd_per_hour=rng.choice([8.0, 12.0]),
+                capacity_block_usd_per_hour=rng.choice([6.0, 9.0]),
+                capacity_instances=rng.choice([5, 6, 8]),
+            ),
+        ]
+    )
+    workloads = [
+        inference(
+            f"s{i}",
+            tokens_per_month=ONE_INSTANCE * rng.choice([0.3, 1.0, 1.7]),
+            start_month=rng.choice([1, 2]),
+            end_month=rng.choice([3, 4]),
+            growth_per_month=rng.choice([0.0, 0.2]),
+        )
+        for i in range(2)
+    ] + [
+        training(
+            "run",
+            tokens=rng.choice([1e8, 5e8]) * 3.6,
+            deadline_days=rng.choice([20, 40]),
+            earliest_month=rng.choice([1, 2]),
+            measured=measured,
+        )
+    ]
+    portfolio = make_portfolio(
+        workloads,
+        horizon_months=4,
+        purchase={"allow": ["on-demand", "1-year", "capacity-block"], "beyond_horizon": "horizon-only"},
+    )
+    bound, optimum = solved(portfolio, catalog)
+    assert 0 < bound <= optimum * (1 + 1e-7)  # (HiGHS's own tolerance)
+
+
+def test_a_solve_with_no_bound_of_its_own_is_measured_against_this_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS stopped before any bound (simulated: its start is the plan, against $0), 9 months of
+    just under one instance: the start commits the year ($52,560); the bound is 9 · 730 · $6 =
+    $39,420, so the proven gap is 13,140 / 52,560 = 25%, not 100%."""
+    portfolio = make_portfolio([inference("svc", tokens_per_month=0.99 * ONE_INSTANCE, end_month=9)])
+    catalog = make_catalog([committed()])
+    model, _ = optimize(portfolio, catalog, estimates(portfolio, catalog), SolveSettings())
+    start = greedy_start(model)
+    assert start is not None and cost(model.problem, start) == pytest.approx(52_560.0)
+
+    def stopped(problem: Any, settings: Any, begin: Any, *rest: Any) -> optimizer.Run:
+        return optimizer._the_start(problem, begin, "time_limit", -math.inf)
+
+    monkeypatch.setattr(optimizer, "run_highs", stopped)
+    solution = optimizer.solve(model, SolveSettings(gap=0.01), start)
+    assert solution.objective == pytest.approx(52_560.0)
+    assert solution.gap == pytest.approx(0.25)
+    assert solution.status == "time_limit"
