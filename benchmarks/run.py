@@ -264,7 +264,54 @@ def runnable_portfolio(
     raw["workloads"] = [spec for spec in raw["workloads"] if spec["name"] in keep]
     for spec in raw["workloads"]:  # an `after` whose first run was not kept
         spec["after"] = [name for name in spec.get("after", []) if name in keep]
+    _orders_that_fit(raw, catalog)
     return Portfolio.model_validate(raw)
+
+
+def _orders_that_fit(raw: dict[str, Any], catalog: Any) -> None:
+    """Drop each `after` that no plan could keep: the runs it follows cannot finish, at their
+    fastest, early enough for it to finish inside its window.  A run's fastest is a lower bound
+    on its months: its instance-hours on its best option with as many runs at once as the
+    option's largest month holds, all month.  (At 2,000 diverse workloads × 12 months, seed 1, a
+    12-month run of 411 p4d instances at once followed a 5-month one: the greedy start, and any
+    plan, could not place it.)  A buyer would not list such an order; only portfolios no plan
+    could meet change."""
+    from placement.engine import timeline
+    from placement.engine.costing import estimate
+    from placement.inputs.models import Portfolio
+
+    if not any(spec.get("after") for spec in raw["workloads"]):
+        return
+    portfolio = Portfolio.model_validate(raw)
+    horizon = timeline.months_in(portfolio)
+    hours = catalog.settings.hours_per_month
+    most = {o.id: max(timeline.capacity(portfolio, o)) for o in catalog.options}
+    involved = {name for spec in raw["workloads"] for name in spec.get("after", [])}
+    involved |= {spec["name"] for spec in raw["workloads"] if spec.get("after")}
+    fastest: dict[str, float] = {}  # months
+    for w in portfolio.workloads:
+        if w.name not in involved:
+            continue
+        months = math.inf
+        for o in catalog.options:
+            est = estimate(portfolio, w, o, catalog)
+            n = est.instances_at_once
+            if not est.ok or n <= 0 or most[o.id] < n:
+                continue
+            at_once = min(w.run_count, most[o.id] // n)
+            months = min(months, est.instance_hours_per_run * w.run_count / (n * at_once * hours))
+        fastest[w.name] = months
+    finish: dict[str, float] = {}
+    for spec in raw["workloads"]:
+        if spec["name"] not in fastest:
+            continue
+        begin = spec.get("earliest_month", 1) - 1
+        # (it starts in the month after the last its runs hold instances in: whole months)
+        after = max((math.ceil(finish.get(name, 0.0) - 1e-9) for name in spec.get("after", [])), default=0)
+        if max(begin, after) + fastest[spec["name"]] > spec.get("latest_month", horizon) + 1e-9:
+            spec["after"] = []
+            after = 0
+        finish[spec["name"]] = max(begin, after) + fastest[spec["name"]]
 
 
 def one_size(
