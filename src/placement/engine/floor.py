@@ -39,8 +39,8 @@ def lower_bound(model: Model) -> float:
         return -math.inf
     if model.sunk_hours or model.sunk_block_hours:
         return model.sunk_usd
-    rate = _rates(model)
     hours = {p.index: p.hours for p in model.periods}
+    rate = _rates(model, hours)
     # (service, period) → the least cost of its instances needed, and of one whole instance
     need: dict[tuple[str, int], float] = defaultdict(lambda: math.inf)
     one: dict[tuple[str, int], float] = defaultdict(lambda: math.inf)
@@ -57,13 +57,13 @@ def lower_bound(model: Model) -> float:
     return sum(usd for usd in each if math.isfinite(usd)) + model.sunk_usd
 
 
-def _rates(model: Model) -> dict[str, float]:
-    """rate[o]: the least an instance-hour of each option can cost, however it is bought."""
+def _rates(model: Model, hours: dict[int, float]) -> dict[str, float]:
+    """rate[o]: the least an instance-hour of each option can cost, however it is bought
+    (`hours`: each period's hours)."""
     rate = {
         oid: min((prices[i] for i in SPOT if i in prices), default=math.inf)
         for oid, prices in model.prices.items()
     }
-    hours = {p.index: p.hours for p in model.periods}
     for key, usd in model.commit_usd.items():
         covered = sum(hours[c] for c in model.commitments[key].covers)
         if covered > 0:
