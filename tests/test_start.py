@@ -422,3 +422,49 @@ def test_with_no_time_left_a_large_model_keeps_its_start_without_highs(
     assert solution.gap == pytest.approx((usd - floor) / usd)
     assert O.solve(model, O.SolveSettings(1e-6, 2.0), values, usd - 1000).status == "optimal"
     assert called == [2.0]
+
+
+def test_a_repair_that_runs_out_of_room_prices_capacity() -> None:
+    """One month, on demand, at most 60% of the spend on one family.  G (GPU, $10/h); N1
+    (Inferentia, $11/h, 8 instances); N2 (Inferentia, $14/h, in another region).  anchor (GPU
+    only) holds 5 G; big 6 instances anywhere; s1 and s2 (region r1 only) 3 G or 4 N1.  All on G
+    the GPU family has $170 of $170 an hour.  By extra cost per dollar of GPU spend moved, big to
+    N1 goes first (+$6 on $60, 0.1; to N2 +$24, 0.4; s to N1 +$14 on $30, 0.47) and leaves N1
+    room for no s: GPU $110 of $176 (62.5%), and no move left.  With capacity priced (big takes
+    6/8 of N1 but 6/100 of N2), big goes to N2: GPU $110 of $194 (56.7%), Inferentia 43.3%, $194
+    an hour (both s to N1 instead would meet the cap too, at $198)."""
+    tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
+    options = [
+        option("G", region="r1"),
+        option("N1", family="inferentia", region="r1", usd_per_hour=11.0, capacity_instances=8),
+        option("N2", family="inferentia", region="r2", usd_per_hour=14.0),
+    ]
+    even = {o: {"tokens_per_second": 1000} for o in ("G", "N1", "N2")}
+    workloads = [
+        inference("anchor", tokens_per_month=5 * tps, portability="gpu-only", measured=even),
+        inference("big", tokens_per_month=6 * tps, measured=even),
+        *(
+            inference(
+                name,
+                tokens_per_month=3.6 * tps,
+                regions=["r1"],
+                measured={"G": {"tokens_per_second": 1200}, "N1": {"tokens_per_second": 900}},
+            )
+            for name in ("s1", "s2")
+        ),
+    ]
+    portfolio = make_portfolio(
+        workloads, horizon_months=1, purchase={"allow": ["on-demand"]}, policy={"max_family_share": 0.6}
+    )
+    model = _model(portfolio, make_catalog(options), pruned=False)
+    on_gpu = {"anchor": "G", "big": "G", "s1": "G", "s2": "G"}
+    choice = within_policy(model, on_gpu)
+    assert choice == {"anchor": "G", "big": "N2", "s1": "G", "s2": "G"}
+    share_of = _spend(model)
+    gpu = sum(share_of[(w, o)] for w, o in choice.items() if o == "G")
+    assert gpu / sum(share_of[pair] for pair in choice.items()) == pytest.approx(110 / 194)
+    values = greedy_start(model, choice)
+    assert values is not None and _violations(model, values) == []
+    assert cost(model.problem, values) == pytest.approx(194 * 730)
+    solution = O.solve(model, O.SolveSettings(gap=1e-6), values)
+    assert solution.status == "optimal" and solution.objective <= 194 * 730 + 1e-6

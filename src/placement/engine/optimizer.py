@@ -33,7 +33,7 @@ from placement.engine.formulation import (
 )
 from placement.engine.highs_start import StartedHiGHS
 from placement.engine.plan import Purchase
-from placement.engine.start import cost, greedy_start, main_of, within_policy
+from placement.engine.start import cost, greedy_start, main_of, policy_start
 from placement.errors import SolverError
 from placement.inputs.models import Catalog, Family, Option, Portfolio, Workload
 
@@ -511,8 +511,7 @@ def optimize(
         if all(spend <= share * total + 1e-9 * total for spend in used.values()):
             return model, solution
         full = build(portfolio, catalog, pairs, bought=bought)
-        within = within_policy(full, main_options(solution))
-        begin = greedy_start(full, within) if within is not None else None
+        begin = policy_start(full, main_options(solution))
         roomy = left().time_limit_s >= GUIDE_BESIDE * settings.time_limit_s
         if full.integers >= IMPROVE_MIN_INTEGERS and (begin is None or roomy):
             guided = _guided_by_lp(full, left(GUIDE_SHARE))
