@@ -13,7 +13,7 @@ import pytest
 from placement.engine import optimizer as O
 from placement.engine.costing import estimates
 from placement.engine.floor import lower_bound
-from placement.engine.start import _spend, cost, greedy_start, within_policy
+from placement.engine.start import _spend, cost, greedy_start, policy_start, within_policy
 from placement.inputs.loading import load_catalog, load_portfolio
 from placement.inputs.models import Catalog, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option, training
@@ -468,3 +468,41 @@ def test_a_repair_that_runs_out_of_room_prices_capacity() -> None:
     assert cost(model.problem, values) == pytest.approx(194 * 730)
     solution = O.solve(model, O.SolveSettings(gap=1e-6), values)
     assert solution.status == "optimal" and solution.objective <= 194 * 730 + 1e-6
+
+
+def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair() -> None:
+    """One month, on demand, at most 60% of the spend on one family.  G (GPU, $10/h), N1
+    (Inferentia, $11/h, 1 instance), N2 (Inferentia, $12/h).  anchor (GPU only) holds 10 G; svc
+    needs 2 instances and comes on N1 (where a plan that split it put most of it, though only one
+    fits); m01-m27 need one each, on G.  The repair counts svc's $22 an hour on Inferentia and
+    moves 13 m to N2 (+$2 each): GPU $240 of $418, 57.4% (12 leave 60.1%).  The start finds N1
+    full and puts svc on G ($20): GPU $260 of $416, 62.5%, over the cap.  A repair to 2% under
+    the cap (58.8%) moves the same 13; to 5% under (57%) 14: GPU $230 of $420, and with svc on G
+    $250 of $418, 59.8%: that start meets the cap."""
+    tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
+    options = [
+        option("G"),
+        option("N1", family="inferentia", usd_per_hour=11.0, capacity_instances=1),
+        option("N2", family="inferentia", usd_per_hour=12.0),
+    ]
+    even = {o: {"tokens_per_second": 1000} for o in ("G", "N1", "N2")}
+    movers = [f"m{i:02d}" for i in range(1, 28)]
+    workloads = [
+        inference("anchor", tokens_per_month=10 * tps, portability="gpu-only", measured=even),
+        inference("svc", tokens_per_month=2 * tps, measured=even),
+        *(inference(name, tokens_per_month=tps, measured=even) for name in movers),
+    ]
+    portfolio = make_portfolio(
+        workloads, horizon_months=1, purchase={"allow": ["on-demand"]}, policy={"max_family_share": 0.6}
+    )
+    model = _model(portfolio, make_catalog(options), pruned=False)
+    given = {"anchor": "G", "svc": "N1"} | {name: "G" for name in movers}
+    for margin, moved in ((0.0, 13), (0.02, 13), (0.05, 14)):
+        choice = within_policy(model, given, margin)
+        assert choice is not None
+        assert [w for w in movers if choice[w] == "N2"] == movers[:moved]
+        assert (greedy_start(model, choice) is None) == (moved == 13)
+    values = policy_start(model, given)
+    assert values is not None and _violations(model, values) == []
+    on = {w: o for (w, o, _), k in model.k.items() if values.get(k.name, 0.0) > 0}
+    assert on == {"anchor": "G", "svc": "G"} | {w: "N2" if w in movers[:14] else "G" for w in movers}
