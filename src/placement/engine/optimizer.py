@@ -745,8 +745,8 @@ def _guided_by_lp(model: Model, settings: SolveSettings) -> dict[str, float] | N
     """A first plan from the model's LP relaxation: the model solved with each workload kept to
     the options its LP optimum uses (every placement variable, x or s, the LP leaves at 0 fixed
     to 0), to `GUIDE_GAP`, in `settings`' time. None when the LP or that model has no plan in
-    time. For a binding family-share cap that moving whole workloads cannot meet
-    (`start.within_policy`), on a model large enough for fix-and-optimize. 1,000 diverse
+    time. For a binding family-share cap that no repair of whole workloads meets
+    (`start.policy_start`), on a model large enough for fix-and-optimize. 1,000 diverse
     workloads (benchmarks/README.md): with a strict cap (seed 4) HiGHS alone found a plan 84%
     above the LP's optimum in the 51 s left; this one is 0.33% above, and the restricted model
     (6,600 columns after presolve, against 41,800) took 25 s. Beside a repaired start (the

@@ -461,7 +461,7 @@ def _moves_out(
             if alt.family != family and seats.fits(wname, other):
                 extra = alt.compute_usd - est.compute_usd
                 if price:
-                    extra += price * seats.load(wname, other) / seats.whole[other]
+                    extra += price * seats.share(wname, other)
                 extra /= spend[(wname, oid)]
                 moves.append((extra, wname, other))
     heapq.heapify(moves)
@@ -469,40 +469,62 @@ def _moves_out(
 
 
 class _Seats:
-    """Room left per option for whole workloads, as the repair moves them: each option's capacity
-    in its tightest period, and for options sold only in Capacity Blocks the account's cap across
-    blocks.  A workload takes what it holds at its peak: an inference service its whole instances
-    in its largest month, a training workload one run's.  (Approximate, on the safe side: the
-    start places them month by month and still checks every row.)"""
+    """Room left per option and period for whole workloads, as the repair moves them: each
+    option's capacity calendar, and in the periods an option is sold only in Capacity Blocks, the
+    account's cap across blocks.  A workload takes, in each period, what it may hold then: an
+    inference service its whole instances at that period's demand, a training workload one run's
+    instances in every period of its window.  (Approximate, on the safe side for runs: the start
+    places them month by month and still checks every row.  Until 2026-12-07 every workload took
+    its peak against each option's tightest month: 1,000 diverse workloads × 12 months, seed 4,
+    had no room left on any Trainium or Inferentia option for a repair to meet its cap.)"""
 
     def __init__(self, model: Model, choice: dict[str, str]) -> None:
         self.model = model
-        self.room = {oid: float(min(caps)) for oid, caps in model.capacity.items()}
-        self.whole = {oid: max(1.0, room) for oid, room in self.room.items()}  # before anything is placed
-        self.blocks_only = {oid for oid, _ in _blocks_only(model)}
-        self.account = model.block_account
+        self.room = {oid: [float(cap) for cap in caps] for oid, caps in model.capacity.items()}
+        self.whole = {oid: [max(1.0, cap) for cap in room] for oid, room in self.room.items()}
+        self.blocks_only = _blocks_only(model)  # (option, period from 1)
+        self.account = [model.block_account] * len(model.periods)
+        self.loads: dict[tuple[str, str], tuple[float, ...]] = {}
         for wname, oid in choice.items():
             self._take(wname, oid, 1.0)
 
-    def load(self, wname: str, oid: str) -> float:
-        est = self.model.pairs[(wname, oid)]
-        if (wname, oid) in self.model.x:
-            return float(est.instances_at_once)
-        return float(whole(est.instances_needed * max(self.model.demand[wname], default=1.0)))
+    def load(self, wname: str, oid: str) -> tuple[float, ...]:
+        """Instances `wname` takes on `oid` in each period."""
+        key = (wname, oid)
+        if key not in self.loads:
+            est = self.model.pairs[key]
+            if key in self.model.x:
+                first, last = self.model.windows[wname]
+                n = float(est.instances_at_once)
+                count = len(self.model.periods)
+                self.loads[key] = tuple(n if first <= p <= last else 0.0 for p in range(1, count + 1))
+            else:
+                need = est.instances_needed
+                self.loads[key] = tuple(float(whole(need * f)) for f in self.model.demand[wname])
+        return self.loads[key]
+
+    def share(self, wname: str, oid: str) -> float:
+        """The largest share of a period's capacity on `oid` that `wname` takes."""
+        pairs = zip(self.load(wname, oid), self.whole[oid], strict=True)
+        return max((n / cap for n, cap in pairs), default=0.0)
 
     def fits(self, wname: str, oid: str) -> bool:
-        need = self.load(wname, oid)
-        return need <= self.room[oid] and (oid not in self.blocks_only or need <= self.account)
+        room = self.room[oid]
+        for p, need in enumerate(self.load(wname, oid)):
+            if need > room[p] or (need > 0 and (oid, p + 1) in self.blocks_only and need > self.account[p]):
+                return False
+        return True
 
     def move(self, wname: str, old: str, new: str) -> None:
         self._take(wname, old, -1.0)
         self._take(wname, new, 1.0)
 
     def _take(self, wname: str, oid: str, sign: float) -> None:
-        need = sign * self.load(wname, oid)
-        self.room[oid] -= need
-        if oid in self.blocks_only:
-            self.account -= need
+        room = self.room[oid]
+        for p, need in enumerate(self.load(wname, oid)):
+            room[p] -= sign * need
+            if need and (oid, p + 1) in self.blocks_only:
+                self.account[p] -= sign * need
 
 
 def _spend(model: Model) -> dict[tuple[str, str], float]:
