@@ -506,3 +506,37 @@ def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair()
     assert values is not None and _violations(model, values) == []
     on = {w: o for (w, o, _), k in model.k.items() if values.get(k.name, 0.0) > 0}
     assert on == {"anchor": "G", "svc": "G"} | {w: "N2" if w in movers[:14] else "G" for w in movers}
+
+
+def test_the_repair_counts_room_month_by_month() -> None:
+    """Two months, on demand, at most 60% of the spend on one family.  anchor (GPU only) holds
+    two G in month 1; late (from month 2) two instances, on G ($20/h) or N1 (Inferentia, $22/h),
+    which has no capacity in month 1 and 10 instances from month 2.  All on G, GPU has all the
+    spend; late on N1 leaves GPU $20 of $42 (47.6%; Inferentia 52.4%).  Counted at late's peak
+    against N1's tightest month (0 instances) there was no room, and no repair."""
+    tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
+    options = [
+        option("G"),
+        option(
+            "N1",
+            family="inferentia",
+            usd_per_hour=11.0,
+            capacity_instances=10,
+            capacity_by_month={1: 0, 2: 10},
+        ),
+    ]
+    even = {o: {"tokens_per_second": 1000} for o in ("G", "N1")}
+    workloads = [
+        inference("anchor", tokens_per_month=2 * tps, portability="gpu-only", end_month=1, measured=even),
+        inference("late", tokens_per_month=2 * tps, start_month=2, measured=even),
+    ]
+    portfolio = make_portfolio(
+        workloads, horizon_months=2, purchase={"allow": ["on-demand"]}, policy={"max_family_share": 0.6}
+    )
+    model = _model(portfolio, make_catalog(options), pruned=False)
+    assert model.capacity["N1"] == (0, 10)
+    choice = within_policy(model, {"anchor": "G", "late": "G"})
+    assert choice == {"anchor": "G", "late": "N1"}
+    values = policy_start(model, {"anchor": "G", "late": "G"})
+    assert values is not None and _violations(model, values) == []
+    assert cost(model.problem, values) == pytest.approx((20 + 22) * 730)
