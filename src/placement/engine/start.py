@@ -370,16 +370,16 @@ def within_policy(model: Model, options: dict[str, str], margin: float = 0.0) ->
         failed, price = price, 2 * price
     if best is None:
         return None
-    worked = price
+    worked, best_usd = price, _usd(model, best)
     for _ in range(PRICE_HALVINGS):
         middle = math.sqrt(failed * worked) if failed > 0 else worked / 2
         found = _repaired(model, cap, spend, alternatives, choice, middle * plan_usd)
         if found is None:
             failed = middle
             continue
-        worked = middle
-        if _usd(model, found) < _usd(model, best):
-            best = found
+        worked, found_usd = middle, _usd(model, found)
+        if found_usd < best_usd:
+            best, best_usd = found, found_usd
     return best
 
 
@@ -446,7 +446,7 @@ def _moves_out(
     choice: dict[str, str],
     seats: _Seats,
     family: str,
-    price: float = 0.0,
+    price: float,
 ) -> list[tuple[float, str, str]]:
     """Every move of a workload out of `family` to an option of another family with room, as a
     heap by extra cost per dollar of U taken away (then workload, then option); with a `price`
