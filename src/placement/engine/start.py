@@ -15,7 +15,8 @@ and on demand otherwise (blocks only where the option is sold no other way).  Th
 values are checked against every row of the model; an infeasible greedy plan (capacity runs out,
 a region cap) is not handed over.  A run that comes `after` others is placed after them, in the
 periods after their last.  It starts no port that takes calendar time; under a family-share
-policy it is built only from a placement that meets it (`within_policy`).
+policy it is built only from a placement that meets it (`within_policy`), with each run started
+as few at once as do its hours, as that repair counted room (`_spread`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulp
@@ -42,10 +43,11 @@ PRICE_HALVINGS = 4
 MAX_LISTINGS = 10
 SHARE_MARGINS = (0.0, 0.02, 0.05)  # `policy_start`: the repair's cap tightened by these shares in turn
 ENDLESS = 1e12  # instances: the capacity the elastic model's start places against (math.inf breaks //)
+Schedule = list[tuple[tuple[str, str, int], float, int]]  # a run's (h key, instance-months, runs) per period
 
 
 def greedy_start(
-    model: Model, first: dict[str, str] | None = None, regret: bool = False
+    model: Model, first: dict[str, str] | None = None, regret: bool = False, spread: bool = False
 ) -> dict[str, float] | None:
     """Variable values by name for a feasible plan, or None.  `first`: the option each workload
     tries first (where another plan put it); otherwise its cheapest alone.  Workloads are placed
@@ -59,7 +61,7 @@ def greedy_start(
         values: dict[str, float] = {}
         used: dict[tuple[str, int], float] = defaultdict(float)  # instances held
         hours: dict[tuple[str, int], float] = defaultdict(float)  # instance-months used
-        busy = _place(model, first, used, hours, values, scarce_first, regret)
+        busy = _place(model, first, used, hours, values, scarce_first, regret, spread)
         if busy is not None:
             break
     if busy is None:
@@ -177,6 +179,7 @@ def _place(
     values: dict[str, float],
     scarce_first: bool = False,
     regret: bool = False,
+    spread: bool = False,
 ) -> dict[str, list[int]] | None:
     """Each workload on its first option with room, largest first or by regret (`greedy_start`;
     `scarce_first`: those with the fewest options first) and runs after those they follow;
@@ -219,7 +222,7 @@ def _place(
             return None  # a run it comes after was not placed
         after = max((p for done in follows[wname] for p in busy[done]), default=0)
         keys = {o: [k for k in runs[wname][o] if after < k[2] <= finish_by[wname]] for o in options}
-        periods = _training(model, wname, options, keys, capacity, used, hours, values)
+        periods = _training(model, wname, options, keys, capacity, used, hours, values, spread)
         if periods is None:
             return None
         busy[wname] = periods
@@ -326,7 +329,7 @@ def policy_start(model: Model, options: dict[str, str]) -> dict[str, float] | No
         choice = within_policy(model, options, margin)
         if choice is None:
             return None
-        values = greedy_start(model, choice)
+        values = greedy_start(model, choice, spread=True)
         if values is not None:
             return values
     return None
@@ -357,7 +360,7 @@ def within_policy(model: Model, options: dict[str, str], margin: float = 0.0) ->
             (model.codebase[wname], model.pairs[(wname, oid)].family)
         ):
             alternatives[wname].append(oid)
-    choice = {w: o for w, o in options.items() if (w, o) in spend}
+    choice = _fitted(model, alternatives, {w: o for w, o in options.items() if (w, o) in spend})
     plain = _repaired(model, cap, spend, alternatives, choice, 0.0)
     if plain is not None:
         return plain
@@ -381,6 +384,37 @@ def within_policy(model: Model, options: dict[str, str], margin: float = 0.0) ->
         if found_usd < best_usd:
             best, best_usd = found, found_usd
     return best
+
+
+def _fitted(model: Model, alternatives: dict[str, list[str]], options: dict[str, str]) -> dict[str, str]:
+    """`options` with the workloads of each option they overfill, as `_Seats` counts room, moved
+    to options with room, least extra cost per instance freed first, until it fits (or no move
+    is left).  A plan can overfill an option by that count: one that splits a service over
+    options, or runs more at once than the start would (1,000 diverse workloads × 12 months,
+    seed 4: a start from the repaired plan put 15 workloads on GPUs for want of room and broke
+    the cap)."""
+    choice = dict(options)
+    seats = _Seats(model, choice)
+    for oid in sorted(seats.room):
+        short = [p for p, left in enumerate(seats.room[oid]) if left < -TOL]
+        if not short:
+            continue
+        moves = []
+        for wname, mine in choice.items():
+            freed = max(seats.load(wname, oid)[p] for p in short) if mine == oid else 0.0
+            if freed <= 0:
+                continue
+            usd = model.pairs[(wname, oid)].compute_usd
+            for other in alternatives[wname]:
+                if other != oid:
+                    moves.append(((model.pairs[(wname, other)].compute_usd - usd) / freed, wname, other))
+        heapq.heapify(moves)
+        while moves and min(seats.room[oid]) < -TOL:
+            _, wname, other = heapq.heappop(moves)
+            if choice[wname] == oid and seats.fits(wname, other):
+                seats.move(wname, oid, other)
+                choice[wname] = other
+    return choice
 
 
 def _usd(model: Model, choice: dict[str, str]) -> float:
@@ -472,11 +506,15 @@ class _Seats:
     """Room left per option and period for whole workloads, as the repair moves them: each
     option's capacity calendar, and in the periods an option is sold only in Capacity Blocks, the
     account's cap across blocks.  A workload takes, in each period, what it may hold then: an
-    inference service its whole instances at that period's demand, a training workload one run's
-    instances in every period of its window.  (Approximate, on the safe side for runs: the start
-    places them month by month and still checks every row.  Until 2026-12-07 every workload took
-    its peak against each option's tightest month: 1,000 diverse workloads × 12 months, seed 4,
-    had no room left on any Trainium or Inferentia option for a repair to meet its cap.)"""
+    inference service its whole instances at that period's demand, a training workload its runs
+    as the policy's start schedules them (`_spread`: as few at once as do its hours, earliest
+    periods first, ended where a run that follows it still has a period; a workload whose hours
+    do not fit there takes ENDLESS).  (Approximate for a run that follows others: the start
+    begins it after them, and still checks every row.  Until 2026-12-07 every workload took its
+    peak against each option's tightest month: 1,000 diverse workloads × 12 months, seed 4, had no
+    room left on any Trainium or Inferentia option for a repair to meet its cap; then one run's
+    instances in every period of its window, while the start ran them all at once in the first:
+    its services found the option full, went to GPUs and broke the cap.)"""
 
     def __init__(self, model: Model, choice: dict[str, str]) -> None:
         self.model = model
@@ -485,6 +523,10 @@ class _Seats:
         self.blocks_only = _blocks_only(model)  # (option, period from 1)
         self.account = [model.block_account] * len(model.periods)
         self.loads: dict[tuple[str, str], tuple[float, ...]] = {}
+        self.runs: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)  # a pair's r keys
+        self.finish_by = _finish_by(model)
+        for key in model.r:
+            self.runs[key[:2]].append(key)
         for wname, oid in choice.items():
             self._take(wname, oid, 1.0)
 
@@ -494,10 +536,13 @@ class _Seats:
         if key not in self.loads:
             est = self.model.pairs[key]
             if key in self.model.x:
-                first, last = self.model.windows[wname]
-                n = float(est.instances_at_once)
-                count = len(self.model.periods)
-                self.loads[key] = tuple(n if first <= p <= last else 0.0 for p in range(1, count + 1))
+                keys = [k for k in self.runs.get(key, []) if k[2] <= self.finish_by[wname]]
+                plan = _spread(self.model, wname, oid, keys, lambda _o, _p: ENDLESS)
+                if plan is None:  # its hours do not fit in its window there: no room anywhere
+                    self.loads[key] = tuple(ENDLESS for _ in self.model.periods)
+                    return self.loads[key]
+                held = {k[2]: runs * est.instances_at_once for k, _, runs in plan}
+                self.loads[key] = tuple(float(held.get(p.index, 0)) for p in self.model.periods)
             else:
                 need = est.instances_needed
                 self.loads[key] = tuple(float(whole(need * f)) for f in self.model.demand[wname])
@@ -632,31 +677,20 @@ def _training(
     used: dict[tuple[str, int], float],
     hours: dict[tuple[str, int], float],
     values: dict[str, float],
+    spread: bool,
 ) -> list[int] | None:
     """The first option (in `options` order) that can do all the runs' hours in the periods
-    given for it, with capacity left; returns the periods it holds instances in."""
+    given for it, with capacity left; returns the periods it holds instances in.  `spread`: as
+    few runs at once as do the hours (`_paces`), not as many as capacity leaves."""
     for oid in options:
         est = model.pairs[(wname, oid)]
         keys = periods[oid]
-        left = model.run_units[(wname, oid)]
-        plan: list[tuple[tuple[str, str, int], float, int]] = []
-        for key in keys:
-            if plan and left <= TOL:  # a run of seconds still holds an instance in some period
-                break
-            p = key[2]
-            months = model.periods[p - 1].months
-            n = est.instances_at_once
-            top = int(model.r[key].upBound or 0)
-            free = int((capacity.free(oid, p) + TOL) // n) if n else 0
-            runs = min(top, free)
-            if runs <= 0:
-                continue
-            take = min(left, months * n * runs)
-            runs = min(runs, max(1, whole(take / (months * n))))  # a run of seconds too holds one
-            plan.append((key, take, runs))
-            left -= take
-        if not plan or left > TOL * max(1.0, model.run_units[(wname, oid)]):
-            continue  # (a run of seconds, within TOL, with no period of room: still not placed)
+        if spread:
+            plan = _spread(model, wname, oid, keys, capacity.free)
+        else:
+            plan = _schedule(model, wname, oid, keys, capacity.free, None)
+        if plan is None:
+            continue
         values[model.x[(wname, oid)].name] = 1.0
         for key, take, runs in plan:
             steady = model.j.get(key)
@@ -670,6 +704,66 @@ def _training(
             hours[(oid, key[2])] += take
         return [key[2] for key, _, _ in plan]
     return None
+
+
+def _schedule(
+    model: Model,
+    wname: str,
+    oid: str,
+    keys: list[tuple[str, str, int]],
+    free: Callable[[str, int], float],
+    limit: int | None,
+) -> Schedule | None:
+    """A training workload's runs on `oid` in the periods `keys`, earliest first, as many at once
+    as the instances `free` leaves (at most `limit`): (key, instance-months, runs) per period, or
+    None if its hours do not fit."""
+    n = model.pairs[(wname, oid)].instances_at_once
+    left = model.run_units[(wname, oid)]
+    plan: Schedule = []
+    for key in keys:
+        if plan and left <= TOL:  # a run of seconds still holds an instance in some period
+            break
+        p = key[2]
+        months = model.periods[p - 1].months
+        top = int(model.r[key].upBound or 0)
+        room = int((free(oid, p) + TOL) // n) if n else 0
+        runs = min(top, room, limit if limit is not None else top)
+        if runs <= 0:
+            continue
+        take = min(left, months * n * runs)
+        runs = min(runs, max(1, whole(take / (months * n))))  # a run of seconds too holds one
+        plan.append((key, take, runs))
+        left -= take
+    if not plan or left > TOL * max(1.0, model.run_units[(wname, oid)]):
+        return None  # (a run of seconds, within TOL, with no period of room: still not placed)
+    return plan
+
+
+def _spread(
+    model: Model, wname: str, oid: str, keys: list[tuple[str, str, int]], free: Callable[[str, int], float]
+) -> Schedule | None:
+    """`_schedule` with as few runs at once as do the hours: the fewest that could run evenly over
+    the periods `keys` (`_pace`), doubled until a schedule fits, then as many as room leaves."""
+    least, most = _pace(model, wname, oid, keys), max((int(model.r[k].upBound or 0) for k in keys), default=0)
+    limits: list[int | None] = []
+    while least < most:
+        limits.append(least)
+        least *= 2
+    for limit in [*limits, None]:
+        plan = _schedule(model, wname, oid, keys, free, limit)
+        if plan is not None:
+            return plan
+    return None
+
+
+def _pace(model: Model, wname: str, oid: str, keys: list[tuple[str, str, int]]) -> int:
+    """The fewest runs at once that do a training workload's hours on `oid`, run evenly over the
+    periods `keys` (at least 1)."""
+    n = model.pairs[(wname, oid)].instances_at_once
+    months = math.fsum(model.periods[k[2] - 1].months for k in keys)
+    if n <= 0 or months <= 0:
+        return 1
+    return max(1, whole(model.run_units[(wname, oid)] / (n * months) - TOL))
 
 
 def _commitments(
