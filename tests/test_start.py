@@ -515,8 +515,9 @@ def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
 
 
 def test_a_plan_that_overfills_an_option_is_fitted_before_the_repair() -> None:
-    """The case above with the fit: svc (2 instances) on N1 (room for 1) moves first, to its
-    cheapest option with room, G ($20/h against $22).  Then, all on G (GPU $390 of $390), the
+    """The case above with the fit, which the policy's start tries when the repair alone gives no
+    start: svc (2 instances) on N1 (room for 1) moves first, to its cheapest option with room, G
+    ($20/h against $22).  Then, all on G (GPU $390 of $390), the
     repair moves m01 to N1 (+$1 per $10 of U) and m02-m14 to N2 (+$2: 12 leave GPU at
     $260 of $415, 62.7%; 13 at $250 of $417, 59.95%), and the start keeps to it: $417 an hour."""
     tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
@@ -538,7 +539,10 @@ def test_a_plan_that_overfills_an_option_is_fitted_before_the_repair() -> None:
     model = _model(portfolio, make_catalog(options), pruned=False)
     given = {"anchor": "G", "svc": "N1"} | {name: "G" for name in movers}
     expected = {"m01": "N1"} | {name: "N2" for name in movers[1:14]}
-    choice = within_policy(model, given)
+    unfitted = within_policy(model, given)
+    assert unfitted is not None and unfitted["svc"] == "N1"
+    assert greedy_start(model, unfitted, spread=True) is None  # svc on G: over the cap
+    choice = within_policy(model, given, fit=True)
     assert choice is not None and {w: o for w, o in choice.items() if o != "G"} == expected
     values = policy_start(model, given)
     assert values is not None and _violations(model, values) == []
