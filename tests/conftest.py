@@ -255,6 +255,8 @@ def make_portfolio(workloads: list[dict[str, Any]], **top: Any) -> Portfolio:
 # tests can work with round throughputs (2e9 weight bytes at 0.5 TB/s, batch 8 → 2,000 tokens/s).
 PLAIN_1B = {"params_b": 1, "layers": 1, "hidden_size": 1, "kv_heads": 1, "head_dim": 1}
 PLAIN_REQUEST = {"input_tokens": 0, "output_tokens": 1}
+HPM = 730.0  # hours a month
+ONE_INSTANCE = 2000 * HPM * 3600  # tokens a month PLAIN_1B needs exactly one instance of `option()` for
 
 
 def training(name: str, **overrides: Any) -> dict[str, Any]:

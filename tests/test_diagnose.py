@@ -17,15 +17,15 @@ from placement.errors import InfeasibleError, SolverError
 from placement.inputs.models import Catalog, Portfolio
 from tests.conftest import inference, make_catalog, make_portfolio, option
 
-ONE_INSTANCE = 1990 * 730 * 3600  # 0.995 of an instance of G or T a month (2,000 tokens/s each)
+NEAR_ONE_INSTANCE = 1990 * 730 * 3600  # 0.995 of an instance of G or T a month (2,000 tokens/s each)
 
 
 def _capped() -> tuple[Portfolio, Catalog]:
     catalog = make_catalog([option("G"), option("T", family="trainium", capacity_instances=1)])
     portfolio = make_portfolio(
         [
-            inference("gpu-only", tokens_per_month=3 * ONE_INSTANCE, portability="gpu-only"),
-            inference("flex", tokens_per_month=2 * ONE_INSTANCE),
+            inference("gpu-only", tokens_per_month=3 * NEAR_ONE_INSTANCE, portability="gpu-only"),
+            inference("flex", tokens_per_month=2 * NEAR_ONE_INSTANCE),
         ],
         horizon_months=1,
         purchase={"allow": ["on-demand"]},

@@ -15,10 +15,7 @@ from placement.engine.floor import lower_bound
 from placement.engine.optimizer import SolveSettings, optimize
 from placement.engine.start import cost, greedy_start
 from placement.inputs.models import Catalog, Portfolio
-from tests.conftest import inference, make_catalog, make_portfolio, option, training
-
-HPM = 730.0
-ONE_INSTANCE = 2000 * HPM * 3600  # tokens a month PLAIN_1B needs exactly one instance for (conftest)
+from tests.conftest import HPM, ONE_INSTANCE, inference, make_catalog, make_portfolio, option, training
 
 
 def solved(portfolio: Portfolio, catalog: Catalog) -> tuple[float, float]:

@@ -188,7 +188,7 @@ def test_blocks_read_back_are_never_more_than_held_nor_the_account_cap() -> None
 
 
 MEASURED = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
-ONE_INSTANCE = 1990 * 730 * 3600  # 0.995 of an instance of A or B, a month
+NEAR_ONE_INSTANCE = 1990 * 730 * 3600  # 0.995 of an instance of A or B, a month
 
 
 def _started(
@@ -217,7 +217,10 @@ def test_a_run_of_seconds_is_started_only_where_it_holds_an_instance() -> None:
     37 s without an incumbent).  It now takes B, where the run holds an instance."""
     model, values = _started(
         [option("A", usd_per_hour=1.0, capacity_instances=1), option("B", usd_per_hour=2.0)],
-        [inference("svc", tokens_per_month=ONE_INSTANCE), training("tiny", tokens=1800, measured=MEASURED)],
+        [
+            inference("svc", tokens_per_month=NEAR_ONE_INSTANCE),
+            training("tiny", tokens=1800, measured=MEASURED),
+        ],
     )
     assert _on(model, values) == ({"B"}, {"A"})
     assert [values.get(r.name) for (_, o, _), r in model.r.items() if o == "B"] == [1.0]
@@ -230,7 +233,7 @@ def test_a_start_guided_onto_the_later_twin_is_swapped_to_the_earlier() -> None:
     whole; it is now the same plan with A and B swapped."""
     model, values = _started(
         [option("A", region="r1"), option("B", region="r2")],
-        [inference("svc", tokens_per_month=3 * ONE_INSTANCE)],
+        [inference("svc", tokens_per_month=3 * NEAR_ONE_INSTANCE)],
         {"svc": "B"},
     )
     assert model.twins == [("A", "B")]
@@ -249,7 +252,7 @@ def test_when_largest_first_leaves_a_workload_no_room_the_start_places_the_scarc
         ],
         [
             training("big", tokens=1000 * 3600 * 700, deadline_days=15, measured=MEASURED),
-            inference("svc", tokens_per_month=ONE_INSTANCE, regions=["r1"]),
+            inference("svc", tokens_per_month=NEAR_ONE_INSTANCE, regions=["r1"]),
         ],
     )
     assert _on(model, values) == ({"B"}, {"A"})
@@ -266,9 +269,9 @@ def test_the_start_commits_layer_by_layer_with_the_best_start_month() -> None:
     instances, and the fifth on demand: $239,440 against $219,000.)"""
     portfolio = make_portfolio(
         [
-            inference("base", tokens_per_month=3 * ONE_INSTANCE),
-            inference("mid", tokens_per_month=ONE_INSTANCE, start_month=3),
-            inference("late", tokens_per_month=ONE_INSTANCE, start_month=9),
+            inference("base", tokens_per_month=3 * NEAR_ONE_INSTANCE),
+            inference("mid", tokens_per_month=NEAR_ONE_INSTANCE, start_month=3),
+            inference("late", tokens_per_month=NEAR_ONE_INSTANCE, start_month=9),
         ],
         horizon_months=12,
         purchase={"allow": ["on-demand", "1-year"], "beyond_horizon": "horizon-only"},
@@ -314,7 +317,7 @@ def test_the_start_ranks_options_by_how_they_are_best_bought() -> None:
     $12/h but commits for a year at $6/h.  At list prices A is cheaper ($87,600 against $105,120),
     which is where the start used to put it; bought as each is best bought, B costs $52,560."""
     portfolio = make_portfolio(
-        [inference("svc", tokens_per_month=ONE_INSTANCE)],
+        [inference("svc", tokens_per_month=NEAR_ONE_INSTANCE)],
         horizon_months=12,
         purchase={"allow": ["on-demand", "1-year"]},
     )
@@ -345,8 +348,8 @@ def test_placed_by_regret_an_option_short_of_room_turns_away_who_loses_least(gui
     ]
     measured = MEASURED | {"C": {"tokens_per_second": 1000}}
     workloads = [
-        inference("big", tokens_per_month=2 * ONE_INSTANCE, regions=["r1", "r2"], measured=measured),
-        inference("small", tokens_per_month=ONE_INSTANCE, regions=["r1", "r3"], measured=measured),
+        inference("big", tokens_per_month=2 * NEAR_ONE_INSTANCE, regions=["r1", "r2"], measured=measured),
+        inference("small", tokens_per_month=NEAR_ONE_INSTANCE, regions=["r1", "r3"], measured=measured),
     ]
     first = {"big": "A", "small": "A"} if guided else None
     portfolio = make_portfolio(workloads, horizon_months=1, purchase={"allow": ["on-demand"]})
@@ -404,7 +407,8 @@ def test_with_no_time_left_a_large_model_keeps_its_start_without_highs(
     to HiGHS: the start is the plan, with its gap against the better of the bound given ($1,000
     below it) and engine/floor.py's (here the better one)."""
     model, values = _started(
-        [option("A", usd_per_hour=1.0)], [inference("svc", tokens_per_month=ONE_INSTANCE, measured=MEASURED)]
+        [option("A", usd_per_hour=1.0)],
+        [inference("svc", tokens_per_month=NEAR_ONE_INSTANCE, measured=MEASURED)],
     )
     monkeypatch.setattr(O, "IMPROVE_MIN_INTEGERS", 0)
     called: list[float] = []

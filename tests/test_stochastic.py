@@ -19,11 +19,9 @@ from placement.engine.optimizer import SolveSettings, feasible_pairs
 from placement.engine.planner import make_plan
 from placement.engine.stochastic import Future, Shape, first_stage, recourse, shape, solve_stochastic
 from placement.inputs.models import Catalog, Portfolio
-from tests.conftest import inference, make_catalog, make_portfolio, option
+from tests.conftest import HPM, ONE_INSTANCE, inference, make_catalog, make_portfolio, option
 
-HPM = 730.0
 YEAR = 12 * HPM
-ONE_INSTANCE = 2000 * HPM * 3600  # PLAIN_1B on the test option: this many tokens need one instance
 EXACT = SolveSettings(1e-6, 60)
 
 

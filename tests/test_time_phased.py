@@ -16,11 +16,9 @@ from placement.engine.planner import make_plan
 from placement.engine.verify import verify
 from placement.errors import InfeasibleError
 from placement.render.report import render_json
-from tests.conftest import inference, make_catalog, make_portfolio, option, training
+from tests.conftest import HPM, ONE_INSTANCE, inference, make_catalog, make_portfolio, option, training
 
-HPM = 730.0
 # PLAIN_1B serves 2,000 tokens/s per instance; this many tokens a month need exactly one instance.
-ONE_INSTANCE = 2000 * HPM * 3600
 
 
 def committed(od: float = 10.0, one_year: float = 6.0, **more: Any) -> dict[str, Any]:
