@@ -476,18 +476,11 @@ def test_a_repair_that_runs_out_of_room_prices_capacity() -> None:
     assert solution.status == "optimal" and solution.objective <= 194 * 730 + 1e-6
 
 
-def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """As if the repair's count of room missed an overfilled option (`_fitted` off; it moves svc
-    first, next test).  One month, on demand, at most 60% of the spend on one family.  G (GPU, $10/h), N1
+def _split_service() -> tuple[O.Model, dict[str, str], list[str]]:
+    """One month, on demand, at most 60% of the spend on one family.  G (GPU, $10/h), N1
     (Inferentia, $11/h, 1 instance), N2 (Inferentia, $12/h).  anchor (GPU only) holds 10 G; svc
     needs 2 instances and comes on N1 (where a plan that split it put most of it, though only one
-    fits); m01-m27 need one each, on G.  The repair counts svc's $22 an hour on Inferentia and
-    moves 13 m to N2 (+$2 each): GPU $240 of $418, 57.4% (12 leave 60.1%).  The start finds N1
-    full and puts svc on G ($20): GPU $260 of $416, 62.5%, over the cap.  A repair to 2% under
-    the cap (58.8%) moves the same 13; to 5% under (57%) 14: GPU $230 of $420, and with svc on G
-    $250 of $418, 59.8%: that start meets the cap."""
+    fits); m01-m27 need one each, on G.  Returns the model, those options, and the m names."""
     tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
     options = [
         option("G"),
@@ -506,6 +499,19 @@ def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
     )
     model = _model(portfolio, make_catalog(options), pruned=False)
     given = {"anchor": "G", "svc": "N1"} | {name: "G" for name in movers}
+    return model, given, movers
+
+
+def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_split_service`, as if the repair's count of room missed an overfilled option (`_fitted`
+    off; it moves svc first, next test).  The repair counts svc's $22 an hour on Inferentia and
+    moves 13 m to N2 (+$2 each): GPU $240 of $418, 57.4% (12 leave 60.1%).  The start finds N1
+    full and puts svc on G ($20): GPU $260 of $416, 62.5%, over the cap.  A repair to 2% under
+    the cap (58.8%) moves the same 13; to 5% under (57%) 14: GPU $230 of $420, and with svc on G
+    $250 of $418, 59.8%: that start meets the cap."""
+    model, given, movers = _split_service()
     monkeypatch.setattr(S, "_fitted", lambda _model, _alternatives, options: dict(options))
     for margin, moved in ((0.0, 13), (0.02, 13), (0.05, 14)):
         choice = within_policy(model, given, margin)
@@ -519,29 +525,12 @@ def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
 
 
 def test_a_plan_that_overfills_an_option_is_fitted_before_the_repair() -> None:
-    """The case above with the fit, which the policy's start tries when the repair alone gives no
+    """`_split_service` with the fit, which the policy's start tries when the repair alone gives no
     start: svc (2 instances) on N1 (room for 1) moves first, to its cheapest option with room, G
     ($20/h against $22).  Then, all on G (GPU $390 of $390), the
     repair moves m01 to N1 (+$1 per $10 of U) and m02-m14 to N2 (+$2: 12 leave GPU at
     $260 of $415, 62.7%; 13 at $250 of $417, 59.95%), and the start keeps to it: $417 an hour."""
-    tps = 1000 * 730 * 3600  # tokens a month one instance serves at 1,000 tokens/s
-    options = [
-        option("G"),
-        option("N1", family="inferentia", usd_per_hour=11.0, capacity_instances=1),
-        option("N2", family="inferentia", usd_per_hour=12.0),
-    ]
-    even = {o: {"tokens_per_second": 1000} for o in ("G", "N1", "N2")}
-    movers = [f"m{i:02d}" for i in range(1, 28)]
-    workloads = [
-        inference("anchor", tokens_per_month=10 * tps, portability="gpu-only", measured=even),
-        inference("svc", tokens_per_month=2 * tps, measured=even),
-        *(inference(name, tokens_per_month=tps, measured=even) for name in movers),
-    ]
-    portfolio = make_portfolio(
-        workloads, horizon_months=1, purchase={"allow": ["on-demand"]}, policy={"max_family_share": 0.6}
-    )
-    model = _model(portfolio, make_catalog(options), pruned=False)
-    given = {"anchor": "G", "svc": "N1"} | {name: "G" for name in movers}
+    model, given, movers = _split_service()
     expected = {"m01": "N1"} | {name: "N2" for name in movers[1:14]}
     unfitted = within_policy(model, given)
     assert unfitted is not None and unfitted["svc"] == "N1"
