@@ -42,7 +42,9 @@ PRICE_DOUBLINGS = 12
 PRICE_HALVINGS = 4
 MAX_LISTINGS = 10
 SHARE_MARGINS = (0.0, 0.02, 0.05)  # `policy_start`: the repair's cap tightened by these shares in turn
-ENDLESS = 1e12  # instances: the capacity the elastic model's start places against (math.inf breaks //)
+# instances: the capacity the elastic model's start places against (math.inf breaks //), and what
+# the repair counts a run as taking on an option where its hours do not fit (`_Seats`)
+ENDLESS = 1e12
 Schedule = list[tuple[tuple[str, str, int], float, int]]  # a run's (h key, instance-months, runs) per period
 
 
@@ -696,7 +698,7 @@ def _training(
 ) -> list[int] | None:
     """The first option (in `options` order) that can do all the runs' hours in the periods
     given for it, with capacity left; returns the periods it holds instances in.  `spread`: as
-    few runs at once as do the hours (`_paces`), not as many as capacity leaves."""
+    few runs at once as do the hours (`_spread`), not as many as capacity leaves."""
     for oid in options:
         est = model.pairs[(wname, oid)]
         keys = periods[oid]
