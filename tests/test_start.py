@@ -512,7 +512,7 @@ def test_a_start_that_strays_past_the_cap_is_built_again_from_a_tighter_repair(
     the cap (58.8%) moves the same 13; to 5% under (57%) 14: GPU $230 of $420, and with svc on G
     $250 of $418, 59.8%: that start meets the cap."""
     model, given, movers = _split_service()
-    monkeypatch.setattr(S, "_fitted", lambda _model, _alternatives, options: dict(options))
+    monkeypatch.setattr(S, "_fitted", lambda _model, options, _loads=None: dict(options))
     for margin, moved in ((0.0, 13), (0.02, 13), (0.05, 14)):
         choice = within_policy(model, given, margin)
         assert choice is not None
@@ -535,7 +535,7 @@ def test_a_plan_that_overfills_an_option_is_fitted_before_the_repair() -> None:
     unfitted = within_policy(model, given)
     assert unfitted is not None and unfitted["svc"] == "N1"
     assert greedy_start(model, unfitted, spread=True) is None  # svc on G: over the cap
-    choice = within_policy(model, given, fit=True)
+    choice = within_policy(model, S._fitted(model, given))
     assert choice is not None and {w: o for w, o in choice.items() if o != "G"} == expected
     values = policy_start(model, given)
     assert values is not None and _violations(model, values) == []

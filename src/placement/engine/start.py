@@ -208,9 +208,7 @@ def _place(
     order = sorted(
         by_workload, key=lambda w: (depth.get(w, 0), len(by_workload[w]) if scarce_first else 0, -rank[w])
     )
-    runs: dict[str, dict[str, list[tuple[str, str, int]]]] = defaultdict(lambda: defaultdict(list))
-    for key in model.h:  # training workload → option → its (t, o, period) keys, in period order
-        runs[key[0]][key[1]].append(key)
+    runs = _run_keys(model)
     busy: dict[str, list[int]] = {}
     for wname in order:
         options = sorted(by_workload[wname], key=lambda o: (usd[wname][o], o))
@@ -223,7 +221,7 @@ def _place(
         if any(done not in busy for done in follows[wname]):
             return None  # a run it comes after was not placed
         after = max((p for done in follows[wname] for p in busy[done]), default=0)
-        keys = {o: [k for k in runs[wname][o] if after < k[2] <= finish_by[wname]] for o in options}
+        keys = {o: [k for k in runs.get((wname, o), []) if after < k[2] <= finish_by[wname]] for o in options}
         periods = _training(model, wname, options, keys, capacity, used, hours, values, spread)
         if periods is None:
             return None
@@ -330,25 +328,29 @@ def policy_start(model: Model, options: dict[str, str]) -> dict[str, float] | No
     then fitted first (`_fitted`): the fit moves whole workloads a plan split over options, where
     the start may need to move them only in the months the option is short (1,000 diverse
     workloads × 12 months, seed 2: a start 3.1% dearer with the fit, $2,132.5M against
-    $2,068.9M; seed 4, with the plan its run had: no start without it).  None if no repair or
-    start is found."""
+    $2,068.9M; seed 4, with the plan its run had: no start without it); when the fit moves
+    nothing, only once.  None if no repair or start is found."""
+    loads = _Loads(model)
+    tries: list[dict[str, str]] = [options]  # the fitted options join once the first try fails
     for margin in SHARE_MARGINS:
         repaired = False
-        for fit in (False, True):
-            choice = within_policy(model, options, margin, fit)
-            if choice is None:
-                continue
-            repaired = True
-            values = greedy_start(model, choice, spread=True)
+        for at, given in enumerate(tries):  # (a fitted try appended here is taken in this loop)
+            choice = within_policy(model, given, margin, loads)
+            values = greedy_start(model, choice, spread=True) if choice is not None else None
             if values is not None:
                 return values
+            repaired = repaired or choice is not None
+            if at == 0 and len(tries) == 1:
+                fitted = _fitted(model, options, loads)
+                if fitted != {w: options[w] for w in fitted}:
+                    tries.append(fitted)
         if not repaired:
             return None
     return None
 
 
 def within_policy(
-    model: Model, options: dict[str, str], margin: float = 0.0, fit: bool = False
+    model: Model, options: dict[str, str], margin: float = 0.0, loads: _Loads | None = None
 ) -> dict[str, str] | None:
     """Each workload's option moved, whole workloads at a time, until no family carries more than
     the policy's share of the spend it counts (U, priced on demand): while a family is over its
@@ -363,28 +365,22 @@ def within_policy(
     worked; the repair of least cost is kept.  (10,000 diverse workloads on one period, seed 4,
     strict cap: the unpriced repair filled every Inferentia and Trainium option with the GPU
     family still at 72% of U against a 48% cap, and there was no plan at all.)  None if no price
-    finds one.  `margin`: the cap is met with this share of it to spare.  `fit`: the workloads of
-    options `options` overfills, as the repair counts room, are moved first (`_fitted`)."""
+    finds one.  `margin`: the cap is met with this share of it to spare.  `loads`: what each
+    workload takes of each option (`_Loads`), shared by the repairs of one model."""
     if model.share_cap is None:
         return dict(options)
     cap = model.share_cap * (1 - margin)
+    loads = loads or _Loads(model)
     spend = _spend(model)
-    alternatives: dict[str, list[str]] = defaultdict(list)
-    for wname, oid in model.pairs:
-        if (wname, oid) in spend and not model.port_months.get(
-            (model.codebase[wname], model.pairs[(wname, oid)].family)
-        ):
-            alternatives[wname].append(oid)
+    alternatives = _movable(model, spend)
     choice = {w: o for w, o in options.items() if (w, o) in spend}
-    if fit:
-        choice = _fitted(model, alternatives, choice)
-    plain = _repaired(model, cap, spend, alternatives, choice, 0.0)
+    plain = _repaired(model, cap, spend, alternatives, choice, 0.0, loads)
     if plain is not None:
         return plain
     plan_usd = _usd(model, choice)
     failed, price, best = 0.0, PRICE_FIRST, None
     for _ in range(PRICE_DOUBLINGS):
-        best = _repaired(model, cap, spend, alternatives, choice, price * plan_usd)
+        best = _repaired(model, cap, spend, alternatives, choice, price * plan_usd, loads)
         if best is not None:
             break
         failed, price = price, 2 * price
@@ -393,7 +389,7 @@ def within_policy(
     worked, best_usd = price, _usd(model, best)
     for _ in range(PRICE_HALVINGS):
         middle = math.sqrt(failed * worked) if failed > 0 else worked / 2
-        found = _repaired(model, cap, spend, alternatives, choice, middle * plan_usd)
+        found = _repaired(model, cap, spend, alternatives, choice, middle * plan_usd, loads)
         if found is None:
             failed = middle
             continue
@@ -403,15 +399,29 @@ def within_policy(
     return best
 
 
-def _fitted(model: Model, alternatives: dict[str, list[str]], options: dict[str, str]) -> dict[str, str]:
-    """`options` with the workloads of each option they overfill, as `_Seats` counts room, moved
-    to options with room, least extra cost per instance freed first, until it fits (or no move
-    is left).  A plan can overfill an option by that count: one that splits a service over
-    options, or runs more at once than the start would (1,000 diverse workloads × 12 months,
-    seed 4: a start from the repaired plan put 15 workloads on GPUs for want of room and broke
-    the cap)."""
-    choice = dict(options)
-    seats = _Seats(model, choice)
+def _movable(model: Model, spend: dict[tuple[str, str], float]) -> dict[str, list[str]]:
+    """The options each workload may be moved to by a repair: those it adds to a family's U
+    (`_spend`) on, without a port that takes calendar time."""
+    alternatives: dict[str, list[str]] = defaultdict(list)
+    for wname, oid in model.pairs:
+        if (wname, oid) in spend and not model.port_months.get(
+            (model.codebase[wname], model.pairs[(wname, oid)].family)
+        ):
+            alternatives[wname].append(oid)
+    return alternatives
+
+
+def _fitted(model: Model, options: dict[str, str], loads: _Loads | None = None) -> dict[str, str]:
+    """`options` (those on pairs with spend) with the workloads of each option they overfill, as
+    `_Seats` counts room, moved to options with room, least extra cost per instance freed first,
+    until it fits (or no move is left).  A plan can overfill an option by that count: one that
+    splits a service over options, or runs more at once than the start would (1,000 diverse
+    workloads × 12 months, seed 4: a start from the repaired plan put 15 workloads on GPUs for
+    want of room and broke the cap)."""
+    spend = _spend(model)
+    alternatives = _movable(model, spend)
+    choice = {w: o for w, o in options.items() if (w, o) in spend}
+    seats = _Seats(model, choice, loads or _Loads(model))
     for oid in sorted(seats.room):
         short = [p for p, left in enumerate(seats.room[oid]) if left < -TOL]
         if not short:
@@ -446,12 +456,13 @@ def _repaired(
     alternatives: dict[str, list[str]],
     options: dict[str, str],
     price: float,
+    loads: _Loads,
 ) -> dict[str, str] | None:
     """`within_policy`'s repair to `cap` with capacity at `price` (USD for an option's whole
     capacity), or None when it runs out of moves, or the over family changes more than
     MAX_LISTINGS times (moves that push one family over, then back)."""
     choice = dict(options)
-    seats = _Seats(model, choice)
+    seats = _Seats(model, choice, loads)
     moves: list[tuple[float, str, str]] = []  # a heap of the over family's moves, as listed for it
     listed_for, listings = "", 0
     used: dict[str, float] = defaultdict(float)  # kept up to date move by move (10,000 workloads:
@@ -533,37 +544,14 @@ class _Seats:
     instances in every period of its window, while the start ran them all at once in the first:
     its services found the option full, went to GPUs and broke the cap.)"""
 
-    def __init__(self, model: Model, choice: dict[str, str]) -> None:
-        self.model = model
+    def __init__(self, model: Model, choice: dict[str, str], loads: _Loads) -> None:
         self.room = {oid: [float(cap) for cap in caps] for oid, caps in model.capacity.items()}
         self.whole = {oid: [max(1.0, cap) for cap in room] for oid, room in self.room.items()}
         self.blocks_only = _blocks_only(model)  # (option, period from 1)
         self.account = [model.block_account] * len(model.periods)
-        self.loads: dict[tuple[str, str], tuple[float, ...]] = {}
-        self.runs: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)  # a pair's r keys
-        self.finish_by = _finish_by(model)
-        for key in model.r:
-            self.runs[key[:2]].append(key)
+        self.load = loads
         for wname, oid in choice.items():
             self._take(wname, oid, 1.0)
-
-    def load(self, wname: str, oid: str) -> tuple[float, ...]:
-        """Instances `wname` takes on `oid` in each period."""
-        key = (wname, oid)
-        if key not in self.loads:
-            est = self.model.pairs[key]
-            if key in self.model.x:
-                keys = [k for k in self.runs.get(key, []) if k[2] <= self.finish_by[wname]]
-                plan = _spread(self.model, wname, oid, keys, lambda _o, _p: ENDLESS)
-                if plan is None:  # its hours do not fit in its window there: no room anywhere
-                    self.loads[key] = tuple(ENDLESS for _ in self.model.periods)
-                    return self.loads[key]
-                held = {k[2]: runs * est.instances_at_once for k, _, runs in plan}
-                self.loads[key] = tuple(float(held.get(p.index, 0)) for p in self.model.periods)
-            else:
-                need = est.instances_needed
-                self.loads[key] = tuple(float(whole(need * f)) for f in self.model.demand[wname])
-        return self.loads[key]
 
     def share(self, wname: str, oid: str) -> float:
         """The largest share of a period's capacity on `oid` that `wname` takes."""
@@ -587,6 +575,42 @@ class _Seats:
             room[p] -= sign * need
             if need and (oid, p + 1) in self.blocks_only:
                 self.account[p] -= sign * need
+
+
+class _Loads:
+    """Instances a workload takes on an option in each period, as `_Seats` counts them (see
+    there), worked out once per pair and model."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.runs = _run_keys(model)
+        self.finish_by = _finish_by(model)
+        self.loads: dict[tuple[str, str], tuple[float, ...]] = {}
+
+    def __call__(self, wname: str, oid: str) -> tuple[float, ...]:
+        key = (wname, oid)
+        if key not in self.loads:
+            self.loads[key] = self._work_out(wname, oid)
+        return self.loads[key]
+
+    def _work_out(self, wname: str, oid: str) -> tuple[float, ...]:
+        model, est = self.model, self.model.pairs[(wname, oid)]
+        if (wname, oid) not in model.x:
+            return tuple(float(whole(est.instances_needed * f)) for f in model.demand[wname])
+        keys = [k for k in self.runs.get((wname, oid), []) if k[2] <= self.finish_by[wname]]
+        plan = _spread(model, wname, oid, keys, lambda _o, _p: ENDLESS)
+        if plan is None:  # its hours do not fit in its window there: no room anywhere
+            return tuple(ENDLESS for _ in model.periods)
+        held = {k[2]: runs * est.instances_at_once for k, _, runs in plan}
+        return tuple(float(held.get(p.index, 0)) for p in model.periods)
+
+
+def _run_keys(model: Model) -> dict[tuple[str, str], list[tuple[str, str, int]]]:
+    """Each training pair's run keys (workload, option, period), in period order."""
+    runs: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for key in model.r:
+        runs[key[:2]].append(key)
+    return runs
 
 
 def _spend(model: Model) -> dict[tuple[str, str], float]:
