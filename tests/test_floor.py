@@ -136,3 +136,111 @@ def test_a_solve_with_no_bound_of_its_own_is_measured_against_this_one(
     assert solution.objective == pytest.approx(52_560.0)
     assert solution.gap == pytest.approx(0.25)
     assert solution.status == "time_limit"
+
+
+def bound_and_optimum(portfolio: Portfolio, catalog: Catalog) -> tuple[float, float, float]:
+    """(the bound without prices, the bound with them, the proven optimum)."""
+    model, solution = optimize(portfolio, catalog, estimates(portfolio, catalog), SolveSettings())
+    assert solution.status == "optimal"
+    return lower_bound(model), lower_bound(model, solution.objective), solution.objective
+
+
+def test_a_full_cheap_option_is_priced_until_the_bound_is_the_optimum() -> None:
+    """A service needing exactly 2 instances; A costs $10/h and has room for 1, B $30/h.  Each
+    month the plan holds 1 A and 1 B: (10 + 30) · 730 = $29,200, $350,400 a year.  Without a
+    price on A's room the bound is 2 A a month, $175,200.  With one: each month pays
+    max(min((7,300 + λ) · 2, 21,900 · 2), ...) − λ · 1, which is 14,600 + λ up to λ = 14,600:
+    the year's $350,400 at λ = $14,600 a month (one step of the search reaches it)."""
+    catalog = make_catalog([option("A", capacity_instances=1), option("B", usd_per_hour=30.0)])
+    portfolio = make_portfolio([inference("svc", tokens_per_month=2 * ONE_INSTANCE)])
+    plain, priced, optimum = bound_and_optimum(portfolio, catalog)
+    assert optimum == pytest.approx(40.0 * HPM * 12)
+    assert plain == pytest.approx(20.0 * HPM * 12)
+    assert priced == pytest.approx(optimum)
+
+
+def test_a_binding_family_share_is_priced_until_the_bound_is_the_optimum() -> None:
+    """Two one-instance services; A (trainium) is $10/h list and $5/h committed for the year, B
+    (gpu) $10/h.  A share cap of 50% counts list spend, so one service goes to each: $43,800 +
+    $87,600 = $131,400.  Without a price on the share both sit on A: $87,600.  Priced (μ = 0.5 on
+    trainium's row, so A's spend pays +25% and B's −25% of $87,600) each service pays $65,700
+    either way: the bound is the optimum."""
+    catalog = make_catalog([option("A", family="trainium", one_year_usd_per_hour=5.0), option("B")])
+    portfolio = make_portfolio(
+        [inference(f"s{i}", tokens_per_month=ONE_INSTANCE) for i in (1, 2)],
+        policy={"max_family_share": 0.5},
+    )
+    plain, priced, optimum = bound_and_optimum(portfolio, catalog)
+    assert optimum == pytest.approx((5.0 + 10.0) * HPM * 12)
+    assert plain == pytest.approx(2 * 5.0 * HPM * 12)
+    assert priced == pytest.approx(optimum, rel=1e-4)
+
+
+def test_a_run_pays_for_the_room_it_takes_in_the_months_it_runs() -> None:
+    """A run of 1,460 instance-hours on one instance (two months of 730 h) in a window of months
+    1-2, and a service holding 1 instance all year; A ($10/h) has room for 1 instance, B costs
+    $25/h.  The plan: the run on A and the service on B in months 1-2 ($14,600 + $36,500), the
+    service on A in months 3-12 ($73,000): $124,100.  Without prices: $14,600 + $87,600 =
+    $102,200; priced, the room in months 1-2 is worth the service's $10,950 a month more on B."""
+    measured = {"A": {"tokens_per_second": 1000}, "B": {"tokens_per_second": 1000}}
+    catalog = make_catalog([option("A", capacity_instances=1), option("B", usd_per_hour=25.0)])
+    portfolio = make_portfolio(
+        [
+            training("pre", tokens=1000 * 3600 * 1460.0, deadline_days=61, latest_month=2, measured=measured),
+            inference("svc", tokens_per_month=ONE_INSTANCE),
+        ]
+    )
+    plain, priced, optimum = bound_and_optimum(portfolio, catalog)
+    assert optimum == pytest.approx(14_600.0 + 36_500.0 + 73_000.0)
+    assert plain == pytest.approx(14_600.0 + 87_600.0)
+    assert priced == pytest.approx(optimum, rel=1e-3)
+
+
+def _tight(rng: random.Random) -> tuple[Portfolio, Catalog]:
+    """A random small portfolio with little room, sometimes under a family-share cap."""
+    measured = {o: {"tokens_per_second": rng.choice([500, 1000, 2000])} for o in ("A", "B", "C")}
+    a_usd, a_room = rng.choice([4.0, 6.0]), rng.choice([1, 2, 3])
+    b_usd, b_room = rng.choice([5.0, 8.0]), rng.choice([1, 2, 4])
+    catalog = make_catalog(
+        [
+            option("A", "trainium", usd_per_hour=a_usd, capacity_instances=a_room),
+            option("B", "inferentia", usd_per_hour=b_usd, capacity_instances=b_room),
+            option("C", usd_per_hour=rng.choice([10.0, 14.0]), one_year_usd_per_hour=rng.choice([7.0, 9.0])),
+        ]
+    )
+    workloads = [
+        inference(
+            f"s{i}",
+            tokens_per_month=ONE_INSTANCE * rng.choice([0.4, 1.0, 1.6, 2.5]),
+            growth_per_month=rng.choice([0.0, 0.3]),
+            start_month=rng.choice([1, 2]),
+        )
+        for i in range(3)
+    ] + [
+        training(
+            "run",
+            tokens=rng.choice([1e9, 3e9]) * 3.6,
+            deadline_days=rng.choice([20, 40]),
+            latest_month=rng.choice([2, 3]),
+            measured=measured,
+        )
+    ]
+    policy = {"max_family_share": rng.choice([0.5, 0.7])} if rng.random() < 0.5 else {}
+    return make_portfolio(workloads, horizon_months=3, policy=policy), catalog
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_priced_never_above_the_proven_optimum(seed: int) -> None:
+    """Random small portfolios with little room, half under a family-share cap (draws with no
+    plan are drawn again): the priced bound is at least the unpriced one and at most the
+    optimum HiGHS proves."""
+    rng = random.Random(100 + seed)
+    while True:
+        portfolio, catalog = _tight(rng)
+        model, solution = optimize(portfolio, catalog, estimates(portfolio, catalog), SolveSettings())
+        if solution.status != "infeasible":
+            break
+    assert solution.status == "optimal"
+    plain, priced = lower_bound(model), lower_bound(model, solution.objective)
+    assert plain <= priced * (1 + 1e-9)
+    assert 0 < priced <= solution.objective * (1 + 1e-7)

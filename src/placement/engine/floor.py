@@ -2,70 +2,343 @@
 
 HiGHS's bound comes from its root LP.  On the largest time-phased models that LP alone takes
 longer than the time limit leaves it (1,000 diverse workloads × 12 months under a binding
-family-share cap: 430,000 columns, no bound after 60 s with presolve on or off), and the proven
-gap was then measured against $0: 100%, which tells a buyer nothing.  This bound is what each
-workload must pay on its own, whatever the others do:
+family-share cap: 430,000 columns, no bound after 60 s with presolve on or off; its LP solved
+offline took 813 s), and a gap measured against $0 tells a buyer nothing.
 
-- an inference service, in each period it has traffic, holds on some option it can use then at
-  least its instances needed (q·f) and at least one whole instance, for the period's hours;
-- a training workload buys all E instance-hours of its runs on one of its options;
-- an instance-hour of option o costs at least rate[o], the least of its on-demand price, its
-  Capacity Block price and, for each commitment the model may buy on it, what one instance
-  committed costs per hour it covers inside the horizon (Cost[o,κ,p] / Σ hours of its periods;
-  engine/formulation.py).
+The bound is a Lagrangian relaxation of the two kinds of row that tie workloads together,
+capacity and a family-share cap, each priced, after which each workload pays on its own:
 
-So any plan costs at least Σ_services Σ_p hours[p] · min_o rate[o] · max(1, q[i,o]·f[i,p]) (the
-larger of the two minima, each taken over the options alone) + Σ_runs min_o rate[o] · E[t,o].
-Capacity, ports, the months a commitment is paid but idle, and every policy are left out, each of
-which only adds cost, so the bound is weak (1,000 diverse workloads × 12 months, seed 1: $924M
-against a plan of $1,269M; benchmarks/README.md) but it is a bound, in milliseconds.  Purchases
-already made (`bought`) cover hours at no further cost, so with any the bound is only what they
-cost.  The diagnosis's elastic model, whose slack can stand in for hours, has none.
+- an instance-hour of option o in period p costs at least the least of its on-demand price, its
+  Capacity Block price plus ν[p]/hours[p] and, for each commitment the model may buy on it that
+  covers p, what one instance committed costs per hour it covers inside the horizon
+  (Cost[o,κ,p'] / Σ hours of its periods; engine/formulation.py);
+- each instance booked in a Capacity Block in p pays ν[p] ≥ 0 for its room in the account's
+  quota (AWS: 256 instances across blocks at once), and the bound subtracts Σ ν[p]·quota (a
+  block of B instances gives at most B·hours[p] block hours);
+- each instance held on o in period p pays a price λ[o,p] ≥ 0 for its room, and the bound
+  subtracts Σ λ[o,p]·cap[o,p] (every plan holds at most cap, so for any λ ≥ 0 it pays at least
+  that much less than the priced sum);
+- under `max_family_share` φ, each dollar of family g's counted spend U[g] (list price, as
+  the share rows count it) pays μ[g] − φ·Σ_h μ[h], μ ≥ 0: Σ_g μ[g]·(U[g] − φ·Σ U) ≤ 0 in
+  every plan that keeps the cap (with `beside`, the spend fixed outside the model, in U);
+- an inference service, in each period it has traffic, pays at least
+  max(min_o (c[o]·q[i,o]·f[i,p] + m[o]·spend[i,o]),  min_o c[o] + min_o m[o]·spend[i,o]),
+  c[o] = rate[o,p]·hours[p] + λ[o,p] the priced instance (rate: the least above), m the
+  family's share price: its traffic is split over options (Σ s = 1, k ≥ q·f·s) and holds at
+  least one whole instance;
+- a training workload, on its cheapest option, pays m[o]·E·list[o] and its E hours in the
+  months of its window where an hour, room included, is cheapest (rate[o,p] + λ[o,p]/hours[p]):
+  a period can give it at most n·R'·hours[p] instance-hours (R' runs at once,
+  engine/formulation.py), and an instance held for a fraction of a period pays that fraction
+  of λ (runs held for part of a period hold whole instances, so that is the least).
+
+With every price at 0 this is the bound the module had before (capacity, the block quota,
+ports, the idle months of a commitment and every policy left out; commitments priced per option
+rather than per period): 1,000 diverse workloads × 12 months, seed 1, $924M against a plan of
+$1,269M.  The prices are then raised by subgradient steps (Polyak's step
+towards the cost of the plan in hand, `ROUNDS` of them, a fixed number, so the bound is the same
+on any machine), and the best bound met is kept: every one is a bound, whatever the prices.
+Ports, the idle months of commitments, the 64 instances of one block, region caps and run
+order are still left out,
+each of which only adds cost.  Purchases already made (`bought`) cover hours at no further cost,
+so with any the bound is only what they cost.  The diagnosis's elastic model, whose slack can
+stand in for hours, has none.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from dataclasses import dataclass
 
-from placement.engine.formulation import Model
+import numpy as np
+from numpy.typing import NDArray
 
-SPOT = ("on-demand", "capacity-block")  # instruments paid per hour used
+from placement.engine.formulation import SPEND_UNIT, Model
+
+ROUNDS = 80  # subgradient steps (benchmarks/README.md, "A bound that prices capacity")
+STALL = 5  # steps without a better bound before the step halves
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
 
 
-def lower_bound(model: Model) -> float:
-    """The bound in the module docstring ($), or -inf for the elastic model."""
+def lower_bound(model: Model, plan_usd: float = math.nan) -> float:
+    """The bound in the module docstring ($), or -inf for the elastic model.  `plan_usd`: the cost
+    of a plan of the model, which the steps aim at; without one every price stays at 0."""
     if model.elastic:
         return -math.inf
     if model.sunk_hours or model.sunk_block_hours:
         return model.sunk_usd
-    hours = {p.index: p.hours for p in model.periods}
-    rate = _rates(model, hours)
-    # (service, period) → the least cost of its instances needed, and of one whole instance
-    need: dict[tuple[str, int], float] = defaultdict(lambda: math.inf)
-    one: dict[tuple[str, int], float] = defaultdict(lambda: math.inf)
-    for wname, oid, p in model.s:
-        instances = model.pairs[(wname, oid)].instances_needed * model.demand[wname][p - 1]
-        per_instance = rate[oid] * hours[p]
-        need[(wname, p)] = min(need[(wname, p)], per_instance * instances)
-        one[(wname, p)] = min(one[(wname, p)], per_instance)
-    runs: dict[str, float] = defaultdict(lambda: math.inf)
-    for wname, oid in model.x:
-        runs[wname] = min(runs[wname], rate[oid] * model.run_units[(wname, oid)] * model.unit)
-    each = [max(need[key], one[key]) for key in need] + list(runs.values())
-    # (a workload no instrument could buy for has no plan at all; it adds nothing here)
-    return sum(usd for usd in each if math.isfinite(usd)) + model.sunk_usd
+    parts = _Parts.of(model)
+    prices = np.zeros(len(parts.scale))
+    best, grad = parts.value(prices)
+    if not math.isfinite(plan_usd) or not math.isfinite(best):
+        return best + model.sunk_usd
+    target, value = plan_usd - model.sunk_usd, best
+    theta, stalled = 1.0, 0
+    scaled = np.zeros_like(prices)  # prices as shares of what they price (an instance, a dollar)
+    for _ in range(ROUNDS):
+        # projected: a price at 0 whose row has room stays at 0 and takes no share of the step
+        step_dir = np.where((scaled <= 0) & (grad < 0), 0.0, grad * parts.scale)
+        norm = float(step_dir @ step_dir)
+        if norm <= 0 or best >= target:
+            break
+        scaled = np.maximum(0.0, scaled + theta * (target - value) / norm * step_dir)
+        value, grad = parts.value(scaled * parts.scale)
+        if value > best + 1e-9 * abs(best):
+            best, stalled = value, 0
+        else:
+            stalled += 1
+            if stalled >= STALL:
+                theta, stalled = theta / 2, 0
+    return best + model.sunk_usd
 
 
-def _rates(model: Model, hours: dict[int, float]) -> dict[str, float]:
-    """rate[o]: the least an instance-hour of each option can cost, however it is bought
-    (`hours`: each period's hours)."""
-    rate = {
-        oid: min((prices[i] for i in SPOT if i in prices), default=math.inf)
-        for oid, prices in model.prices.items()
-    }
+@dataclass
+class _Parts:
+    """The model as arrays.  Cells are (option, period); the prices are λ per cell, then ν per
+    period (only with a block quota), then μ per family (only under a share cap).  Inference
+    entries (service, option, period) are grouped by service-period and training pairs by
+    workload, each group's entries side by side."""
+
+    cap: Floats  # per cell: instances at once
+    hours: Floats  # per cell: the period's hours
+    period: Ints  # per cell: its period, 0-based
+    on_demand: Floats  # per cell, $ an hour (inf where not sold): on demand, committed, in a block
+    committed: Floats
+    block: Floats
+    quota: float  # instances across blocks at once (0: no ν)
+    periods: int
+    share: float  # φ (no μ without a cap)
+    beside: Floats  # per family: spend fixed outside the model
+    scale: Floats  # per price: what it is a share of
+    i_starts: Ints
+    i_cell: Ints
+    i_need: Floats  # q · f
+    i_spend: Floats  # counted spend of all its traffic
+    i_family: Ints
+    t_starts: Ints
+    t_hours: Floats  # E
+    t_spend: Floats
+    t_family: Ints
+    t_cell: Ints  # [pair, slot], -1 where none
+    t_room: Floats  # [pair, slot]: instance-hours the period can give the pair
+
+    @classmethod
+    def of(cls, model: Model) -> _Parts:
+        read = _Reader(model)
+        i_starts, i_rows = read.inference()
+        t_starts, t_rows, t_cells, t_room = read.training()
+        keys, periods = list(read.cells), len(model.periods)
+        hours = np.array([read.hours[p - 1] for _, p in keys], dtype=float)
+
+        def rate(instrument: str) -> Floats:
+            return np.array([model.prices[o].get(instrument, math.inf) for o, _ in keys], dtype=float)
+
+        on_demand, block = rate("on-demand"), rate("capacity-block")
+        held = np.array([read.committed.get(key, math.inf) for key in keys], dtype=float)
+        least = np.minimum(np.minimum(on_demand, held), block) * hours
+        blocks = math.isfinite(model.block_account) and bool(np.isfinite(block).any())
+        quota = model.block_account if blocks else 0.0
+        period = np.array([p - 1 for _, p in keys], dtype=np.int64)
+        nu_scale = np.ones(periods if quota else 0)
+        for p in range(len(nu_scale)):
+            sold_in_blocks = np.isfinite(block) & (period == p)
+            if sold_in_blocks.any():
+                nu_scale[p] = float((block * hours)[sold_in_blocks].mean())
+        families = read.families
+        i = np.array(i_rows, dtype=float).reshape(-1, 4)
+        t = np.array(t_rows, dtype=float).reshape(-1, 3)
+        return cls(
+            cap=np.array([float(model.capacity[o][p - 1]) for o, p in keys], dtype=float),
+            hours=hours,
+            period=period,
+            on_demand=on_demand,
+            committed=held,
+            block=block,
+            quota=quota,
+            periods=periods,
+            share=(model.share_cap or 0.0) if families else 0.0,
+            beside=np.array([model.beside.get(f, 0.0) for f in families], dtype=float),
+            scale=np.concatenate([np.maximum(least, 1e-9), nu_scale, np.ones(len(families))]),
+            i_starts=np.array(i_starts, dtype=np.int64),
+            i_cell=i[:, 0].astype(np.int64),
+            i_need=i[:, 1],
+            i_spend=i[:, 2],
+            i_family=i[:, 3].astype(np.int64),
+            t_starts=np.array(t_starts, dtype=np.int64),
+            t_hours=t[:, 0],
+            t_spend=t[:, 1],
+            t_family=t[:, 2].astype(np.int64),
+            t_cell=np.array(t_cells, dtype=np.int64).reshape(-1, periods),
+            t_room=np.array(t_room, dtype=float).reshape(-1, periods),
+        )
+
+    def value(self, prices: Floats) -> tuple[float, Floats]:
+        """The bound at these prices, and its gradient: per cell the room used less capacity,
+        per period the instances in blocks less the quota, per family the share row's left side,
+        each by the workloads' cheapest choices at these prices."""
+        cells, nus = len(self.cap), self.periods if self.quota else 0
+        lam, nu, mu = prices[:cells], prices[cells : cells + nus], prices[cells + nus :]
+        block = self.block + (nu[self.period] / self.hours if nus else 0.0)
+        rate = np.minimum(np.minimum(self.on_demand, self.committed), block)
+        per_hour = rate + lam / self.hours
+        instance = per_hour * self.hours
+        m = mu - self.share * mu.sum() if len(mu) else np.zeros(1)
+        use = np.zeros(cells)
+        spend = np.zeros(len(mu))
+        total = 0.0
+        if len(self.i_cell):
+            total += self._inference(instance, m, use, spend)
+        if len(self.t_hours):
+            slot = np.where(self.t_cell >= 0, per_hour[np.maximum(self.t_cell, 0)], 0.0)
+            order = np.argsort(slot, axis=1, kind="stable")
+            room = np.take_along_axis(self.t_room, order, axis=1)
+            filled = np.clip(self.t_hours[:, None] - (np.cumsum(room, axis=1) - room), 0.0, room)
+            fill = np.zeros_like(filled)
+            np.put_along_axis(fill, order, filled, axis=1)
+            pay = (fill * slot).sum(axis=1) + m[self.t_family] * self.t_spend
+            best, chosen = _group_min(pay, self.t_starts)
+            total += float(best.sum())
+            where = self.t_cell[chosen]
+            held = fill[chosen] / self.hours[np.maximum(where, 0)]
+            use += np.bincount(where[where >= 0], held[where >= 0], cells)
+            if len(mu):
+                spend += np.bincount(self.t_family[chosen], self.t_spend[chosen], len(mu))
+        total -= float(lam @ self.cap) + float(nu.sum()) * self.quota
+        grads: list[Floats] = [use - self.cap]
+        if nus:
+            in_blocks = block < np.minimum(self.on_demand, self.committed)
+            booked = np.bincount(self.period[in_blocks], use[in_blocks], nus).astype(float)
+            grads.append(booked - self.quota)
+        if len(mu):
+            total += float(mu @ (self.beside - self.share * self.beside.sum()))
+            counted = spend + self.beside
+            grads.append(counted - self.share * counted.sum())
+        return total, np.concatenate(grads)
+
+    def _inference(self, instance: Floats, m: Floats, use: Floats, spend: Floats) -> float:
+        """What the services pay at these instance and share prices, adding the room they use
+        to `use` and their counted spend to `spend`.  A service-period on one option holds
+        ⌈q·f⌉ instances there; split over two or more it holds at least one on each, and its
+        instances at least its traffic's q·f on each (the least over options, per share)."""
+        price = instance[self.i_cell]
+        shared = m[self.i_family] * self.i_spend
+        whole = np.ceil(self.i_need - 1e-6).clip(min=1.0)
+        alone, first_alone = _group_min(price * whole + shared, self.i_starts)
+        traffic, first_traffic = _group_min(price * self.i_need + shared, self.i_starts)
+        cheapest, first_one = _group_min(price, self.i_starts)
+        without = price.copy()
+        without[first_one] = math.inf
+        second, first_two = _group_min(without, self.i_starts)
+        least, first_least = _group_min(shared, self.i_starts)
+        two = cheapest + second + least
+        split = np.maximum(traffic, two)
+        on_one = alone <= split
+        by_traffic = ~on_one & (traffic >= two)
+        by_two = ~on_one & ~by_traffic
+        cells = len(use)
+        use += np.bincount(self.i_cell[first_alone[on_one]], whole[first_alone[on_one]], cells)
+        use += np.bincount(
+            self.i_cell[first_traffic[by_traffic]], self.i_need[first_traffic[by_traffic]], cells
+        )
+        use += np.bincount(self.i_cell[first_one[by_two]], minlength=cells)
+        use += np.bincount(self.i_cell[first_two[by_two]], minlength=cells)
+        if len(spend):
+            paid = np.where(on_one, first_alone, np.where(by_traffic, first_traffic, first_least))
+            spend += np.bincount(self.i_family[paid], self.i_spend[paid], len(spend))
+        return float(np.where(on_one, alone, split).sum())
+
+
+class _Reader:
+    """Reads a model's workloads into rows for `_Parts`, numbering cells as it meets them."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.hours = [p.hours for p in model.periods]
+        self.cells: dict[tuple[str, int], int] = {}
+        self.families = sorted(model.used) if model.share_cap is not None else []
+        number = {f: n for n, f in enumerate(self.families)}
+        self.counted: dict[str, tuple[int, float]] = {}  # variable → (family, counted spend)
+        for family, (_, terms) in model.used.items():
+            for var, coefficient in terms:
+                self.counted[var.name] = (number[family], coefficient * SPEND_UNIT)
+        self.committed = _committed(model, self.hours)
+
+    def cell(self, oid: str, p: int) -> int:
+        return self.cells.setdefault((oid, p), len(self.cells))
+
+    def sold(self, oid: str, p: int) -> bool:
+        prices = self.model.prices.get(oid, {})
+        return "on-demand" in prices or "capacity-block" in prices or (oid, p) in self.committed
+
+    def inference(self) -> tuple[list[int], list[tuple[int, float, float, int]]]:
+        """Where each service-period's entries begin, and per entry (cell, q·f, spend, family)."""
+        model = self.model
+        rows: list[tuple[int, float, float, int]] = []
+        starts: list[int] = []
+        last: tuple[str, int] | None = None
+        for wname, oid, p in sorted(model.s, key=lambda key: (key[0], key[2], key[1])):
+            if not self.sold(oid, p):
+                continue  # nothing buys it: never used
+            if (wname, p) != last:
+                starts.append(len(rows))
+                last = (wname, p)
+            family, spend = self.counted.get(model.s[(wname, oid, p)].name, (0, 0.0))
+            need = model.pairs[(wname, oid)].instances_needed * model.demand[wname][p - 1]
+            rows.append((self.cell(oid, p), need, spend, family))
+        return starts, rows
+
+    def training(
+        self,
+    ) -> tuple[list[int], list[tuple[float, float, int]], list[list[int]], list[list[float]]]:
+        """Where each workload's pairs begin; per pair (E, spend, family), its cell per period
+        (-1: none) and the instance-hours each period can give it."""
+        model, periods = self.model, len(self.model.periods)
+        rows: list[tuple[float, float, int]] = []
+        cells: list[list[int]] = []
+        rooms: list[list[float]] = []
+        starts: list[int] = []
+        previous = None
+        for wname, oid in sorted(model.x):
+            total = model.run_units[(wname, oid)] * model.unit
+            n = model.pairs[(wname, oid)].instances_at_once
+            slots, room = [-1] * periods, [0.0] * periods
+            for p in range(1, periods + 1):
+                r = model.r.get((wname, oid, p))
+                if r is not None and n and self.sold(oid, p):
+                    slots[p - 1] = self.cell(oid, p)
+                    room[p - 1] = n * float(r.upBound or 0) * self.hours[p - 1]
+            if total > 0 and sum(room) < total * (1 - 1e-9):
+                continue  # its hours cannot be bought inside its window here: never chosen
+            if wname != previous:
+                starts.append(len(rows))
+                previous = wname
+            family, spend = self.counted.get(model.x[(wname, oid)].name, (0, 0.0))
+            rows.append((total, spend, family))
+            cells.append(slots)
+            rooms.append(room)
+        return starts, rows, cells, rooms
+
+
+def _group_min(values: Floats, starts: Ints) -> tuple[Floats, Ints]:
+    """Per group (entries side by side, each group beginning at `starts`): the least value, and
+    the index of its first entry with that value."""
+    least = np.minimum.reduceat(values, starts)
+    sizes = np.diff(np.append(starts, len(values)))
+    index = np.where(values == np.repeat(least, sizes), np.arange(len(values)), len(values))
+    return least, np.minimum.reduceat(index, starts)
+
+
+def _committed(model: Model, hours: list[float]) -> dict[tuple[str, int], float]:
+    """Per (option, period): the least an hour committed there can cost, over the commitments the
+    model may buy that cover the period (`hours`: each period's hours)."""
+    rate: dict[tuple[str, int], float] = {}
     for key, usd in model.commit_usd.items():
-        covered = sum(hours[c] for c in model.commitments[key].covers)
+        covers = model.commitments[key].covers
+        covered = sum(hours[c - 1] for c in covers)
         if covered > 0:
-            rate[key[0]] = min(rate.get(key[0], math.inf), usd / covered)
-    return defaultdict(lambda: math.inf, rate)
+            for c in covers:
+                cell = (key[0], c)
+                rate[cell] = min(rate.get(cell, math.inf), usd / covered)
+    return rate

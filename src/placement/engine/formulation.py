@@ -133,6 +133,7 @@ class Model:
     block_account: float = math.inf  # instances across Capacity Blocks at once (AWS: 256)
     twins: list[tuple[str, ...]] = field(default_factory=list)  # option ids, catalog order (twin rows)
     used: dict[Family, tuple[pulp.LpVariable, Row]] = field(default_factory=dict)  # U[g] and its terms
+    beside: dict[Family, float] = field(default_factory=dict)  # spend U[g] counts from outside ($)
     integers: int = 0  # integer variables this model added (model_size counts its whole problem, slowly)
     prices: dict[str, dict[str, float]] = field(default_factory=dict)  # option → instrument → $/h; "list"
 
@@ -691,6 +692,7 @@ class _Builder:
         # `beside`: the spend of workloads outside this model whose plan is fixed (a group of
         # engine/neighbourhoods.py), in each family: a constant in its U[g]
         spend = {}
+        self.model.beside = dict(self.beside)
         for family in sorted(set(self.used) | set(self.beside)):
             total = self.var(f"U_{family}")
             spend[family] = total

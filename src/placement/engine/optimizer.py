@@ -340,7 +340,7 @@ def solve(
         run = run_highs(model.problem, settings, start, improve.groups(model) if large else (), floor)
     solution = read_solution(model, run.status, run.gap, run.objective)
     if run.status not in {"optimal", "infeasible"} and run.gap > settings.gap:  # (stopped with a plan)
-        return _bounded(solution, lower_bound(model), settings.gap)
+        return _bounded(solution, lower_bound(model, solution.objective), settings.gap)
     return solution
 
 
@@ -523,6 +523,8 @@ def optimize(
         groups = decompose.blocks(portfolio, full, bought, policed=True)
         if begin is not None and groups is not None and full.integers >= POLICED_GROUPS_MIN_INTEGERS:
             guide = main_options(solution)  # the plan without the policy
+            # the cap priced (engine/floor.py) bounds it far better than the plan without it
+            floor = max(floor, lower_bound(full, cost(full.problem, begin)))
             return full, _regrouped(
                 portfolio, catalog, costs, bought, full, groups, begin, guide, floor, left()
             )
