@@ -196,6 +196,25 @@ def test_a_run_pays_for_the_room_it_takes_in_the_months_it_runs() -> None:
     assert priced == pytest.approx(optimum, rel=1e-3)
 
 
+def test_the_block_quota_is_priced_until_the_bound_is_the_optimum() -> None:
+    """A service needing exactly 2 instances all year on A: $10/h on demand, $6/h in Capacity
+    Blocks, and an account quota of 1 instance in blocks.  The plan: 1 in a block, 1 on demand,
+    $16 · 730 · 12 = $140,160.  Without a price on the quota both hours are at $6: $105,120.  At
+    ν = $2,920 a month (the $4/h saved, over 730 h) a block instance costs what one on demand
+    does, and each month pays 2 · 7,300 − 2,920: the optimum."""
+    catalog = make_catalog([option("A", capacity_block_usd_per_hour=6.0)])
+    settings = catalog.settings.model_copy(update={"capacity_block_account_instances": 1})
+    catalog = catalog.model_copy(update={"settings": settings})
+    portfolio = make_portfolio(
+        [inference("svc", tokens_per_month=2 * ONE_INSTANCE)],
+        purchase={"allow": ["on-demand", "capacity-block"]},
+    )
+    plain, priced, optimum = bound_and_optimum(portfolio, catalog)
+    assert optimum == pytest.approx(16.0 * HPM * 12)
+    assert plain == pytest.approx(12.0 * HPM * 12)
+    assert priced == pytest.approx(optimum, rel=1e-4)
+
+
 def _tight(rng: random.Random) -> tuple[Portfolio, Catalog]:
     """A random small portfolio with little room, sometimes under a family-share cap."""
     measured = {o: {"tokens_per_second": rng.choice([500, 1000, 2000])} for o in ("A", "B", "C")}
