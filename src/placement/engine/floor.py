@@ -70,20 +70,18 @@ def lower_bound(model: Model, plan_usd: float = math.nan) -> float:
     if model.sunk_hours or model.sunk_block_hours:
         return model.sunk_usd
     parts = _Parts.of(model)
-    prices = np.zeros(len(parts.scale))
-    best, grad = parts.value(prices)
+    scaled = parts.start()  # prices as shares of what they price (an instance, a dollar, a term)
+    best, grad = parts.value(scaled * parts.scale)
     if not math.isfinite(plan_usd) or not math.isfinite(best):
         return best + model.sunk_usd
     target, value = plan_usd - model.sunk_usd, best
     theta, stalled = 1.0, 0
-    scaled = np.zeros_like(prices)  # prices as shares of what they price (an instance, a dollar)
     for _ in range(ROUNDS):
-        # projected: a price at 0 whose row has room stays at 0 and takes no share of the step
-        step_dir = np.where((scaled <= 0) & (grad < 0), 0.0, grad * parts.scale)
+        step_dir = parts.direction(scaled, grad)
         norm = float(step_dir @ step_dir)
         if norm <= 0 or best >= target:
             break
-        scaled = np.maximum(0.0, scaled + theta * (target - value) / norm * step_dir)
+        scaled = parts.project(scaled + theta * (target - value) / norm * step_dir)
         value, grad = parts.value(scaled * parts.scale)
         if value > best + 1e-9 * abs(best):
             best, stalled = value, 0
@@ -104,8 +102,7 @@ class _Parts:
     cap: Floats  # per cell: instances at once
     hours: Floats  # per cell: the period's hours
     period: Ints  # per cell: its period, 0-based
-    on_demand: Floats  # per cell, $ an hour (inf where not sold): on demand, committed, in a block
-    committed: Floats
+    on_demand: Floats  # per cell, $ an hour (inf where not sold): on demand, in a block
     block: Floats
     quota: float  # instances across blocks at once (0: no ν)
     periods: int
@@ -123,6 +120,37 @@ class _Parts:
     t_family: Ints
     t_cell: Ints  # [pair, slot], -1 where none
     t_room: Floats  # [pair, slot]: instance-hours the period can give the pair
+    # each commitment the model may buy, its price spread over the periods it covers: entries
+    # (commitment, period) side by side per commitment
+    k_starts: Ints
+    k_usd: Floats  # per entry: its commitment's price (per instance)
+    k_cell: Ints  # per entry: the cell of its option and period, -1 where no workload can be
+    k_hours: Floats  # per entry: the period's hours
+    k_even: Floats  # per entry: the period's share of the hours the commitment covers
+
+    def start(self) -> Floats:
+        """Every price at 0; each commitment's price spread evenly over the hours it covers (its
+        rate in each period, as a multiple of that even rate, 1)."""
+        return np.concatenate([np.zeros(len(self.scale) - len(self.k_even)), np.ones(len(self.k_even))])
+
+    def direction(self, scaled: Floats, grad: Floats) -> Floats:
+        """The step's direction: a price at 0 whose row has room stays at 0 and takes no share
+        of the step; a commitment's spread moves along Σ share · multiple = 1."""
+        rows = len(self.scale) - len(self.k_even)
+        free = np.where((scaled[:rows] <= 0) & (grad[:rows] < 0), 0.0, grad[:rows] * self.scale[:rows])
+        spread = grad[rows:]
+        if len(spread):
+            w, sizes = self.k_even, np.diff(np.append(self.k_starts, len(spread)))
+            along = np.add.reduceat(w * spread, self.k_starts) / np.add.reduceat(w * w, self.k_starts)
+            spread = spread - np.repeat(along, sizes) * w
+            spread = np.where((scaled[rows:] <= 0) & (spread < 0), 0.0, spread)
+        return np.concatenate([free, spread])
+
+    def project(self, scaled: Floats) -> Floats:
+        """Prices back to ≥ 0, and each commitment's spread back to Σ share · multiple = 1."""
+        rows = len(self.scale) - len(self.k_even)
+        spread = _simplex(scaled[rows:], self.k_even, self.k_starts)
+        return np.concatenate([np.maximum(0.0, scaled[:rows]), spread])
 
     @classmethod
     def of(cls, model: Model) -> _Parts:
@@ -138,6 +166,7 @@ class _Parts:
         on_demand, block = rate("on-demand"), rate("capacity-block")
         held = np.array([read.committed.get(key, math.inf) for key in keys], dtype=float)
         least = np.minimum(np.minimum(on_demand, held), block) * hours
+        k_starts, k_rows = read.commitments()
         blocks = math.isfinite(model.block_account) and bool(np.isfinite(block).any())
         quota = model.block_account if blocks else 0.0
         period = np.array([p - 1 for _, p in keys], dtype=np.int64)
@@ -149,18 +178,20 @@ class _Parts:
         families = read.families
         i = np.array(i_rows, dtype=float).reshape(-1, 4)
         t = np.array(t_rows, dtype=float).reshape(-1, 3)
+        k = np.array(k_rows, dtype=float).reshape(-1, 4)
         return cls(
             cap=np.array([float(model.capacity[o][p - 1]) for o, p in keys], dtype=float),
             hours=hours,
             period=period,
             on_demand=on_demand,
-            committed=held,
             block=block,
             quota=quota,
             periods=periods,
             share=(model.share_cap or 0.0) if families else 0.0,
             beside=np.array([model.beside.get(f, 0.0) for f in families], dtype=float),
-            scale=np.concatenate([np.maximum(least, 1e-9), nu_scale, np.ones(len(families))]),
+            scale=np.concatenate(
+                [np.maximum(least, 1e-9), nu_scale, np.ones(len(families)), np.ones(len(k_rows))]
+            ),
             i_starts=np.array(i_starts, dtype=np.int64),
             i_cell=i[:, 0].astype(np.int64),
             i_need=i[:, 1],
@@ -172,16 +203,23 @@ class _Parts:
             t_family=t[:, 2].astype(np.int64),
             t_cell=np.array(t_cells, dtype=np.int64).reshape(-1, periods),
             t_room=np.array(t_room, dtype=float).reshape(-1, periods),
+            k_starts=np.array(k_starts, dtype=np.int64),
+            k_usd=k[:, 0],
+            k_cell=k[:, 1].astype(np.int64),
+            k_hours=k[:, 2],
+            k_even=k[:, 3],
         )
 
     def value(self, prices: Floats) -> tuple[float, Floats]:
         """The bound at these prices, and its gradient: per cell the room used less capacity,
         per period the instances in blocks less the quota, per family the share row's left side,
         each by the workloads' cheapest choices at these prices."""
-        cells, nus = len(self.cap), self.periods if self.quota else 0
-        lam, nu, mu = prices[:cells], prices[cells : cells + nus], prices[cells + nus :]
+        cells, nus, spreads = len(self.cap), self.periods if self.quota else 0, len(self.k_even)
+        rows = len(prices) - spreads
+        lam, nu, mu = prices[:cells], prices[cells : cells + nus], prices[cells + nus : rows]
         block = self.block + (nu[self.period] / self.hours if nus else 0.0)
-        rate = np.minimum(np.minimum(self.on_demand, self.committed), block)
+        committed, paying = self._committed(prices[rows:])
+        rate = np.minimum(np.minimum(self.on_demand, committed), block)
         per_hour = rate + lam / self.hours
         instance = per_hour * self.hours
         m = mu - self.share * mu.sum() if len(mu) else np.zeros(1)
@@ -208,14 +246,37 @@ class _Parts:
         total -= float(lam @ self.cap) + float(nu.sum()) * self.quota
         grads: list[Floats] = [use - self.cap]
         if nus:
-            in_blocks = block < np.minimum(self.on_demand, self.committed)
+            in_blocks = block < np.minimum(self.on_demand, committed)
             booked = np.bincount(self.period[in_blocks], use[in_blocks], nus).astype(float)
             grads.append(booked - self.quota)
         if len(mu):
             total += float(mu @ (self.beside - self.share * self.beside.sum()))
             counted = spend + self.beside
             grads.append(counted - self.share * counted.sum())
+        if spreads:  # a commitment's share of its price in a period is paid per committed hour used
+            in_terms = committed < np.minimum(self.on_demand, block)
+            used = np.where(paying >= 0, use[self.k_cell] * in_terms[self.k_cell], 0.0)
+            even = self.k_usd * self.k_even  # the even rate × the period's hours
+            grads.append(np.where(paying > 0, used * even, 0.0))
         return total, np.concatenate(grads)
+
+    def _committed(self, spread: Floats) -> tuple[Floats, Floats]:
+        """Per cell the least an hour committed there costs at this spread of each commitment's
+        price (inf where none covers it); per entry 1 where its commitment sets that least (the
+        first such), 0 where it does not, -1 where no workload can use it."""
+        cells = len(self.cap)
+        committed = np.full(cells, math.inf)
+        if not len(spread):
+            return committed, spread
+        rate = spread * self.k_usd * self.k_even / self.k_hours  # × the even rate, usd / hours covered
+        valid = self.k_cell >= 0
+        np.minimum.at(committed, self.k_cell[valid], rate[valid])
+        entry = np.arange(len(spread))
+        setting = valid & (rate <= committed[np.maximum(self.k_cell, 0)])
+        first = np.full(cells, len(spread))
+        np.minimum.at(first, self.k_cell[setting], entry[setting])
+        paying = np.where(valid, (first[np.maximum(self.k_cell, 0)] == entry).astype(float), -1.0)
+        return committed, paying
 
     def _inference(self, instance: Floats, m: Floats, use: Floats, spend: Floats) -> float:
         """What the services pay at these instance and share prices, adding the room they use
@@ -271,6 +332,23 @@ class _Reader:
     def sold(self, oid: str, p: int) -> bool:
         prices = self.model.prices.get(oid, {})
         return "on-demand" in prices or "capacity-block" in prices or (oid, p) in self.committed
+
+    def commitments(self) -> tuple[list[int], list[tuple[float, int, float, float]]]:
+        """Where each commitment's entries begin; per entry (its price, cell or -1, the period's
+        hours, its share of the hours the commitment covers)."""
+        model = self.model
+        starts: list[int] = []
+        rows: list[tuple[float, int, float, float]] = []
+        for key in sorted(model.commit_usd):
+            covers = model.commitments[key].covers
+            covered = sum(self.hours[c - 1] for c in covers)
+            if covered <= 0:
+                continue
+            starts.append(len(rows))
+            for c in covers:
+                cell = self.cells.get((key[0], c), -1)
+                rows.append((model.commit_usd[key], cell, self.hours[c - 1], self.hours[c - 1] / covered))
+        return starts, rows
 
     def inference(self) -> tuple[list[int], list[tuple[int, float, float, int]]]:
         """Where each service-period's entries begin, and per entry (cell, q·f, spend, family)."""
@@ -328,6 +406,26 @@ def _group_min(values: Floats, starts: Ints) -> tuple[Floats, Ints]:
     sizes = np.diff(np.append(starts, len(values)))
     index = np.where(values == np.repeat(least, sizes), np.arange(len(values)), len(values))
     return least, np.minimum.reduceat(index, starts)
+
+
+def _simplex(values: Floats, weights: Floats, starts: Ints) -> Floats:
+    """Each group of entries (beginning at `starts`) projected onto {x ≥ 0, Σ weight · x = 1}:
+    x = max(values − τ · weight, 0) with τ the group's one that meets the sum."""
+    if not len(values):
+        return values
+    sizes = np.diff(np.append(starts, len(values)))
+    groups = np.repeat(np.arange(len(starts)), sizes)
+    order = np.lexsort((-values / weights, groups))  # each group's entries, largest ratio first
+    y, w = values[order], weights[order]
+    wy, ww = np.cumsum(w * y), np.cumsum(w * w)
+    wy_before, ww_before = np.append(0.0, wy)[starts], np.append(0.0, ww)[starts]
+    tau = (wy - np.repeat(wy_before, sizes) - 1) / (ww - np.repeat(ww_before, sizes))
+    above = y / w > tau
+    count = np.maximum(np.add.reduceat(above.astype(np.int64), starts), 1)
+    last = starts + count - 1
+    group_tau = tau[last]
+    projected: Floats = np.maximum(values - group_tau[groups] * weights, 0.0)
+    return projected
 
 
 def _committed(model: Model, hours: list[float]) -> dict[tuple[str, int], float]:
