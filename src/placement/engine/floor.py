@@ -5,44 +5,48 @@ longer than the time limit leaves it (1,000 diverse workloads × 12 months under
 family-share cap: 430,000 columns, no bound after 60 s with presolve on or off; its LP solved
 offline took 813 s), and a gap measured against $0 tells a buyer nothing.
 
-The bound is a Lagrangian relaxation of the two kinds of row that tie workloads together,
-capacity and a family-share cap, each priced, after which each workload pays on its own:
+The bound is a Lagrangian relaxation: the rows that tie workloads together get prices, after
+which each workload pays on its own, and what they pay, less the priced right-hand sides, is a
+bound for any prices ≥ 0 (every plan keeps those rows, so it pays at least that much):
 
-- an instance-hour of option o in period p costs at least the least of its on-demand price, its
-  Capacity Block price plus ν[p]/hours[p] and, for each commitment the model may buy on it that
-  covers p, what one instance committed costs per hour it covers inside the horizon
-  (Cost[o,κ,p'] / Σ hours of its periods; engine/formulation.py);
-- each instance booked in a Capacity Block in p pays ν[p] ≥ 0 for its room in the account's
-  quota (AWS: 256 instances across blocks at once), and the bound subtracts Σ ν[p]·quota (a
-  block of B instances gives at most B·hours[p] block hours);
-- each instance held on o in period p pays a price λ[o,p] ≥ 0 for its room, and the bound
-  subtracts Σ λ[o,p]·cap[o,p] (every plan holds at most cap, so for any λ ≥ 0 it pays at least
-  that much less than the priced sum);
-- under `max_family_share` φ, each dollar of family g's counted spend U[g] (list price, as
-  the share rows count it) pays μ[g] − φ·Σ_h μ[h], μ ≥ 0: Σ_g μ[g]·(U[g] − φ·Σ U) ≤ 0 in
-  every plan that keeps the cap (with `beside`, the spend fixed outside the model, in U);
-- an inference service, in each period it has traffic, pays at least
-  max(min_o (c[o]·q[i,o]·f[i,p] + m[o]·spend[i,o]),  min_o c[o] + min_o m[o]·spend[i,o]),
-  c[o] = rate[o,p]·hours[p] + λ[o,p] the priced instance (rate: the least above), m the
-  family's share price: its traffic is split over options (Σ s = 1, k ≥ q·f·s) and holds at
-  least one whole instance;
-- a training workload, on its cheapest option, pays m[o]·E·list[o] and its E hours in the
-  months of its window where an hour, room included, is cheapest (rate[o,p] + λ[o,p]/hours[p]):
-  a period can give it at most n·R'·hours[p] instance-hours (R' runs at once,
-  engine/formulation.py), and an instance held for a fraction of a period pays that fraction
-  of λ (runs held for part of a period hold whole instances, so that is the least).
+- room: each instance held on option o in period p pays λ[o,p], and the bound subtracts
+  Σ λ[o,p]·cap[o,p];
+- the Capacity Block quota (AWS: 256 instances across blocks at once): each instance booked in
+  a block in p pays ν[p], and the bound subtracts Σ ν[p]·quota (a block of B instances gives at
+  most B·hours[p] block hours, so a block hour pays at least ν[p]/hours[p] more);
+- a family-share cap φ: each dollar of family g's counted spend U[g] (list price, as the share
+  rows count it; with `beside`, the spend fixed outside the model, in U) pays
+  m[g] = μ[g] − φ·Σ_h μ[h], since Σ_g μ[g]·(U[g] − φ·Σ U) ≤ 0 under the cap;
+- commitments pooled across workloads: the price of each commitment the model may buy is
+  spread over the periods it covers (Σ_p θ[p]·hours[p] = its Cost[o,κ,p'], engine/formulation.py),
+  and an hour committed in p costs at least the least θ[p] of the commitments covering it.  The
+  commitments bought pay at least that for every hour they carry, idle or not.
 
-With every price at 0 this is the bound the module had before (capacity, the block quota,
-ports, the idle months of a commitment and every policy left out; commitments priced per option
-rather than per period): 1,000 diverse workloads × 12 months, seed 1, $924M against a plan of
-$1,269M.  The prices are then raised by subgradient steps (Polyak's step
-towards the cost of the plan in hand, `ROUNDS` of them, a fixed number, so the bound is the same
-on any machine), and the best bound met is kept: every one is a bound, whatever the prices.
-Ports, the idle months of commitments, the 64 instances of one block, region caps and run
-order are still left out,
-each of which only adds cost.  Purchases already made (`bought`) cover hours at no further cost,
-so with any the bound is only what they cost.  The diagnosis's elastic model, whose slack can
-stand in for hours, has none.
+An instance-hour of o in p then costs at least rate[o,p], the least of its on-demand price, its
+block price plus ν[p]/hours[p] and the committed θ[p].  With c[o] = rate[o,p]·hours[p] + λ[o,p]
+the priced instance:
+
+- an inference service, in each period it has traffic, pays the least of: on one option,
+  c[o]·⌈q·f⌉ + m·spend (whole instances for all of its traffic); split over two or more,
+  max(min_o (c[o]·q·f + m·spend), the two least c[o] + the least m·spend) (its instances cover
+  its traffic share by share, and each option it uses holds a whole one);
+- a training workload, on its cheapest option, pays m·spend and its E hours in the periods of
+  its window where an hour, room included (rate + λ/hours), is cheapest: a period can give it at
+  most n·R'·hours[p] instance-hours (R' runs at once), and an instance held for a fraction of a
+  period pays that fraction of λ (runs held part of a period hold whole instances: it is the
+  least).
+
+With every price at 0 and each commitment's price spread evenly over the hours it covers, this
+is the bound the module had before (1,000 diverse workloads × 12 months, seed 1: $924M against a
+plan of $1,269M; $929M with the whole-instance rule).  The prices are raised by Polyak's
+subgradient steps towards the cost of the plan in hand: `ROUNDS` on the rows' prices with the
+spreads even, then `SPREAD_ROUNDS` on both from the best prices found (all at once from the
+start, the spreads' many entries slowed the rows').  The number of steps is fixed, so the bound
+is the same on any machine, and the best bound met is kept: every one is a bound, whatever the
+prices.  Ports, the 64 instances of one block, region caps and run order are left out, each of
+which only adds cost.  Purchases already made (`bought`) cover hours at no further cost, so with
+any the bound is only what they cost.  The diagnosis's elastic model, whose slack can stand in
+for hours, has none.
 """
 
 from __future__ import annotations
