@@ -62,6 +62,7 @@ from placement.engine.formulation import SPEND_UNIT, Model
 ROUNDS = 80  # subgradient steps on the rows' prices (benchmarks/README.md, "A bound that prices ...")
 SPREAD_ROUNDS = 40  # then on the rows' prices and each commitment's spread together
 STALL = 5  # steps without a better bound before the step halves
+THETA = 1.0  # the first step: Polyak's, the whole way to the target
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -93,7 +94,7 @@ def _steps(parts: _Parts, scaled: Floats, target: float, rounds: int, spreads: b
     prices (scaled).  Without `spreads` each commitment's spread stays where it is."""
     best, grad = parts.value(scaled * parts.scale)
     value, at_best = best, scaled
-    theta, stalled = 1.0, 0
+    theta, stalled = THETA, 0
     for _ in range(rounds):
         step_dir = parts.direction(scaled, grad, spreads)
         norm = float(step_dir @ step_dir)
