@@ -114,7 +114,8 @@ def _steps(parts: _Parts, scaled: Floats, target: float, rounds: int, spreads: b
 @dataclass
 class _Parts:
     """The model as arrays.  Cells are (option, period); the prices are λ per cell, then ν per
-    period (only with a block quota), then μ per family (only under a share cap).  Inference
+    period (only with a block quota), then μ per family (only under a share cap), then each
+    commitment's spread (per period it covers, its rate there over its even rate).  Inference
     entries (service, option, period) are grouped by service-period and training pairs by
     workload, each group's entries side by side."""
 
