@@ -77,10 +77,9 @@ def lower_bound(model: Model, plan_usd: float = math.nan) -> float:
         return model.sunk_usd
     parts = _Parts.of(model)
     scaled = parts.start()  # prices as shares of what they price (an instance, a dollar, a term)
-    best, _ = parts.value(scaled * parts.scale)
-    if not math.isfinite(plan_usd) or not math.isfinite(best):
-        return best + model.sunk_usd
-    target = plan_usd - model.sunk_usd
+    if not math.isfinite(plan_usd):
+        return parts.value(scaled * parts.scale)[0] + model.sunk_usd
+    target = plan_usd - model.sunk_usd  # (a bound that is already there, or infinite, takes no step)
     # the rows first, each commitment's price spread evenly; then the spreads move too (together
     # from the start, their many entries slowed the rows' prices: 1,000 × 12 under a cap, seed 4)
     best, scaled = _steps(parts, scaled, target, ROUNDS, spreads=False)
@@ -344,7 +343,19 @@ class _Reader:
         for family, (_, terms) in model.used.items():
             for var, coefficient in terms:
                 self.counted[var.name] = (number[family], coefficient * SPEND_UNIT)
-        self.committed = _committed(model, self.hours)
+        # each commitment the model may buy that covers hours inside the horizon: (key, the
+        # periods it covers, those hours); and per (option, period) the least even rate of those
+        self.terms: list[tuple[tuple[str, str, int], tuple[int, ...], float]] = []
+        self.committed: dict[tuple[str, int], float] = {}
+        for key in sorted(model.commit_usd):
+            covers = model.commitments[key].covers
+            covered = sum(self.hours[c - 1] for c in covers)
+            if covered <= 0:
+                continue
+            self.terms.append((key, covers, covered))
+            for c in covers:
+                even = model.commit_usd[key] / covered
+                self.committed[(key[0], c)] = min(self.committed.get((key[0], c), math.inf), even)
 
     def cell(self, oid: str, p: int) -> int:
         return self.cells.setdefault((oid, p), len(self.cells))
@@ -359,11 +370,7 @@ class _Reader:
         model = self.model
         starts: list[int] = []
         rows: list[tuple[float, int, float, float]] = []
-        for key in sorted(model.commit_usd):
-            covers = model.commitments[key].covers
-            covered = sum(self.hours[c - 1] for c in covers)
-            if covered <= 0:
-                continue
+        for key, covers, covered in self.terms:
             starts.append(len(rows))
             for c in covers:
                 cell = self.cells.get((key[0], c), -1)
@@ -446,17 +453,3 @@ def _simplex(values: Floats, weights: Floats, starts: Ints) -> Floats:
     group_tau = tau[last]
     projected: Floats = np.maximum(values - group_tau[groups] * weights, 0.0)
     return projected
-
-
-def _committed(model: Model, hours: list[float]) -> dict[tuple[str, int], float]:
-    """Per (option, period): the least an hour committed there can cost, over the commitments the
-    model may buy that cover the period (`hours`: each period's hours)."""
-    rate: dict[tuple[str, int], float] = {}
-    for key, usd in model.commit_usd.items():
-        covers = model.commitments[key].covers
-        covered = sum(hours[c - 1] for c in covers)
-        if covered > 0:
-            for c in covers:
-                cell = (key[0], c)
-                rate[cell] = min(rate.get(cell, math.inf), usd / covered)
-    return rate
