@@ -130,7 +130,7 @@ def test_a_solve_with_no_bound_of_its_own_is_measured_against_this_one(
     start = greedy_start(model)
     assert start is not None and cost(model.problem, start) == pytest.approx(52_560.0)
 
-    def stopped(problem: Any, settings: Any, begin: Any, *rest: Any) -> optimizer.Run:
+    def stopped(problem: Any, settings: Any, begin: Any, *rest: Any, **kw: Any) -> optimizer.Run:
         return optimizer._the_start(problem, begin, "time_limit", -math.inf)
 
     monkeypatch.setattr(optimizer, "run_highs", stopped)

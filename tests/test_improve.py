@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from typing import Any
 
 import pulp
 import pytest
 
-from placement.engine import improve
+from placement.engine import improve, optimizer
 from placement.engine.optimizer import Run, _hand_over, _improved, _StartedHiGHS, _the_start
 
 
@@ -182,17 +183,19 @@ class _Event:
 
 
 @pytest.mark.parametrize(
-    ("nodes", "primal", "seconds", "stops"),
+    ("nodes", "primal", "seconds", "patient", "stops"),
     [
-        (0, 12.0, 50.0, False),  # still in the root, with only the start: HiGHS keeps going
-        (0, 11.0, 5.0, False),  # its own plan, but before the hand-over time
-        (0, 11.0, 30.0, True),  # its own plan, past the hand-over time
-        (1, 12.0, 1.0, True),  # the root node done
+        (0, 12.0, 50.0, False, False),  # still in the root, with only the start: HiGHS keeps going
+        (0, 11.0, 5.0, False, False),  # its own plan, but before the hand-over time
+        (0, 11.0, 30.0, False, True),  # its own plan, past the hand-over time
+        (1, 12.0, 1.0, False, True),  # the root node done
+        (1, 11.0, 29.0, True, False),  # a smaller model: its tree goes on until the hand-over time
+        (0, 12.0, 30.0, True, True),  # ... and then stops, plan of its own or not
     ],
 )
-def test_hand_over_rule(nodes: int, primal: float, seconds: float, stops: bool) -> None:
+def test_hand_over_rule(nodes: int, primal: float, seconds: float, patient: bool, stops: bool) -> None:
     event = _Event(nodes, primal, seconds)
-    _hand_over(30.0, 12.0)(event)  # type: ignore[arg-type]
+    _hand_over(30.0, 12.0, patient)(event)  # type: ignore[arg-type]
     assert event.stopped == stops
 
 
@@ -268,3 +271,37 @@ def test_a_start_highs_never_took_up_is_the_plan_against_the_bound_it_had() -> N
     assert (run.status, run.objective, run.gap, run.bound) == ("time_limit", 12.0, 1.0, 0.0)
     assert {v.name: v.varValue for v in problem.variables() if v.varValue} == start
     assert _the_start(problem, start, "time_limit", 9.0) == Run("time_limit", 0.25, 12.0, 9.0)
+
+
+def test_a_smaller_model_is_handed_over_late_and_back_to_highs_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`patient` (a model below IMPROVE_MIN_INTEGERS): HiGHS stops at the hand-over time (here at
+    once, before it has a bound), fix-and-optimize runs from the start and stalls on a local
+    optimum: codebase A, freed first, takes a1 and a2 (10 of the 12 units, $14 saved), then B only
+    b3 ($3): $43.  HiGHS then solves again from that plan with the rest of the limit and proves the
+    brute-force optimum, $42: the whole room to B."""
+    monkeypatch.setattr(optimizer, "PATIENCE", 0.0)
+    monkeypatch.setattr(optimizer, "PATIENCE_MIN_S", 0.0)
+    weight = {"a1": 6.0, "a2": 4.0, "a3": 3.0, "b1": 5.0, "b2": 5.0, "b3": 2.0}
+    saving = {"a1": 9.0, "a2": 5.0, "a3": 4.0, "b1": 8.0, "b2": 7.0, "b3": 3.0}
+    problem = pulp.LpProblem("knapsack", pulp.LpMinimize)
+    x = {n: problem.add_variable(f"x_{n}", 0, 1, pulp.LpBinary) for n in weight}
+    d = {n: problem.add_variable(f"d_{n}", 0, 1, pulp.LpBinary) for n in weight}
+    problem += pulp.lpSum((10 - saving[n]) * x[n] + 10 * d[n] for n in weight)
+    problem += pulp.lpSum(weight[n] * x[n] for n in weight) <= 12
+    for n in weight:
+        problem += x[n] + d[n] == 1
+    best = _brute(problem, x)
+    names = [[[f"{v}_{n}" for n in g for v in ("x", "d")] for g in (["a1", "a2", "a3"], ["b1", "b2", "b3"])]]
+    searched: list[Run] = []
+    real = optimizer._improved
+
+    def spy(*args: Any) -> Run:
+        searched.append(run := real(*args))
+        return run
+
+    monkeypatch.setattr(optimizer, "_improved", spy)
+    start = {f"d_{n}": 1.0 for n in x}
+    run = optimizer.run_highs(problem, optimizer.SolveSettings(1e-6, 60.0), start, names, patient=True)
+    assert searched == [Run("stalled", 1.0, pytest.approx(43.0), 0.0)]
+    assert (run.status, run.objective, run.gap) == ("optimal", pytest.approx(best), 0.0)
+    assert best == 42.0  # b1, b2, b3 on the cheap option: weights 5 + 5 + 2 = 12, savings 8 + 7 + 3

@@ -415,9 +415,9 @@ def test_with_no_time_left_a_large_model_keeps_its_start_without_highs(
     called: list[float] = []
     real = O.run_highs
 
-    def spy(problem: Any, settings: O.SolveSettings, *args: Any) -> Any:
+    def spy(problem: Any, settings: O.SolveSettings, *args: Any, **kw: Any) -> Any:
         called.append(settings.time_limit_s)
-        return real(problem, settings, *args)
+        return real(problem, settings, *args, **kw)
 
     monkeypatch.setattr(O, "run_highs", spy)
     usd = cost(model.problem, values)
