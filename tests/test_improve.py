@@ -279,7 +279,7 @@ def test_a_smaller_model_is_handed_over_late_and_back_to_highs_after(monkeypatch
     optimum: codebase A, freed first, takes a1 and a2 (10 of the 12 units, $14 saved), then B only
     b3 ($3): $43.  HiGHS then solves again from that plan with the rest of the limit and proves the
     brute-force optimum, $42: the whole room to B."""
-    monkeypatch.setattr(optimizer, "PATIENCE", 0.0)
+    monkeypatch.setattr(optimizer, "HAND_OVER", 0.0)
     monkeypatch.setattr(optimizer, "PATIENCE_MIN_S", 0.0)
     weight = {"a1": 6.0, "a2": 4.0, "a3": 3.0, "b1": 5.0, "b2": 5.0, "b3": 2.0}
     saving = {"a1": 9.0, "a2": 5.0, "a3": 4.0, "b1": 8.0, "b2": 7.0, "b3": 3.0}

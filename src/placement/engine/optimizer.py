@@ -57,12 +57,11 @@ HIGHS_OPTIONS: dict[str, object] = {"mip_allow_restart": False, "threads": 1}
 IMPROVE_MIN_INTEGERS = 10_000
 HAND_OVER = 0.6
 # A smaller model keeps HiGHS's branch-and-bound, which proves most of them optimal in seconds.
-# One it has not proven by PATIENCE of the time limit (and PATIENCE_MIN_S) goes to fix-and-optimize
+# One it has not proven by HAND_OVER of the time limit (and PATIENCE_MIN_S) goes to fix-and-optimize
 # from HiGHS's best plan, and, when that stalls with at least RESUME_S left, back to HiGHS from the
 # better plan for the rest of the limit, to raise the bound.  startup.yaml at 36 months: HiGHS's
 # plan at the 60 s limit was $636,838, 2.19% above the optimum ($623,205, proven in 534 s), and
 # fix-and-optimize finds that optimum (benchmarks/README.md).
-PATIENCE = 0.25
 PATIENCE_MIN_S = 10.0  # and never before this: a short --time-limit leaves HiGHS its whole limit
 RESUME_S = 2.0
 # The time limit a solve gets once the whole limit has passed (`optimize`'s `left`).  A model of
@@ -348,7 +347,7 @@ def solve(
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
     model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month after
-    HiGHS's root, and on a smaller one after PATIENCE of the limit.
+    HiGHS's root, and on a smaller one after HAND_OVER of the limit.
     `floor`: a lower bound proven elsewhere, counted in the proven gap and in when to stop.  A
     plan still above the asked gap has it measured against engine/floor.py's bound too, when that
     is higher (HiGHS may have none: its root LP alone can take longer than the limit)."""
@@ -386,18 +385,14 @@ def run_highs(
     `groups` (neighbourhood families of variable names: `improve.groups`) and a `start`, HiGHS
     hands over (`_StartedHiGHS`) and a plan still above the asked gap goes to fix-and-optimize
     for the rest (`engine/improve.py`).  `patient` (a model HiGHS often proves whole): the hand-over
-    comes only after PATIENCE of the limit, and when fix-and-optimize stalls with RESUME_S left
+    comes only after HAND_OVER of the limit, and when fix-and-optimize stalls with RESUME_S left
     HiGHS solves again from its plan for the rest.  `floor`: a lower bound proven elsewhere."""
     began = time.monotonic()
     options = {"msg": False, "gapRel": settings.gap, "timeLimit": settings.time_limit_s, **HIGHS_OPTIONS}
     close = (floor, settings.gap) if math.isfinite(floor) else None
     try:
-        after = (
-            max(PATIENCE * settings.time_limit_s, PATIENCE_MIN_S)
-            if patient
-            else HAND_OVER * settings.time_limit_s
-        )
-        hand_over = after if groups else None
+        after = HAND_OVER * settings.time_limit_s
+        hand_over = (max(after, PATIENCE_MIN_S) if patient else after) if groups else None
         deadline = began + settings.time_limit_s
         problem.solve(_StartedHiGHS(start, hand_over, deadline, close, patient, **options))
     except Exception as exc:  # PuLP raises bare KeyError on HiGHS statuses it does not map
