@@ -191,6 +191,7 @@ class _Event:
         (1, 12.0, 1.0, False, True),  # the root node done
         (1, 11.0, 29.0, True, False),  # a smaller model: its tree goes on until the hand-over time
         (0, 12.0, 30.0, True, True),  # ... and then stops, plan of its own or not
+        (1, math.inf, 50.0, True, False),  # ... but not before it has a plan (no start given)
     ],
 )
 def test_hand_over_rule(nodes: int, primal: float, seconds: float, patient: bool, stops: bool) -> None:
@@ -273,12 +274,16 @@ def test_a_start_highs_never_took_up_is_the_plan_against_the_bound_it_had() -> N
     assert _the_start(problem, start, "time_limit", 9.0) == Run("time_limit", 0.25, 12.0, 9.0)
 
 
-def test_a_smaller_model_is_handed_over_late_and_back_to_highs_after(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("started", [True, False])
+def test_a_smaller_model_is_handed_over_late_and_back_to_highs_after(
+    started: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`patient` (a model below IMPROVE_MIN_INTEGERS): HiGHS stops at the hand-over time (here at
     once, before it has a bound), fix-and-optimize runs from the start and stalls on a local
     optimum: codebase A, freed first, takes a1 and a2 (10 of the 12 units, $14 saved), then B only
     b3 ($3): $43.  HiGHS then solves again from that plan with the rest of the limit and proves the
-    brute-force optimum, $42: the whole room to B."""
+    brute-force optimum, $42: the whole room to B.  Without a start the search starts from HiGHS's
+    own first plan once it has one."""
     monkeypatch.setattr(optimizer, "HAND_OVER", 0.0)
     monkeypatch.setattr(optimizer, "PATIENCE_MIN_S", 0.0)
     weight = {"a1": 6.0, "a2": 4.0, "a3": 3.0, "b1": 5.0, "b2": 5.0, "b3": 2.0}
@@ -300,8 +305,11 @@ def test_a_smaller_model_is_handed_over_late_and_back_to_highs_after(monkeypatch
         return run
 
     monkeypatch.setattr(optimizer, "_improved", spy)
-    start = {f"d_{n}": 1.0 for n in x}
+    start = {f"d_{n}": 1.0 for n in x} if started else None
     run = optimizer.run_highs(problem, optimizer.SolveSettings(1e-6, 60.0), start, names, patient=True)
-    assert searched == [Run("stalled", 1.0, pytest.approx(43.0), 0.0)]
+    if started:
+        assert searched == [Run("stalled", 1.0, pytest.approx(43.0), 0.0)]
+    else:  # HiGHS's own first plan, $44 against its bound of $42, is where the search starts and stalls
+        assert searched == [Run("stalled", pytest.approx(2 / 44), pytest.approx(44.0), pytest.approx(42.0))]
     assert (run.status, run.objective, run.gap) == ("optimal", pytest.approx(best), 0.0)
     assert best == 42.0  # b1, b2, b3 on the cheap option: weights 5 + 5 + 2 = 12, savings 8 + 7 + 3

@@ -307,8 +307,9 @@ class _StartedHiGHS(StartedHiGHS):
             lp.solverModel.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
         self.hand_start(lp)
         checks = [_close_to(*self.close)] if self.close is not None else []
-        if self.start is not None and self.hand_over is not None:
-            checks.append(_hand_over(self.hand_over, cost(lp, self.start), self.patient))
+        if self.hand_over is not None and (self.start is not None or self.patient):
+            start_cost = cost(lp, self.start) if self.start is not None else math.inf
+            checks.append(_hand_over(self.hand_over, start_cost, self.patient))
         for check in checks:
             lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
@@ -330,8 +331,8 @@ def _hand_over(
 ) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
     def check(event: highspy.highs.HighsCallbackEvent) -> None:
         out = event.data_out
-        if patient:
-            if out.running_time >= after_s:
+        if patient:  # once it has a plan: without a start, the search needs HiGHS's
+            if out.running_time >= after_s and math.isfinite(out.mip_primal_bound):
                 event.interrupt()
             return
         own_plan = out.mip_primal_bound < start_cost - 1e-9 * abs(start_cost)
@@ -347,16 +348,17 @@ def solve(
     """Solve; map HiGHS's own status (PuLP reports a time limit as 'Optimal').  `start`, a
     feasible plan by variable name (`start.greedy_start`), is HiGHS's first incumbent; on a large
     model (`IMPROVE_MIN_INTEGERS`) it also enables fix-and-optimize by codebase and by month after
-    HiGHS's root, and on a smaller one after HAND_OVER of the limit.
+    HiGHS's root.  A smaller one goes to that search after HAND_OVER of the limit, from HiGHS's
+    plan, with a start or without.
     `floor`: a lower bound proven elsewhere, counted in the proven gap and in when to stop.  A
     plan still above the asked gap has it measured against engine/floor.py's bound too, when that
     is higher (HiGHS may have none: its root LP alone can take longer than the limit)."""
-    large = start is not None and model.integers >= IMPROVE_MIN_INTEGERS
-    if start is not None and large and settings.time_limit_s <= NO_TIME_S:
+    small = model.integers < IMPROVE_MIN_INTEGERS
+    if start is not None and not small and settings.time_limit_s <= NO_TIME_S:
         run = _the_start(model.problem, start, "time_limit", floor)  # HiGHS would take far longer
-    else:
-        groups = improve.groups(model) if start is not None else []
-        run = run_highs(model.problem, settings, start, groups, floor, patient=not large)
+    else:  # (a smaller model is searched from HiGHS's own plan when there is no start)
+        groups = improve.groups(model) if start is not None or small else []
+        run = run_highs(model.problem, settings, start, groups, floor, patient=small)
     solution = read_solution(model, run.status, run.gap, run.objective)
     if run.status not in {"optimal", "infeasible"} and run.gap > settings.gap:  # (stopped with a plan)
         return _bounded(solution, lower_bound(model, solution.objective), settings.gap)
@@ -418,7 +420,7 @@ def run_highs(
     gap, bound = proven(objective, float(info.mip_gap), float(info.mip_dual_bound), status)
     if floor > bound and objective > 0:
         gap, bound = max(0.0, (objective - floor) / objective), floor
-    if groups and start and gap > settings.gap:
+    if groups and (start or patient) and gap > settings.gap:
         run = _improved(problem, Run(status, gap, objective, bound), groups, settings.gap, deadline)
         left = deadline - time.monotonic()
         if not patient or run.status != "stalled" or left < RESUME_S:
