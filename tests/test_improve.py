@@ -11,7 +11,7 @@ import pulp
 import pytest
 
 from placement.engine import improve, optimizer
-from placement.engine.optimizer import Run, _hand_over, _improved, _StartedHiGHS, _the_start
+from placement.engine.optimizer import Run, _hand_over, _hand_over_late, _improved, _StartedHiGHS, _the_start
 
 
 def _pooled() -> tuple[pulp.LpProblem, dict[str, pulp.LpVariable], pulp.LpVariable]:
@@ -196,7 +196,8 @@ class _Event:
 )
 def test_hand_over_rule(nodes: int, primal: float, seconds: float, patient: bool, stops: bool) -> None:
     event = _Event(nodes, primal, seconds)
-    _hand_over(30.0, 12.0, patient)(event)  # type: ignore[arg-type]
+    check = _hand_over_late(30.0) if patient else _hand_over(30.0, 12.0)
+    check(event)  # type: ignore[arg-type]
     assert event.stopped == stops
 
 

@@ -307,9 +307,10 @@ class _StartedHiGHS(StartedHiGHS):
             lp.solverModel.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
         self.hand_start(lp)
         checks = [_close_to(*self.close)] if self.close is not None else []
-        if self.hand_over is not None and (self.start is not None or self.patient):
-            start_cost = cost(lp, self.start) if self.start is not None else math.inf
-            checks.append(_hand_over(self.hand_over, start_cost, self.patient))
+        if self.hand_over is not None and self.patient:
+            checks.append(_hand_over_late(self.hand_over))
+        elif self.hand_over is not None and self.start is not None:
+            checks.append(_hand_over(self.hand_over, cost(lp, self.start)))
         for check in checks:
             lp.solverModel.cbMipInterrupt.subscribe(check)
         lp.solverModel.run()
@@ -326,17 +327,23 @@ def _close_to(bound: float, gap: float) -> Callable[[highspy.highs.HighsCallback
     return check
 
 
-def _hand_over(
-    after_s: float, start_cost: float, patient: bool
-) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
+def _hand_over(after_s: float, start_cost: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
     def check(event: highspy.highs.HighsCallbackEvent) -> None:
         out = event.data_out
-        if patient:  # once it has a plan: without a start, the search needs HiGHS's
-            if out.running_time >= after_s and math.isfinite(out.mip_primal_bound):
-                event.interrupt()
-            return
         own_plan = out.mip_primal_bound < start_cost - 1e-9 * abs(start_cost)
         if out.mip_node_count >= 1 or (own_plan and out.running_time >= after_s):
+            event.interrupt()
+
+    return check
+
+
+def _hand_over_late(after_s: float) -> Callable[[highspy.highs.HighsCallbackEvent], None]:
+    """A smaller model's hand-over (`patient`): after `after_s`, root or not, once HiGHS has a plan
+    (without a start, the search starts from HiGHS's own)."""
+
+    def check(event: highspy.highs.HighsCallbackEvent) -> None:
+        out = event.data_out
+        if out.running_time >= after_s and math.isfinite(out.mip_primal_bound):
             event.interrupt()
 
     return check
@@ -425,8 +432,7 @@ def run_highs(
         left = deadline - time.monotonic()
         if not patient or run.status != "stalled" or left < RESUME_S:
             return run
-        plan = {v.name: v.varValue or 0.0 for v in problem.variables()}
-        return run_highs(problem, SolveSettings(settings.gap, left), plan, floor=run.bound)
+        return run_highs(problem, SolveSettings(settings.gap, left), _plan_of(problem), floor=run.bound)
     if status == "interrupted" and gap <= settings.gap:  # handed over with the plan already close enough
         status = "optimal"
     return Run(status, gap, objective, bound)
@@ -769,6 +775,11 @@ def _restricted(
             v.lowBound, v.upBound = low, up
     if run.status == "infeasible":
         return None
+    return _plan_of(problem)
+
+
+def _plan_of(problem: pulp.LpProblem) -> dict[str, float]:
+    """The solved plan as a start: the nonzero values by variable name."""
     return {v.name: float(v.varValue or 0.0) for v in problem.variables() if v.varValue}
 
 
